@@ -1,0 +1,498 @@
+//! Sealing, opening and rewrapping.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+
+use ring::rand::{SecureRandom, SystemRandom};
+use zeroize::Zeroize;
+
+use crate::cache::{CachedDek, OpenCache, SealCache};
+use crate::derive::{derive, derive_and_verify};
+use crate::format::{Header, MESSAGE_ID_LEN, check_frame_size, key_section_aad};
+use crate::stream::{OpenReader, SealWriter, open_frames, seal_frame};
+use crate::suite::{FrameCipher, TAG_LEN};
+use crate::{
+    Clock, Context, DEFAULT_FRAME_SIZE, DataKey, Error, KeyEncryptionKey, Keyring, OpenCacheLimits,
+    Result, SealCacheLimits, Suite, SystemClock,
+};
+
+/// How to seal one message: suite, frame size, and which key-encryption key.
+///
+/// ```
+/// use tresor_envelope::{SealOptions, Suite};
+///
+/// let options = SealOptions::new()
+///     .suite(Suite::Aes256GcmSiv)
+///     .frame_size(1 << 20)
+///     .kek("subject-42");
+/// assert_eq!(options.suite, Suite::Aes256GcmSiv);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SealOptions {
+    /// The frames' cipher suite.
+    pub suite: Suite,
+    /// Plaintext bytes per frame, [`MIN_FRAME_SIZE`](crate::MIN_FRAME_SIZE)
+    /// to [`MAX_FRAME_SIZE`](crate::MAX_FRAME_SIZE).
+    pub frame_size: u32,
+    /// The key-encryption key to seal under; `None` means the primary.
+    pub kek_id: Option<String>,
+}
+
+impl SealOptions {
+    /// AES-256-GCM, 64 KiB frames, the primary key-encryption key.
+    pub fn new() -> Self {
+        SealOptions {
+            suite: Suite::default(),
+            frame_size: DEFAULT_FRAME_SIZE,
+            kek_id: None,
+        }
+    }
+
+    /// Sets the suite.
+    #[must_use]
+    pub fn suite(mut self, suite: Suite) -> Self {
+        self.suite = suite;
+        self
+    }
+
+    /// Sets the frame size.
+    #[must_use]
+    pub fn frame_size(mut self, frame_size: u32) -> Self {
+        self.frame_size = frame_size;
+        self
+    }
+
+    /// Seals under this key-encryption key instead of the primary.
+    #[must_use]
+    pub fn kek(mut self, kek_id: impl Into<String>) -> Self {
+        self.kek_id = Some(kek_id.into());
+        self
+    }
+}
+
+impl Default for SealOptions {
+    fn default() -> Self {
+        SealOptions::new()
+    }
+}
+
+/// Envelope encryption: seals data under fresh data keys wrapped by the
+/// keyring's key-encryption keys, and opens it again.
+///
+/// An `Envelope` is `Send + Sync`; share one per service (`Arc<Envelope>`).
+/// See the [crate docs](crate) for the guarantees and an example.
+pub struct Envelope {
+    keyring: RwLock<Keyring>,
+    options: SealOptions,
+    seal_cache: Option<SealCache>,
+    open_cache: Option<OpenCache>,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn SecureRandom + Send + Sync>,
+}
+
+/// Builds an [`Envelope`] with caches, default options, a clock or a random
+/// source of the caller's choice.
+pub struct EnvelopeBuilder {
+    keyring: Keyring,
+    options: SealOptions,
+    seal_cache: Option<SealCacheLimits>,
+    open_cache: Option<OpenCacheLimits>,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn SecureRandom + Send + Sync>,
+}
+
+impl EnvelopeBuilder {
+    /// Default options for [`Envelope::seal_to_vec`], [`Envelope::seal`] and
+    /// [`Envelope::seal_writer`].
+    #[must_use]
+    pub fn options(mut self, options: SealOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Reuses data keys for sealing records, within `limits` (off by default).
+    ///
+    /// Applies to [`Envelope::seal_to_vec`] and its variants, whose length is
+    /// known up front; streams always get a data key of their own.
+    #[must_use]
+    pub fn seal_cache(mut self, limits: SealCacheLimits) -> Self {
+        self.seal_cache = Some(limits);
+        self
+    }
+
+    /// Keeps unwrapped data keys for opening, within `limits` (off by default).
+    #[must_use]
+    pub fn open_cache(mut self, limits: OpenCacheLimits) -> Self {
+        self.open_cache = Some(limits);
+        self
+    }
+
+    /// The clock the caches read (default: [`SystemClock`]).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The random source for data keys and message ids (default: `ring`'s
+    /// `SystemRandom`, the operating system's generator).
+    #[must_use]
+    pub fn rng(mut self, rng: Arc<dyn SecureRandom + Send + Sync>) -> Self {
+        self.rng = rng;
+        self
+    }
+
+    /// Builds the envelope, checking the default options.
+    pub fn build(self) -> Result<Envelope> {
+        check_frame_size(self.options.frame_size)?;
+        Ok(Envelope {
+            keyring: RwLock::new(self.keyring),
+            options: self.options,
+            seal_cache: self.seal_cache.map(SealCache::new),
+            open_cache: self.open_cache.map(OpenCache::new),
+            clock: self.clock,
+            rng: self.rng,
+        })
+    }
+}
+
+/// A message ready to have its frames written: the header and the cipher.
+struct Prepared {
+    header: Header,
+    cipher: FrameCipher,
+}
+
+impl Envelope {
+    /// An envelope over `keyring` with default options and no caches.
+    pub fn new(keyring: Keyring) -> Self {
+        Envelope::builder(keyring)
+            .build()
+            .expect("the default options are valid")
+    }
+
+    /// Starts building an envelope over `keyring`.
+    pub fn builder(keyring: Keyring) -> EnvelopeBuilder {
+        EnvelopeBuilder {
+            keyring,
+            options: SealOptions::new(),
+            seal_cache: None,
+            open_cache: None,
+            clock: Arc::new(SystemClock),
+            rng: Arc::new(SystemRandom::new()),
+        }
+    }
+
+    /// The default sealing options.
+    pub fn options(&self) -> &SealOptions {
+        &self.options
+    }
+
+    // ---- records ---------------------------------------------------------
+
+    /// Seals `plaintext` under `context` with the default options.
+    pub fn seal_to_vec(&self, plaintext: &[u8], context: &Context) -> Result<Vec<u8>> {
+        self.seal_to_vec_with(plaintext, context, &self.options)
+    }
+
+    /// Seals `plaintext` under `context` with `options`.
+    pub fn seal_to_vec_with(
+        &self,
+        plaintext: &[u8],
+        context: &Context,
+        options: &SealOptions,
+    ) -> Result<Vec<u8>> {
+        let prepared = self.prepare_seal(context, options, Some(plaintext.len() as u64))?;
+        let frame_size = prepared.header.frame_size() as usize;
+        let frames = plaintext.len().div_ceil(frame_size).max(1);
+        let mut out =
+            Vec::with_capacity(prepared.header.encoded_len() + plaintext.len() + frames * TAG_LEN);
+        prepared.header.write_to(&mut out);
+        let mut chunks = plaintext.chunks(frame_size);
+        for counter in 0..frames {
+            let start = out.len();
+            out.extend_from_slice(chunks.next().unwrap_or_default());
+            seal_frame(
+                &prepared.cipher,
+                counter as u64,
+                counter + 1 == frames,
+                &mut out,
+                start,
+            )?;
+        }
+        Ok(out)
+    }
+
+    /// Opens a sealed record. `context` must equal the one it was sealed with.
+    ///
+    /// Fails with [`Error::Decrypt`] for a wrong key, a wrong context and any
+    /// tampering, truncation or extension.
+    pub fn open_to_vec(&self, ciphertext: &[u8], context: &Context) -> Result<Vec<u8>> {
+        let (header, consumed) = Header::parse(ciphertext)?;
+        let cipher = self.prepare_open(&header, context)?;
+        let body = ciphertext.get(consumed..).unwrap_or_default();
+        let mut out = Vec::with_capacity(body.len());
+        match open_frames(&cipher, header.frame_size() as usize, body, &mut out) {
+            Ok(()) => Ok(out),
+            Err(err) => {
+                out.zeroize();
+                Err(err)
+            }
+        }
+    }
+
+    // ---- streams ---------------------------------------------------------
+
+    /// Seals everything `reader` yields into `writer`, in constant memory,
+    /// with the default options; returns the plaintext length.
+    pub fn seal<R: Read, W: Write>(&self, reader: R, writer: W, context: &Context) -> Result<u64> {
+        self.seal_with(reader, writer, context, &self.options)
+    }
+
+    /// [`seal`](Self::seal) with `options`.
+    pub fn seal_with<R: Read, W: Write>(
+        &self,
+        mut reader: R,
+        writer: W,
+        context: &Context,
+        options: &SealOptions,
+    ) -> Result<u64> {
+        let mut sealer = self.seal_writer_with(writer, context, options)?;
+        io::copy(&mut reader, &mut sealer).map_err(Error::from_io)?;
+        let len = sealer.plaintext_len();
+        sealer.finish()?;
+        Ok(len)
+    }
+
+    /// Writes the header to `writer` and returns a writer that seals what is
+    /// written to it; call [`SealWriter::finish`] at the end.
+    pub fn seal_writer<W: Write>(&self, writer: W, context: &Context) -> Result<SealWriter<W>> {
+        self.seal_writer_with(writer, context, &self.options)
+    }
+
+    /// [`seal_writer`](Self::seal_writer) with `options`.
+    pub fn seal_writer_with<W: Write>(
+        &self,
+        mut writer: W,
+        context: &Context,
+        options: &SealOptions,
+    ) -> Result<SealWriter<W>> {
+        let prepared = self.prepare_seal(context, options, None)?;
+        writer.write_all(&prepared.header.to_bytes())?;
+        Ok(SealWriter::new(
+            writer,
+            prepared.cipher,
+            prepared.header.frame_size() as usize,
+        ))
+    }
+
+    /// Opens a sealed stream from `reader` into `writer`, in constant memory;
+    /// returns the plaintext length.
+    ///
+    /// Plaintext reaches `writer` frame by frame, each frame only after it
+    /// authenticates; the stream is complete and authentic only when this
+    /// returns `Ok`. On error, discard what was written.
+    pub fn open<R: Read, W: Write>(
+        &self,
+        reader: R,
+        mut writer: W,
+        context: &Context,
+    ) -> Result<u64> {
+        let mut opener = self.open_reader(reader, context)?;
+        let len = io::copy(&mut opener, &mut writer).map_err(Error::from_io)?;
+        writer.flush()?;
+        Ok(len)
+    }
+
+    /// Reads the header from `reader`, unwraps the data key and checks the key
+    /// commitment, and returns a reader of the plaintext.
+    pub fn open_reader<R: Read>(&self, mut reader: R, context: &Context) -> Result<OpenReader<R>> {
+        let header = Header::read_from(&mut reader)?;
+        let cipher = self.prepare_open(&header, context)?;
+        Ok(OpenReader::new(
+            reader,
+            cipher,
+            header.frame_size() as usize,
+        ))
+    }
+
+    // ---- rewrap ----------------------------------------------------------
+
+    /// Moves a sealed record to another key-encryption key (`None`: the
+    /// primary) by rewriting only its key section; the frames are untouched.
+    ///
+    /// The data key is unwrapped and checked against the key commitment
+    /// first; the frames are not decrypted (and so not verified) here.
+    pub fn rewrap_to_vec(&self, ciphertext: &[u8], to_kek: Option<&str>) -> Result<Vec<u8>> {
+        let (header, consumed) = Header::parse(ciphertext)?;
+        let header = self.rewrap_header(header, to_kek)?;
+        let body = ciphertext.get(consumed..).unwrap_or_default();
+        let mut out = Vec::with_capacity(header.encoded_len() + body.len());
+        header.write_to(&mut out);
+        out.extend_from_slice(body);
+        Ok(out)
+    }
+
+    /// [`rewrap_to_vec`](Self::rewrap_to_vec) for streams: reads the header,
+    /// writes the new one, and copies the frames; returns the bytes written.
+    pub fn rewrap<R: Read, W: Write>(
+        &self,
+        mut reader: R,
+        mut writer: W,
+        to_kek: Option<&str>,
+    ) -> Result<u64> {
+        let header = Header::read_from(&mut reader)?;
+        let header = self.rewrap_header(header, to_kek)?;
+        let bytes = header.to_bytes();
+        writer.write_all(&bytes)?;
+        let copied = io::copy(&mut reader, &mut writer)?;
+        writer.flush()?;
+        Ok(bytes.len() as u64 + copied)
+    }
+
+    // ---- keyring ---------------------------------------------------------
+
+    /// Runs `update` on the keyring (add, rotate, retire, destroy keys) while
+    /// no message is being sealed or opened, then drops cached data keys of
+    /// key-encryption keys that can no longer seal (retired, destroyed) or
+    /// open (destroyed).
+    pub fn update_keyring<T>(&self, update: impl FnOnce(&mut Keyring) -> T) -> T {
+        let mut keyring = self.keyring.write().unwrap_or_else(PoisonError::into_inner);
+        let result = update(&mut keyring);
+        if let Some(cache) = &self.seal_cache {
+            cache.retain_keks(|id| keyring.sealing_kek(Some(id)).is_ok());
+        }
+        if let Some(cache) = &self.open_cache {
+            cache.retain_keks(|id| keyring.get(id).is_ok());
+        }
+        result
+    }
+
+    /// Destroys a key-encryption key (crypto-shredding): removes it from the
+    /// keyring and forgets every cached data key it wrapped, so its data no
+    /// longer opens through this envelope. Destroy the key at its source
+    /// (KMS, HSM, key file) too.
+    pub fn destroy_kek(&self, kek_id: &str) -> Result<()> {
+        self.update_keyring(|keyring| keyring.destroy(kek_id))
+    }
+
+    /// A snapshot of the keyring.
+    pub fn keyring(&self) -> Keyring {
+        self.read_keyring().clone()
+    }
+
+    /// Number of data keys in the sealing and opening caches (for metrics).
+    pub fn cached_keys(&self) -> (usize, usize) {
+        (
+            self.seal_cache.as_ref().map_or(0, SealCache::len),
+            self.open_cache.as_ref().map_or(0, OpenCache::len),
+        )
+    }
+
+    // ---- internals -------------------------------------------------------
+
+    fn read_keyring(&self) -> RwLockReadGuard<'_, Keyring> {
+        self.keyring.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Picks the key-encryption key and data key, draws the message id, and
+    /// builds the header with its key section and commitment.
+    fn prepare_seal(
+        &self,
+        context: &Context,
+        options: &SealOptions,
+        len: Option<u64>,
+    ) -> Result<Prepared> {
+        check_frame_size(options.frame_size)?;
+        let kek = self
+            .read_keyring()
+            .sealing_kek(options.kek_id.as_deref())?
+            .clone();
+        let aad = key_section_aad(options.suite, context, kek.key_id());
+        let (dek, wrapped) = self.data_key(kek.as_ref(), aad, len)?;
+
+        let mut message_id = [0u8; MESSAGE_ID_LEN];
+        self.rng.fill(&mut message_id).map_err(|_| Error::Rng)?;
+        let mut header = Header::new(
+            options.suite,
+            options.frame_size,
+            message_id,
+            context.clone(),
+        )?;
+        header.set_key_section(kek.key_id(), wrapped.to_vec())?;
+        let keys = derive(&dek, &header);
+        header.set_commitment(keys.commitment);
+        let cipher = FrameCipher::new(options.suite, &keys.key);
+        Ok(Prepared { header, cipher })
+    }
+
+    /// A data key and its wrapped form: from the sealing cache when allowed,
+    /// else fresh (and then cached).
+    fn data_key(
+        &self,
+        kek: &dyn KeyEncryptionKey,
+        aad: Vec<u8>,
+        len: Option<u64>,
+    ) -> Result<CachedDek> {
+        let cache = self.seal_cache.as_ref().zip(len);
+        if let Some(cached) =
+            cache.and_then(|(cache, len)| cache.checkout(&aad, len, self.clock.now()))
+        {
+            return Ok(cached);
+        }
+        let dek = DataKey::generate(self.rng.as_ref())?;
+        let wrapped: Arc<[u8]> = kek.wrap(&dek, &aad)?.into();
+        let fresh = (Arc::new(dek), wrapped);
+        if let Some((cache, len)) = cache {
+            cache.insert(aad, kek.key_id(), fresh.clone(), len, self.clock.now());
+        }
+        Ok(fresh)
+    }
+
+    /// Checks the context, unwraps the data key (or finds it in the cache),
+    /// verifies the commitment, and keys the frame cipher.
+    fn prepare_open(&self, header: &Header, context: &Context) -> Result<FrameCipher> {
+        if header.context() != context {
+            return Err(Error::Decrypt);
+        }
+        let dek = self.unwrap_dek(header)?;
+        let keys = derive_and_verify(&dek, header)?;
+        Ok(FrameCipher::new(header.suite(), &keys.key))
+    }
+
+    fn unwrap_dek(&self, header: &Header) -> Result<Arc<DataKey>> {
+        let kek = self.read_keyring().get(header.kek_id())?.clone();
+        let aad = header.key_section_aad(kek.key_id());
+        let Some(cache) = &self.open_cache else {
+            return Ok(Arc::new(kek.unwrap(header.wrapped_dek(), &aad)?));
+        };
+        let key = OpenCache::key(&aad, header.wrapped_dek());
+        if let Some(dek) = cache.get(&key, self.clock.now()) {
+            return Ok(dek);
+        }
+        let dek = Arc::new(kek.unwrap(header.wrapped_dek(), &aad)?);
+        cache.insert(key, kek.key_id(), dek.clone(), self.clock.now());
+        Ok(dek)
+    }
+
+    fn rewrap_header(&self, mut header: Header, to_kek: Option<&str>) -> Result<Header> {
+        let dek = self.unwrap_dek(&header)?;
+        derive_and_verify(&dek, &header)?;
+        let to = self.read_keyring().sealing_kek(to_kek)?.clone();
+        let wrapped = to.wrap(&dek, &header.key_section_aad(to.key_id()))?;
+        header.set_key_section(to.key_id(), wrapped)?;
+        Ok(header)
+    }
+}
+
+impl fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Envelope")
+            .field("keyring", &*self.read_keyring())
+            .field("options", &self.options)
+            .field("seal_cache", &self.seal_cache.is_some())
+            .field("open_cache", &self.open_cache.is_some())
+            .finish_non_exhaustive()
+    }
+}

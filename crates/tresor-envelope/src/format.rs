@@ -1,0 +1,293 @@
+//! The envelope header and key section (specified in `FORMAT.md`).
+
+use std::io::{self, Read};
+
+use crate::kek::validate_key_id;
+use crate::{Context, Error, MAX_CONTEXT_LEN, Result, Suite};
+
+/// The four bytes every envelope starts with.
+pub const MAGIC: [u8; 4] = *b"TRSE";
+
+/// The format version this library writes and reads.
+pub const VERSION: u8 = 1;
+
+/// Length of the random message id.
+pub const MESSAGE_ID_LEN: usize = 32;
+
+/// Length of the key commitment.
+pub const COMMITMENT_LEN: usize = 32;
+
+/// Smallest frame size (plaintext bytes per frame).
+pub const MIN_FRAME_SIZE: u32 = 16;
+
+/// Largest frame size (plaintext bytes per frame): 4 MiB.
+pub const MAX_FRAME_SIZE: u32 = 4 << 20;
+
+/// Default frame size: 64 KiB.
+pub const DEFAULT_FRAME_SIZE: u32 = 64 << 10;
+
+/// Largest wrapped data key a key section may carry.
+pub const MAX_WRAPPED_DEK_LEN: usize = 4096;
+
+/// Bytes before the context: magic, version, suite, frame size, message id.
+const FIXED_LEN: usize = 4 + 1 + 1 + 4 + MESSAGE_ID_LEN;
+
+/// Domain separation label of the key-section AAD.
+const KEY_SECTION_LABEL: &[u8] = b"tresor-envelope/v1 key section";
+
+/// The public part of an envelope: its header and key section.
+///
+/// Nothing in a `Header` is secret; [`Header::read_from`] parses it without
+/// any key, which is what `tresor inspect` shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    suite: Suite,
+    frame_size: u32,
+    message_id: [u8; MESSAGE_ID_LEN],
+    context: Context,
+    commitment: [u8; COMMITMENT_LEN],
+    kek_id: String,
+    wrapped_dek: Vec<u8>,
+    /// Bytes from the magic to the end of the context: the key derivation's info.
+    prefix: Vec<u8>,
+}
+
+impl Header {
+    /// Builds the header of a new message; the commitment is filled in later.
+    pub(crate) fn new(
+        suite: Suite,
+        frame_size: u32,
+        message_id: [u8; MESSAGE_ID_LEN],
+        context: Context,
+    ) -> Result<Self> {
+        check_frame_size(frame_size)?;
+        let mut prefix = Vec::with_capacity(FIXED_LEN + 2 + context.encoded_len());
+        prefix.extend_from_slice(&MAGIC);
+        prefix.push(VERSION);
+        prefix.push(suite.id());
+        prefix.extend_from_slice(&frame_size.to_be_bytes());
+        prefix.extend_from_slice(&message_id);
+        context.encode(&mut prefix);
+        Ok(Header {
+            suite,
+            frame_size,
+            message_id,
+            context,
+            commitment: [0; COMMITMENT_LEN],
+            kek_id: String::new(),
+            wrapped_dek: Vec::new(),
+            prefix,
+        })
+    }
+
+    /// Reads a header and key section from `reader`, consuming exactly their
+    /// bytes and nothing of the frames.
+    pub fn read_from<R: Read + ?Sized>(reader: &mut R) -> Result<Self> {
+        let mut fixed = [0u8; FIXED_LEN];
+        read_exact(reader, &mut fixed)?;
+        let (magic, rest) = fixed.split_first_chunk::<4>().ok_or(TRUNCATED)?;
+        if *magic != MAGIC {
+            return Err(Error::MalformedHeader("not a tresor envelope (bad magic)"));
+        }
+        let (&[version, suite], rest) = rest.split_first_chunk::<2>().ok_or(TRUNCATED)?;
+        if version != VERSION {
+            return Err(Error::UnsupportedVersion(version));
+        }
+        let suite = Suite::from_id(suite)?;
+        let (frame_size, rest) = rest.split_first_chunk::<4>().ok_or(TRUNCATED)?;
+        let frame_size = u32::from_be_bytes(*frame_size);
+        check_frame_size(frame_size)
+            .map_err(|_| Error::MalformedHeader("frame size out of range"))?;
+        let message_id: [u8; MESSAGE_ID_LEN] = rest.try_into().map_err(|_| TRUNCATED)?;
+
+        let context_len = usize::from(read_u16(reader)?);
+        if context_len > MAX_CONTEXT_LEN {
+            return Err(Error::MalformedHeader("encryption context too large"));
+        }
+        let mut context_bytes = vec![0u8; context_len];
+        read_exact(reader, &mut context_bytes)?;
+        let context = Context::decode(&context_bytes)?;
+
+        let mut commitment = [0u8; COMMITMENT_LEN];
+        read_exact(reader, &mut commitment)?;
+
+        let mut id_len = [0u8; 1];
+        read_exact(reader, &mut id_len)?;
+        let mut kek_id = vec![0u8; usize::from(id_len[0])];
+        read_exact(reader, &mut kek_id)?;
+        let kek_id =
+            String::from_utf8(kek_id).map_err(|_| Error::MalformedHeader("key id is not UTF-8"))?;
+        validate_key_id(&kek_id).map_err(|_| Error::MalformedHeader("invalid key id"))?;
+
+        let wrapped_len = usize::from(read_u16(reader)?);
+        if wrapped_len == 0 || wrapped_len > MAX_WRAPPED_DEK_LEN {
+            return Err(Error::MalformedHeader("wrapped key length out of range"));
+        }
+        let mut wrapped_dek = vec![0u8; wrapped_len];
+        read_exact(reader, &mut wrapped_dek)?;
+
+        let mut prefix = Vec::with_capacity(FIXED_LEN + 2 + context_len);
+        prefix.extend_from_slice(&fixed);
+        prefix.extend_from_slice(
+            &u16::try_from(context_len)
+                .map_err(|_| TRUNCATED)?
+                .to_be_bytes(),
+        );
+        prefix.extend_from_slice(&context_bytes);
+
+        Ok(Header {
+            suite,
+            frame_size,
+            message_id,
+            context,
+            commitment,
+            kek_id,
+            wrapped_dek,
+            prefix,
+        })
+    }
+
+    /// Parses a header from the start of `bytes` and returns it with the
+    /// number of bytes it took.
+    pub fn parse(bytes: &[u8]) -> Result<(Self, usize)> {
+        let mut cursor = bytes;
+        let header = Header::read_from(&mut cursor)?;
+        Ok((header, bytes.len() - cursor.len()))
+    }
+
+    /// Appends the header and key section to `out`.
+    pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
+        out.reserve(self.encoded_len());
+        out.extend_from_slice(&self.prefix);
+        out.extend_from_slice(&self.commitment);
+        let id_len = u8::try_from(self.kek_id.len()).expect("key ids are validated to 255 bytes");
+        out.push(id_len);
+        out.extend_from_slice(self.kek_id.as_bytes());
+        let wrapped_len =
+            u16::try_from(self.wrapped_dek.len()).expect("wrapped keys are checked to 4096 bytes");
+        out.extend_from_slice(&wrapped_len.to_be_bytes());
+        out.extend_from_slice(&self.wrapped_dek);
+    }
+
+    /// The header and key section as bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write_to(&mut out);
+        out
+    }
+
+    /// Length of the encoded header and key section.
+    pub fn encoded_len(&self) -> usize {
+        self.prefix.len() + COMMITMENT_LEN + 1 + self.kek_id.len() + 2 + self.wrapped_dek.len()
+    }
+
+    /// The format version.
+    pub fn version(&self) -> u8 {
+        VERSION
+    }
+
+    /// The cipher suite of the frames.
+    pub fn suite(&self) -> Suite {
+        self.suite
+    }
+
+    /// Plaintext bytes per frame (the last frame may hold fewer).
+    pub fn frame_size(&self) -> u32 {
+        self.frame_size
+    }
+
+    /// The random per-message id (the key derivation's salt).
+    pub fn message_id(&self) -> &[u8; MESSAGE_ID_LEN] {
+        &self.message_id
+    }
+
+    /// The encryption context, which must be given again to open.
+    pub fn context(&self) -> &Context {
+        &self.context
+    }
+
+    /// The key commitment.
+    pub fn commitment(&self) -> &[u8; COMMITMENT_LEN] {
+        &self.commitment
+    }
+
+    /// The id of the key-encryption key that wrapped the data key.
+    pub fn kek_id(&self) -> &str {
+        &self.kek_id
+    }
+
+    /// The wrapped data key (opaque; only its key-encryption key can unwrap it).
+    pub fn wrapped_dek(&self) -> &[u8] {
+        &self.wrapped_dek
+    }
+
+    pub(crate) fn prefix(&self) -> &[u8] {
+        &self.prefix
+    }
+
+    pub(crate) fn set_commitment(&mut self, commitment: [u8; COMMITMENT_LEN]) {
+        self.commitment = commitment;
+    }
+
+    /// Replaces the key section. The id must be valid and the wrapped key
+    /// within bounds, or the header could not be written back.
+    pub(crate) fn set_key_section(&mut self, kek_id: &str, wrapped_dek: Vec<u8>) -> Result<()> {
+        validate_key_id(kek_id)?;
+        if wrapped_dek.is_empty() || wrapped_dek.len() > MAX_WRAPPED_DEK_LEN {
+            return Err(Error::kek(
+                kek_id,
+                format!(
+                    "wrapped data key is {} bytes; 1 to {MAX_WRAPPED_DEK_LEN} are allowed",
+                    wrapped_dek.len()
+                ),
+            ));
+        }
+        kek_id.clone_into(&mut self.kek_id);
+        self.wrapped_dek = wrapped_dek;
+        Ok(())
+    }
+
+    /// The AAD under which the key-encryption key wraps the data key.
+    pub(crate) fn key_section_aad(&self, kek_id: &str) -> Vec<u8> {
+        key_section_aad(self.suite, &self.context, kek_id)
+    }
+}
+
+/// The AAD of the key section: a label, the format version, the suite, the
+/// encoded context and the key id. It leaves out the message id so that one
+/// wrapped data key can be cached and reused across messages; the key
+/// commitment binds the data key to the whole header.
+pub(crate) fn key_section_aad(suite: Suite, context: &Context, kek_id: &str) -> Vec<u8> {
+    let mut aad =
+        Vec::with_capacity(KEY_SECTION_LABEL.len() + 5 + context.encoded_len() + kek_id.len());
+    aad.extend_from_slice(KEY_SECTION_LABEL);
+    aad.push(VERSION);
+    aad.push(suite.id());
+    context.encode(&mut aad);
+    aad.push(u8::try_from(kek_id.len()).unwrap_or(u8::MAX));
+    aad.extend_from_slice(kek_id.as_bytes());
+    aad
+}
+
+pub(crate) fn check_frame_size(frame_size: u32) -> Result<()> {
+    if (MIN_FRAME_SIZE..=MAX_FRAME_SIZE).contains(&frame_size) {
+        Ok(())
+    } else {
+        Err(Error::InvalidFrameSize(frame_size))
+    }
+}
+
+const TRUNCATED: Error = Error::MalformedHeader("truncated header");
+
+fn read_exact<R: Read + ?Sized>(reader: &mut R, buf: &mut [u8]) -> Result<()> {
+    reader.read_exact(buf).map_err(|err| match err.kind() {
+        io::ErrorKind::UnexpectedEof => TRUNCATED,
+        _ => Error::from_io(err),
+    })
+}
+
+fn read_u16<R: Read + ?Sized>(reader: &mut R) -> Result<u16> {
+    let mut buf = [0u8; 2];
+    read_exact(reader, &mut buf)?;
+    Ok(u16::from_be_bytes(buf))
+}
