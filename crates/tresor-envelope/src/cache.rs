@@ -2,10 +2,29 @@
 //! configured, thread-safe, and bounded.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use crate::DataKey;
+use crate::{DataKey, KeyEncryptionKey};
+
+/// The key-encryption key a cached data key belongs to. Compared by
+/// identity, so a different key object under the same id never matches.
+struct Owner(Weak<dyn KeyEncryptionKey>);
+
+impl Owner {
+    fn new(kek: &Arc<dyn KeyEncryptionKey>) -> Self {
+        Owner(Arc::downgrade(kek))
+    }
+
+    fn is(&self, kek: &Arc<dyn KeyEncryptionKey>) -> bool {
+        Weak::ptr_eq(&self.0, &Arc::downgrade(kek))
+    }
+
+    /// Whether `keep` accepts the owner; a dropped key is never kept.
+    fn keep(&self, keep: &impl Fn(&Arc<dyn KeyEncryptionKey>) -> bool) -> bool {
+        self.0.upgrade().is_some_and(|kek| keep(&kek))
+    }
+}
 
 /// When a cached data key stops sealing new messages.
 ///
@@ -86,7 +105,7 @@ impl Default for OpenCacheLimits {
 pub(crate) type CachedDek = (Arc<DataKey>, Arc<[u8]>);
 
 struct SealEntry {
-    kek_id: String,
+    owner: Owner,
     dek: Arc<DataKey>,
     wrapped: Arc<[u8]>,
     created: Instant,
@@ -112,10 +131,21 @@ impl SealCache {
     /// Takes the cached key for `aad` to seal a message of `len` bytes, and
     /// counts the message against its limits; `None` if there is no key or
     /// sealing this message would cross a limit (the key is then dropped).
-    pub(crate) fn checkout(&self, aad: &[u8], len: u64, now: Instant) -> Option<CachedDek> {
+    pub(crate) fn checkout(
+        &self,
+        kek: &Arc<dyn KeyEncryptionKey>,
+        aad: &[u8],
+        len: u64,
+        now: Instant,
+    ) -> Option<CachedDek> {
+        if len > self.limits.max_bytes {
+            // This message gets a key of its own; the cached one stays.
+            return None;
+        }
         let mut entries = lock(&self.entries);
         let entry = entries.get_mut(aad)?;
-        let within = now.saturating_duration_since(entry.created) < self.limits.max_age
+        let within = entry.owner.is(kek)
+            && now.saturating_duration_since(entry.created) < self.limits.max_age
             && entry.messages < self.limits.max_messages
             && entry
                 .bytes
@@ -134,8 +164,8 @@ impl SealCache {
     /// Caches a new key that has just sealed a message of `len` bytes.
     pub(crate) fn insert(
         &self,
+        kek: &Arc<dyn KeyEncryptionKey>,
         aad: Vec<u8>,
-        kek_id: &str,
         dek: CachedDek,
         len: u64,
         now: Instant,
@@ -156,7 +186,7 @@ impl SealCache {
         entries.insert(
             aad,
             SealEntry {
-                kek_id: kek_id.to_owned(),
+                owner: Owner::new(kek),
                 dek: dek.0,
                 wrapped: dek.1,
                 created: now,
@@ -167,8 +197,8 @@ impl SealCache {
     }
 
     /// Drops every key whose key-encryption key fails `keep`.
-    pub(crate) fn retain_keks(&self, keep: impl Fn(&str) -> bool) {
-        lock(&self.entries).retain(|_, e| keep(&e.kek_id));
+    pub(crate) fn retain_keks(&self, keep: impl Fn(&Arc<dyn KeyEncryptionKey>) -> bool) {
+        lock(&self.entries).retain(|_, e| e.owner.keep(&keep));
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -177,7 +207,7 @@ impl SealCache {
 }
 
 struct OpenEntry {
-    kek_id: String,
+    owner: Owner,
     dek: Arc<DataKey>,
     inserted: Instant,
 }
@@ -205,10 +235,15 @@ impl OpenCache {
         key
     }
 
-    pub(crate) fn get(&self, key: &[u8], now: Instant) -> Option<Arc<DataKey>> {
+    pub(crate) fn get(
+        &self,
+        kek: &Arc<dyn KeyEncryptionKey>,
+        key: &[u8],
+        now: Instant,
+    ) -> Option<Arc<DataKey>> {
         let mut entries = lock(&self.entries);
         let entry = entries.get(key)?;
-        if now.saturating_duration_since(entry.inserted) < self.limits.ttl {
+        if entry.owner.is(kek) && now.saturating_duration_since(entry.inserted) < self.limits.ttl {
             Some(entry.dek.clone())
         } else {
             entries.remove(key);
@@ -216,7 +251,13 @@ impl OpenCache {
         }
     }
 
-    pub(crate) fn insert(&self, key: Vec<u8>, kek_id: &str, dek: Arc<DataKey>, now: Instant) {
+    pub(crate) fn insert(
+        &self,
+        kek: &Arc<dyn KeyEncryptionKey>,
+        key: Vec<u8>,
+        dek: Arc<DataKey>,
+        now: Instant,
+    ) {
         if self.limits.capacity == 0 {
             return;
         }
@@ -232,15 +273,15 @@ impl OpenCache {
         entries.insert(
             key,
             OpenEntry {
-                kek_id: kek_id.to_owned(),
+                owner: Owner::new(kek),
                 dek,
                 inserted: now,
             },
         );
     }
 
-    pub(crate) fn retain_keks(&self, keep: impl Fn(&str) -> bool) {
-        lock(&self.entries).retain(|_, e| keep(&e.kek_id));
+    pub(crate) fn retain_keks(&self, keep: impl Fn(&Arc<dyn KeyEncryptionKey>) -> bool) {
+        lock(&self.entries).retain(|_, e| e.owner.keep(&keep));
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -353,20 +353,33 @@ impl Envelope {
 
     // ---- keyring ---------------------------------------------------------
 
-    /// Runs `update` on the keyring (add, rotate, retire, destroy keys) while
-    /// no message is being sealed or opened, then drops cached data keys of
-    /// key-encryption keys that can no longer seal (retired, destroyed) or
-    /// open (destroyed).
-    pub fn update_keyring<T>(&self, update: impl FnOnce(&mut Keyring) -> T) -> T {
+    /// Changes the keyring (add, rotate, retire, destroy keys) atomically:
+    /// `update` works on a copy, which replaces the keyring only if it
+    /// returns `Ok`, so a failed step leaves the keyring as it was.
+    ///
+    /// It waits for seals and opens in progress to finish and holds new ones
+    /// back until it is done; then it drops the cached data keys of every
+    /// key-encryption key that can no longer seal (retired, destroyed,
+    /// replaced) or open (destroyed, replaced).
+    pub fn update_keyring<T, E>(
+        &self,
+        update: impl FnOnce(&mut Keyring) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut keyring = self.keyring.write().unwrap_or_else(PoisonError::into_inner);
-        let result = update(&mut keyring);
+        let mut next = keyring.clone();
+        let result = update(&mut next)?;
+        *keyring = next;
+        let current = |kek: &Arc<dyn KeyEncryptionKey>, id: Option<&str>| {
+            keyring.get(kek.key_id()).is_ok_and(|k| Arc::ptr_eq(k, kek))
+                && id.is_none_or(|id| keyring.sealing_kek(Some(id)).is_ok())
+        };
         if let Some(cache) = &self.seal_cache {
-            cache.retain_keks(|id| keyring.sealing_kek(Some(id)).is_ok());
+            cache.retain_keks(|kek| current(kek, Some(kek.key_id())));
         }
         if let Some(cache) = &self.open_cache {
-            cache.retain_keks(|id| keyring.get(id).is_ok());
+            cache.retain_keks(|kek| current(kek, None));
         }
-        result
+        Ok(result)
     }
 
     /// Destroys a key-encryption key (crypto-shredding): removes it from the
@@ -405,12 +418,11 @@ impl Envelope {
         len: Option<u64>,
     ) -> Result<Prepared> {
         check_frame_size(options.frame_size)?;
-        let kek = self
-            .read_keyring()
-            .sealing_kek(options.kek_id.as_deref())?
-            .clone();
+        // Held to the end, so a key destroyed meanwhile cannot be used or cached.
+        let keyring = self.read_keyring();
+        let kek = keyring.sealing_kek(options.kek_id.as_deref())?;
         let aad = key_section_aad(options.suite, context, kek.key_id());
-        let (dek, wrapped) = self.data_key(kek.as_ref(), aad, len)?;
+        let (dek, wrapped) = self.data_key(kek, aad, len)?;
 
         let mut message_id = [0u8; MESSAGE_ID_LEN];
         self.rng.fill(&mut message_id).map_err(|_| Error::Rng)?;
@@ -431,13 +443,13 @@ impl Envelope {
     /// else fresh (and then cached).
     fn data_key(
         &self,
-        kek: &dyn KeyEncryptionKey,
+        kek: &Arc<dyn KeyEncryptionKey>,
         aad: Vec<u8>,
         len: Option<u64>,
     ) -> Result<CachedDek> {
         let cache = self.seal_cache.as_ref().zip(len);
         if let Some(cached) =
-            cache.and_then(|(cache, len)| cache.checkout(&aad, len, self.clock.now()))
+            cache.and_then(|(cache, len)| cache.checkout(kek, &aad, len, self.clock.now()))
         {
             return Ok(cached);
         }
@@ -445,41 +457,46 @@ impl Envelope {
         let wrapped: Arc<[u8]> = kek.wrap(&dek, &aad)?.into();
         let fresh = (Arc::new(dek), wrapped);
         if let Some((cache, len)) = cache {
-            cache.insert(aad, kek.key_id(), fresh.clone(), len, self.clock.now());
+            cache.insert(kek, aad, fresh.clone(), len, self.clock.now());
         }
         Ok(fresh)
     }
 
-    /// Checks the context, unwraps the data key (or finds it in the cache),
-    /// verifies the commitment, and keys the frame cipher.
+    /// Finds the key-encryption key, checks the context, unwraps the data
+    /// key (or finds it in the cache), verifies the commitment, and keys the
+    /// frame cipher.
     fn prepare_open(&self, header: &Header, context: &Context) -> Result<FrameCipher> {
+        let keyring = self.read_keyring();
+        let kek = keyring.get(header.kek_id())?;
         if header.context() != context {
             return Err(Error::Decrypt);
         }
-        let dek = self.unwrap_dek(header)?;
+        let dek = self.unwrap_dek(kek, header)?;
         let keys = derive_and_verify(&dek, header)?;
         Ok(FrameCipher::new(header.suite(), &keys.key))
     }
 
-    fn unwrap_dek(&self, header: &Header) -> Result<Arc<DataKey>> {
-        let kek = self.read_keyring().get(header.kek_id())?.clone();
+    /// Unwraps the header's data key with `kek`, through the open cache.
+    /// Callers hold the keyring's read lock.
+    fn unwrap_dek(&self, kek: &Arc<dyn KeyEncryptionKey>, header: &Header) -> Result<Arc<DataKey>> {
         let aad = header.key_section_aad(kek.key_id());
         let Some(cache) = &self.open_cache else {
             return Ok(Arc::new(kek.unwrap(header.wrapped_dek(), &aad)?));
         };
         let key = OpenCache::key(&aad, header.wrapped_dek());
-        if let Some(dek) = cache.get(&key, self.clock.now()) {
+        if let Some(dek) = cache.get(kek, &key, self.clock.now()) {
             return Ok(dek);
         }
         let dek = Arc::new(kek.unwrap(header.wrapped_dek(), &aad)?);
-        cache.insert(key, kek.key_id(), dek.clone(), self.clock.now());
+        cache.insert(kek, key, dek.clone(), self.clock.now());
         Ok(dek)
     }
 
     fn rewrap_header(&self, mut header: Header, to_kek: Option<&str>) -> Result<Header> {
-        let dek = self.unwrap_dek(&header)?;
+        let keyring = self.read_keyring();
+        let dek = self.unwrap_dek(keyring.get(header.kek_id())?, &header)?;
         derive_and_verify(&dek, &header)?;
-        let to = self.read_keyring().sealing_kek(to_kek)?.clone();
+        let to = keyring.sealing_kek(to_kek)?;
         let wrapped = to.wrap(&dek, &header.key_section_aad(to.key_id()))?;
         header.set_key_section(to.key_id(), wrapped)?;
         Ok(header)

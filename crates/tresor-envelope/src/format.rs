@@ -84,21 +84,27 @@ impl Header {
     /// bytes and nothing of the frames.
     pub fn read_from<R: Read + ?Sized>(reader: &mut R) -> Result<Self> {
         let mut fixed = [0u8; FIXED_LEN];
-        read_exact(reader, &mut fixed)?;
-        let (magic, rest) = fixed.split_first_chunk::<4>().ok_or(TRUNCATED)?;
+        let (magic, rest) = fixed.split_at_mut(4);
+        read_exact(reader, magic)?;
         if *magic != MAGIC {
             return Err(Error::MalformedHeader("not a tresor envelope (bad magic)"));
         }
-        let (&[version, suite], rest) = rest.split_first_chunk::<2>().ok_or(TRUNCATED)?;
-        if version != VERSION {
-            return Err(Error::UnsupportedVersion(version));
+        let (version, rest) = rest.split_at_mut(1);
+        read_exact(reader, version)?;
+        if version != [VERSION] {
+            return Err(Error::UnsupportedVersion(
+                version.first().copied().unwrap_or_default(),
+            ));
         }
-        let suite = Suite::from_id(suite)?;
-        let (frame_size, rest) = rest.split_first_chunk::<4>().ok_or(TRUNCATED)?;
+        let (suite, rest) = rest.split_at_mut(1);
+        read_exact(reader, suite)?;
+        let suite = Suite::from_id(suite.first().copied().unwrap_or_default())?;
+        read_exact(reader, rest)?;
+        let (frame_size, message_id) = rest.split_first_chunk::<4>().ok_or(TRUNCATED)?;
         let frame_size = u32::from_be_bytes(*frame_size);
         check_frame_size(frame_size)
             .map_err(|_| Error::MalformedHeader("frame size out of range"))?;
-        let message_id: [u8; MESSAGE_ID_LEN] = rest.try_into().map_err(|_| TRUNCATED)?;
+        let message_id: [u8; MESSAGE_ID_LEN] = message_id.try_into().map_err(|_| TRUNCATED)?;
 
         let context_len = usize::from(read_u16(reader)?);
         if context_len > MAX_CONTEXT_LEN {

@@ -58,21 +58,23 @@ impl Keyring {
         Ok(keyring)
     }
 
-    /// Adds a key and returns its id. The first key added becomes primary.
+    /// Adds a key and returns its id. The first key added to a new keyring
+    /// becomes primary; after that only [`set_primary`](Self::set_primary)
+    /// changes the primary (also after the primary was destroyed).
     pub fn add(&mut self, kek: impl KeyEncryptionKey + 'static) -> Result<String> {
         self.add_shared(Arc::new(kek))
     }
 
-    /// Adds a shared key and returns its id. The first key added becomes
-    /// primary.
+    /// Adds a shared key and returns its id, like [`add`](Self::add).
     pub fn add_shared(&mut self, kek: Arc<dyn KeyEncryptionKey>) -> Result<String> {
         let id = kek.key_id().to_owned();
         validate_key_id(&id)?;
         if self.keks.contains_key(&id) || self.destroyed.contains(&id) {
             return Err(Error::DuplicateKek { key_id: id });
         }
+        let first = self.keks.is_empty() && self.destroyed.is_empty() && self.retired.is_empty();
         self.keks.insert(id.clone(), kek);
-        if self.primary.is_none() {
+        if first && self.primary.is_none() {
             self.primary = Some(id.clone());
         }
         Ok(id)

@@ -127,6 +127,8 @@ mod keyring;
 mod local;
 mod stream;
 mod suite;
+#[cfg(test)]
+mod wycheproof_tests;
 
 pub use cache::{OpenCacheLimits, SealCacheLimits};
 pub use clock::{Clock, SystemClock};
@@ -144,3 +146,8 @@ pub use local::{LOCAL_WRAPPED_LEN, LocalKek};
 pub use ring::rand::SecureRandom;
 pub use stream::{OpenReader, SealWriter};
 pub use suite::{Suite, TAG_LEN};
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
