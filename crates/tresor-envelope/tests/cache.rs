@@ -830,11 +830,12 @@ impl KeyEncryptionKey for GatedKek {
     }
 }
 
-/// `destroy_kek` promises to forget "every cached data key it wrapped". An
-/// open or seal that has already looked the key up when `destroy_kek` runs
-/// inserts its data key into the cache after the purge, so the destroyed
-/// subject's data key stays in memory (until its TTL or max age) after
-/// `destroy_kek` has returned.
+/// `destroy_kek` promises to forget "every cached data key it wrapped".
+/// Regression test: an open or seal that had already looked the key up when
+/// `destroy_kek` ran used to insert its data key into the cache after the
+/// purge, leaving the destroyed subject's data key in memory after
+/// `destroy_kek` returned. Operations now hold the keyring while they call
+/// the KEK, so the destroy waits for them and its purge comes last.
 #[test]
 fn destroy_kek_during_an_in_flight_open_or_seal_leaves_no_cached_key() {
     for sealing in [false, true] {
@@ -871,12 +872,21 @@ fn destroy_kek_during_an_in_flight_open_or_seal_leaves_no_cached_key() {
             })
         };
         subject.entered.wait();
-        envelope.destroy_kek("subject").unwrap();
+        // The in-flight call holds the keyring: destroy_kek waits for it
+        // rather than racing it, so it runs on its own thread.
+        let destroy = {
+            let envelope = envelope.clone();
+            thread::spawn(move || envelope.destroy_kek("subject"))
+        };
+        // Give the destroy time to reach the keyring lock (the test holds
+        // whether or not it has).
+        thread::sleep(std::time::Duration::from_millis(50));
+        subject.release.wait();
+        // The operation began before the destroy, so it completes.
+        in_flight.join().unwrap().unwrap();
+        destroy.join().unwrap().unwrap();
         let after_destroy = envelope.cached_keys();
         assert_eq!(after_destroy, (0, 0));
-        subject.release.wait();
-        // The operation began before the destroy; it may succeed.
-        let _ = in_flight.join().unwrap();
 
         assert!(matches!(
             envelope.open_to_vec(&sealed, &context),
