@@ -5,8 +5,13 @@
 //! | feature    | module       | crate             |
 //! |------------|--------------|-------------------|
 //! | `envelope` | [`envelope`] | `tresor-envelope` |
+//! | `httpsig`  | [`httpsig`]  | `tresor-httpsig`  |
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "envelope")]
 #[doc(inline)]
 pub use tresor_envelope as envelope;
+
+#[cfg(feature = "httpsig")]
+#[doc(inline)]
+pub use tresor_httpsig as httpsig;

@@ -1,0 +1,186 @@
+//! The crate's one error type.
+
+/// Everything that can go wrong in `tresor-httpsig`.
+///
+/// Each verification failure names the policy rule that failed, so a server
+/// can log it precisely, while the HTTP answer it sends stays uniform (the
+/// tower layer answers every failure with the same 401). A signature that
+/// does not verify is [`Error::BadSignature`] whatever the cause (wrong key,
+/// altered component, altered signature): the error does not help forge one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    // --- Parsing ----------------------------------------------------------
+    /// A `Signature-Input`, `Signature`, `Content-Digest` or other field
+    /// could not be parsed, or breaks a structural rule of RFC 9421.
+    #[error("malformed {field}: {reason}")]
+    Malformed {
+        /// The field or structure at fault, e.g. `Signature-Input`.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// An input exceeds a size or count limit (header size, number of
+    /// signatures, number of components, body size).
+    #[error("limit exceeded: {what} (at most {limit})")]
+    LimitExceeded {
+        /// What is too large.
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+    },
+
+    // --- Components -------------------------------------------------------
+    /// A component identifier is not valid (unknown derived component,
+    /// bad parameter, parameter not allowed on that component).
+    #[error("invalid component identifier {component}: {reason}")]
+    InvalidComponent {
+        /// The identifier as serialised.
+        component: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A covered component is absent from the message (a field that is not
+    /// present, `@query-param` with an unknown name, `@status` on a request).
+    #[error("component {component} is not present in the message")]
+    ComponentNotFound {
+        /// The identifier as serialised.
+        component: String,
+    },
+
+    // --- Selection --------------------------------------------------------
+    /// No signature with the requested label or tag is on the message.
+    #[error("no signature {selector} on the message")]
+    SignatureNotFound {
+        /// How the signature was selected, e.g. `label "sig1"`.
+        selector: String,
+    },
+
+    /// A label appears more than once, or the `Signature` and
+    /// `Signature-Input` fields name different labels.
+    #[error("signature label {label:?}: {reason}")]
+    InvalidLabel {
+        /// The label at fault.
+        label: String,
+        /// What is wrong.
+        reason: String,
+    },
+
+    // --- Policy -----------------------------------------------------------
+    /// The policy requires a component the signature does not cover.
+    #[error("required component {component} is not covered by the signature")]
+    MissingComponent {
+        /// The identifier as serialised.
+        component: String,
+    },
+
+    /// The policy requires a signature parameter that is absent
+    /// (`created`, `nonce`, `tag`, `keyid`).
+    #[error("required signature parameter {parameter:?} is missing")]
+    MissingParameter {
+        /// The parameter name.
+        parameter: &'static str,
+    },
+
+    /// The signature's `expires` time has passed.
+    #[error("the signature expired at {expires} (now {now})")]
+    Expired {
+        /// The `expires` parameter (UNIX seconds).
+        expires: i64,
+        /// The verifier's time.
+        now: i64,
+    },
+
+    /// The signature's `created` time is further in the future than the
+    /// allowed clock skew.
+    #[error("the signature is not yet valid: created at {created} (now {now})")]
+    NotYetValid {
+        /// The `created` parameter (UNIX seconds).
+        created: i64,
+        /// The verifier's time.
+        now: i64,
+    },
+
+    /// The signature is older than the policy's maximum age.
+    #[error("the signature is too old: created at {created}, max age {max_age} s (now {now})")]
+    TooOld {
+        /// The `created` parameter (UNIX seconds).
+        created: i64,
+        /// The policy's maximum age in seconds.
+        max_age: u64,
+        /// The verifier's time.
+        now: i64,
+    },
+
+    /// The signature's `tag` is not the one the policy requires.
+    #[error("signature tag {found:?} is not the required {expected:?}")]
+    TagMismatch {
+        /// The tag the policy requires.
+        expected: String,
+        /// The tag found (empty if none).
+        found: String,
+    },
+
+    /// The nonce was seen before within the validity window.
+    #[error("replayed nonce")]
+    ReplayedNonce,
+
+    // --- Keys and algorithms ----------------------------------------------
+    /// No key is registered under this key id.
+    #[error("unknown key {key_id:?}")]
+    UnknownKey {
+        /// The `keyid` parameter (truncated for logging).
+        key_id: String,
+    },
+
+    /// The algorithm name is not one this crate implements.
+    #[error("unsupported algorithm {alg:?}")]
+    UnsupportedAlgorithm {
+        /// The name found.
+        alg: String,
+    },
+
+    /// The signature's `alg` parameter names another algorithm than the key
+    /// is registered for, or the policy does not allow the key's algorithm.
+    #[error("algorithm {alg} is not allowed here{}", if key_alg.is_empty() { String::new() } else { format!(" (the key is for {key_alg})") })]
+    AlgorithmNotAllowed {
+        /// The algorithm asked for.
+        alg: String,
+        /// The key's algorithm, when the failure is a mismatch with the key.
+        key_alg: String,
+    },
+
+    /// A key could not be loaded: bad PEM, DER or JWK, wrong curve, private
+    /// members in a public JWK, key too small.
+    #[error("invalid key: {reason}")]
+    InvalidKey {
+        /// What is wrong with the key (never key bytes).
+        reason: String,
+    },
+
+    /// The signature does not verify.
+    #[error("signature verification failed")]
+    BadSignature,
+
+    /// Signing failed (a key-store or RNG failure).
+    #[error("signing failed: {reason}")]
+    Signing {
+        /// What failed.
+        reason: String,
+    },
+
+    // --- Content-Digest ---------------------------------------------------
+    /// The body does not match its `Content-Digest`, or no supported
+    /// digest algorithm is present.
+    #[error("content digest mismatch: {reason}")]
+    DigestMismatch {
+        /// Which digest failed, or why none could be checked.
+        reason: String,
+    },
+    // Add new variants above this line, one small edit at a time.
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
