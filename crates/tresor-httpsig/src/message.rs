@@ -1,0 +1,527 @@
+//! The message view: what component values are taken from, and how
+//! (RFC 9421 sections 2.1 and 2.2).
+
+use base64ct::{Base64, Encoding};
+use http::uri::Authority;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use sfv::{Dictionary, FieldType, Item, List, Parser};
+
+use crate::component::{ComponentId, DerivedComponent, invalid};
+use crate::error::{Error, Result};
+
+/// The type of a structured field (RFC 8941 section 3), needed to
+/// re-serialise it for the `sf` and `key` component parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StructuredType {
+    /// An sf-dictionary.
+    Dictionary,
+    /// An sf-list.
+    List,
+    /// An sf-item.
+    Item,
+}
+
+/// Structured fields whose type this crate knows. Any other field used with
+/// `sf` is declared with [`Message::with_structured_field`], or else parsed
+/// as a Dictionary, then a List, then an Item (the first that parses).
+pub const KNOWN_STRUCTURED_FIELDS: &[(&str, StructuredType)] = &[
+    ("accept-signature", StructuredType::Dictionary),
+    ("cache-status", StructuredType::List),
+    ("cdn-cache-control", StructuredType::Dictionary),
+    ("content-digest", StructuredType::Dictionary),
+    ("priority", StructuredType::Dictionary),
+    ("proxy-status", StructuredType::List),
+    ("repr-digest", StructuredType::Dictionary),
+    ("signature", StructuredType::Dictionary),
+    ("signature-input", StructuredType::Dictionary),
+    ("want-content-digest", StructuredType::Dictionary),
+    ("want-repr-digest", StructuredType::Dictionary),
+];
+
+#[derive(Clone, Debug)]
+enum Kind<'a> {
+    Request { method: &'a Method, uri: &'a Uri },
+    Response { status: StatusCode },
+}
+
+/// A read-only view of an HTTP request or response, from which component
+/// values are computed.
+///
+/// For a server-side request whose URI is in origin form (`/path?query`),
+/// the authority comes from the `Host` field and the scheme is `https`
+/// unless set with [`Message::with_scheme`].
+#[derive(Clone, Debug)]
+pub struct Message<'a> {
+    kind: Kind<'a>,
+    headers: &'a HeaderMap,
+    trailers: Option<&'a HeaderMap>,
+    scheme: Option<String>,
+    request: Option<Box<Message<'a>>>,
+    field_types: Vec<(String, StructuredType)>,
+}
+
+impl<'a> Message<'a> {
+    fn new(kind: Kind<'a>, headers: &'a HeaderMap) -> Self {
+        Self {
+            kind,
+            headers,
+            trailers: None,
+            scheme: None,
+            request: None,
+            field_types: Vec::new(),
+        }
+    }
+
+    /// A view of a request.
+    pub fn from_request<B>(request: &'a Request<B>) -> Self {
+        Self::new(
+            Kind::Request {
+                method: request.method(),
+                uri: request.uri(),
+            },
+            request.headers(),
+        )
+    }
+
+    /// A view of a request head.
+    pub fn from_request_parts(parts: &'a http::request::Parts) -> Self {
+        Self::new(
+            Kind::Request {
+                method: &parts.method,
+                uri: &parts.uri,
+            },
+            &parts.headers,
+        )
+    }
+
+    /// A view of a response.
+    pub fn from_response<B>(response: &'a Response<B>) -> Self {
+        Self::new(
+            Kind::Response {
+                status: response.status(),
+            },
+            response.headers(),
+        )
+    }
+
+    /// A view of a response head.
+    pub fn from_response_parts(parts: &'a http::response::Parts) -> Self {
+        Self::new(
+            Kind::Response {
+                status: parts.status,
+            },
+            &parts.headers,
+        )
+    }
+
+    /// For a response: the request it answers, from which components with
+    /// the `req` parameter are taken.
+    #[must_use]
+    pub fn with_request(mut self, request: Message<'a>) -> Self {
+        self.request = Some(Box::new(request));
+        self
+    }
+
+    /// Overrides the scheme (`http` or `https`) of the target URI. By
+    /// default the URI's own scheme is used, or `https` for origin-form URIs.
+    #[must_use]
+    pub fn with_scheme(mut self, scheme: &str) -> Self {
+        self.scheme = Some(scheme.to_ascii_lowercase());
+        self
+    }
+
+    /// The message's trailer fields (for components with `tr`).
+    #[must_use]
+    pub fn with_trailers(mut self, trailers: &'a HeaderMap) -> Self {
+        self.trailers = Some(trailers);
+        self
+    }
+
+    /// Declares the structured type of a field, for `sf` and `key`.
+    #[must_use]
+    pub fn with_structured_field(mut self, name: &str, ty: StructuredType) -> Self {
+        self.field_types.push((name.to_ascii_lowercase(), ty));
+        self
+    }
+
+    /// Whether this is a request.
+    pub fn is_request(&self) -> bool {
+        matches!(self.kind, Kind::Request { .. })
+    }
+
+    /// The request URI (`None` for a response).
+    pub fn uri(&self) -> Option<&'a Uri> {
+        match self.kind {
+            Kind::Request { uri, .. } => Some(uri),
+            Kind::Response { .. } => None,
+        }
+    }
+
+    /// The request method (`None` for a response).
+    pub fn method(&self) -> Option<&'a Method> {
+        match self.kind {
+            Kind::Request { method, .. } => Some(method),
+            Kind::Response { .. } => None,
+        }
+    }
+
+    /// The response status (`None` for a request).
+    pub fn status(&self) -> Option<StatusCode> {
+        match self.kind {
+            Kind::Request { .. } => None,
+            Kind::Response { status } => Some(status),
+        }
+    }
+
+    /// The header fields.
+    pub fn headers(&self) -> &'a HeaderMap {
+        self.headers
+    }
+
+    /// The related request of a response, if given.
+    pub fn related_request(&self) -> Option<&Message<'a>> {
+        self.request.as_deref()
+    }
+
+    /// The value of one covered component (RFC 9421 section 2), as it
+    /// appears in the signature base after `"id": `.
+    pub fn component_value(&self, id: &ComponentId) -> Result<String> {
+        let value = if id.is_req() {
+            if self.is_request() {
+                return Err(invalid(
+                    &id.to_string(),
+                    "req is only valid in a response signature",
+                ));
+            }
+            let Some(request) = self.request.as_deref() else {
+                return Err(Error::ComponentNotFound {
+                    component: id.to_string(),
+                });
+            };
+            return request.component_value(&id.without_req());
+        } else {
+            match id.derived_component() {
+                Some(d) => self.derived_value(d, id)?,
+                None => self.field_value(id)?,
+            }
+        };
+        if value
+            .bytes()
+            .any(|b| b != b'\t' && !(0x20..0x7f).contains(&b))
+        {
+            return Err(invalid(
+                &id.to_string(),
+                "component value contains a control or non-ASCII character",
+            ));
+        }
+        Ok(value)
+    }
+
+    fn request_parts(&self, id: &ComponentId) -> Result<(&'a Method, &'a Uri)> {
+        match self.kind {
+            Kind::Request { method, uri } => Ok((method, uri)),
+            Kind::Response { .. } => Err(Error::ComponentNotFound {
+                component: id.to_string(),
+            }),
+        }
+    }
+
+    fn scheme_value(&self, uri: &Uri) -> String {
+        match (&self.scheme, uri.scheme_str()) {
+            (Some(s), _) => s.clone(),
+            (None, Some(s)) => s.to_ascii_lowercase(),
+            (None, None) => "https".to_owned(),
+        }
+    }
+
+    fn authority_value(&self, uri: &Uri, id: &ComponentId) -> Result<String> {
+        let parsed;
+        let authority = match uri.authority() {
+            Some(a) => a,
+            None => {
+                let mut hosts = self.headers.get_all(http::header::HOST).iter();
+                let (Some(host), None) = (hosts.next(), hosts.next()) else {
+                    return Err(Error::ComponentNotFound {
+                        component: id.to_string(),
+                    });
+                };
+                parsed = Authority::try_from(trim_ows(host.as_bytes())).map_err(|_| {
+                    Error::Malformed {
+                        field: "Host",
+                        reason: "not a valid authority".to_owned(),
+                    }
+                })?;
+                &parsed
+            }
+        };
+        let scheme = self.scheme_value(uri);
+        let mut out = authority.host().to_ascii_lowercase();
+        if let Some(port) = authority.port_u16() {
+            let default = match scheme.as_str() {
+                "https" => Some(443),
+                "http" => Some(80),
+                _ => None,
+            };
+            if default != Some(port) {
+                out.push(':');
+                out.push_str(&port.to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    fn derived_value(&self, d: DerivedComponent, id: &ComponentId) -> Result<String> {
+        if d == DerivedComponent::Status {
+            return match self.kind {
+                Kind::Response { status } => Ok(status.as_str().to_owned()),
+                Kind::Request { .. } => Err(Error::ComponentNotFound {
+                    component: id.to_string(),
+                }),
+            };
+        }
+        let (method, uri) = self.request_parts(id)?;
+        Ok(match d {
+            DerivedComponent::Method => method.as_str().to_owned(),
+            DerivedComponent::Scheme => self.scheme_value(uri),
+            DerivedComponent::Authority => self.authority_value(uri, id)?,
+            DerivedComponent::TargetUri => format!(
+                "{}://{}{}",
+                self.scheme_value(uri),
+                self.authority_value(uri, id)?,
+                origin_form(uri)
+            ),
+            DerivedComponent::RequestTarget => {
+                if method == Method::CONNECT {
+                    uri.authority()
+                        .map(|a| a.as_str().to_owned())
+                        .ok_or_else(|| Error::ComponentNotFound {
+                            component: id.to_string(),
+                        })?
+                } else if uri.path() == "*" {
+                    "*".to_owned()
+                } else {
+                    origin_form(uri)
+                }
+            }
+            DerivedComponent::Path => {
+                let p = uri.path();
+                if p.is_empty() {
+                    "/".to_owned()
+                } else {
+                    p.to_owned()
+                }
+            }
+            DerivedComponent::Query => format!("?{}", uri.query().unwrap_or("")),
+            DerivedComponent::QueryParam => {
+                let name = id.query_param_name().unwrap_or_default();
+                let mut found = None;
+                for (n, v) in form_urlencoded_pairs(uri.query().unwrap_or("")) {
+                    if percent_encode(&n) == name {
+                        if found.is_some() {
+                            return Err(invalid(
+                                &id.to_string(),
+                                "the query parameter occurs more than once",
+                            ));
+                        }
+                        found = Some(percent_encode(&v));
+                    }
+                }
+                found.ok_or_else(|| Error::ComponentNotFound {
+                    component: id.to_string(),
+                })?
+            }
+            DerivedComponent::Status => String::new(),
+        })
+    }
+
+    fn field_lines(&self, id: &ComponentId) -> Result<Vec<&'a HeaderValue>> {
+        let map = if id.is_tr() {
+            self.trailers.ok_or_else(|| Error::ComponentNotFound {
+                component: id.to_string(),
+            })?
+        } else {
+            self.headers
+        };
+        let lines: Vec<&HeaderValue> = map.get_all(id.name()).iter().collect();
+        if lines.is_empty() {
+            return Err(Error::ComponentNotFound {
+                component: id.to_string(),
+            });
+        }
+        Ok(lines)
+    }
+
+    fn structured_type(&self, name: &str) -> Option<StructuredType> {
+        if let Some((_, t)) = self.field_types.iter().rev().find(|(n, _)| n == name) {
+            return Some(*t);
+        }
+        KNOWN_STRUCTURED_FIELDS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| *t)
+    }
+
+    fn field_value(&self, id: &ComponentId) -> Result<String> {
+        let lines = self.field_lines(id)?;
+        if id.is_bs() {
+            let encoded: Vec<String> = lines
+                .iter()
+                .map(|l| format!(":{}:", Base64::encode_string(trim_ows(l.as_bytes()))))
+                .collect();
+            return Ok(encoded.join(", "));
+        }
+        let mut combined = String::new();
+        for (i, line) in lines.iter().enumerate() {
+            let text = std::str::from_utf8(trim_ows(line.as_bytes())).map_err(|_| {
+                invalid(
+                    &id.to_string(),
+                    "field value is not ASCII (cover it with bs)",
+                )
+            })?;
+            if i > 0 {
+                combined.push_str(", ");
+            }
+            combined.push_str(text);
+        }
+        if let Some(key) = id.key() {
+            if let Some(ty) = self.structured_type(id.name())
+                && ty != StructuredType::Dictionary
+            {
+                return Err(invalid(&id.to_string(), "key requires a Dictionary field"));
+            }
+            let dict: Dictionary = Parser::new(&combined)
+                .parse()
+                .map_err(|_| invalid(&id.to_string(), "the field is not a Dictionary"))?;
+            let member = dict
+                .iter()
+                .find(|(k, _)| k.as_str() == key)
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| Error::ComponentNotFound {
+                    component: id.to_string(),
+                })?;
+            let list: List = vec![member];
+            return list
+                .serialize()
+                .ok_or_else(|| invalid(&id.to_string(), "cannot serialise the member"));
+        }
+        if id.is_sf() {
+            return self.reserialize(id, &combined);
+        }
+        Ok(combined)
+    }
+
+    fn reserialize(&self, id: &ComponentId, value: &str) -> Result<String> {
+        let err = || invalid(&id.to_string(), "the field is not a valid structured field");
+        let as_dict = || -> Option<String> {
+            Parser::new(value)
+                .parse::<Dictionary>()
+                .ok()
+                .and_then(|d| d.serialize())
+        };
+        let as_list = || -> Option<String> {
+            Parser::new(value)
+                .parse::<List>()
+                .ok()
+                .and_then(|d| d.serialize())
+        };
+        let as_item = || -> Option<String> {
+            Parser::new(value)
+                .parse::<Item>()
+                .ok()
+                .map(|d| d.serialize())
+        };
+        let out = match self.structured_type(id.name()) {
+            Some(StructuredType::Dictionary) => as_dict(),
+            Some(StructuredType::List) => as_list(),
+            Some(StructuredType::Item) => as_item(),
+            None => as_dict().or_else(as_list).or_else(as_item),
+        };
+        out.ok_or_else(err)
+    }
+}
+
+/// Path and query of the URI, as in an origin-form request line.
+fn origin_form(uri: &Uri) -> String {
+    match uri.path_and_query() {
+        Some(pq) if !pq.as_str().is_empty() => {
+            if pq.as_str().starts_with('/') || pq.as_str() == "*" {
+                pq.as_str().to_owned()
+            } else {
+                format!("/{}", pq.as_str())
+            }
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+fn trim_ows(mut b: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = b {
+        b = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = b {
+        b = rest;
+    }
+    b
+}
+
+/// Parses `application/x-www-form-urlencoded` (WHATWG URL section 5.1):
+/// split on `&`, skip empty sequences, split at the first `=`, `+` to
+/// space, percent-decode, UTF-8 decode (invalid sequences replaced).
+pub(crate) fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let (n, v) = s.split_once('=').unwrap_or((s, ""));
+            (form_decode(n), form_decode(v))
+        })
+        .collect()
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn form_decode(s: &str) -> String {
+    let mut out = Vec::with_capacity(s.len());
+    let mut rest = s.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        rest = tail;
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => match tail {
+                [h, l, after @ ..] => match (hex_val(*h), hex_val(*l)) {
+                    (Some(h), Some(l)) => {
+                        out.push(h * 16 + l);
+                        rest = after;
+                    }
+                    _ => out.push(b'%'),
+                },
+                _ => out.push(b'%'),
+            },
+            _ => out.push(b),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Percent-encodes with the `application/x-www-form-urlencoded`
+/// percent-encode set, space as `%20` (RFC 9421 section 2.2.8): only ASCII
+/// alphanumerics and `*-._` stay as they are.
+pub(crate) fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

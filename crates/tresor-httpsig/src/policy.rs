@@ -1,0 +1,334 @@
+//! The verification policy: what a signature must cover and which
+//! parameters it must carry.
+
+use crate::alg::Algorithm;
+use crate::component::ComponentId;
+use crate::error::{Error, Result};
+use crate::message::Message;
+use crate::params::SignatureParams;
+
+/// Default maximum age of a signature, in seconds (5 minutes).
+pub const DEFAULT_MAX_AGE: u64 = 300;
+/// Default clock skew tolerated between signer and verifier, in seconds.
+pub const DEFAULT_CLOCK_SKEW: u64 = 5;
+
+/// What a verifier demands of a signature.
+///
+/// The default is the policy for a financial API:
+///
+/// - covered components: `@method`, `@authority`, `@path`; `@query` when
+///   the request has a query; when the message has a body (a
+///   `Content-Length` above 0, a `Transfer-Encoding`, or non-empty body
+///   bytes given to the verifier) `content-digest` and `content-type`, and
+///   `content-length` when that field is present. For a response,
+///   `@status` and the same body components.
+/// - algorithms: all of [`Algorithm::ALL`] except `rsa-v1_5-sha256`.
+/// - `created` required; maximum age [`DEFAULT_MAX_AGE`]; clock skew
+///   [`DEFAULT_CLOCK_SKEW`].
+/// - `expires`, when present, is always honoured.
+/// - `nonce` and `tag` not required; the first signature on the message is
+///   verified unless a label or tag selects another.
+///
+/// Time rules, with `now` the verifier's clock and `skew` the clock skew:
+/// a signature is rejected as [`Error::NotYetValid`] when
+/// `created > now + skew`, as [`Error::TooOld`] when
+/// `now - created > max_age + skew`, and as [`Error::Expired`] when
+/// `now > expires + skew`. The boundaries themselves are accepted.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    default_components: bool,
+    required: Vec<ComponentId>,
+    allowed_algorithms: Vec<Algorithm>,
+    require_created: bool,
+    max_age: Option<u64>,
+    clock_skew: u64,
+    require_nonce: bool,
+    required_tag: Option<String>,
+    label: Option<String>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            default_components: true,
+            required: Vec::new(),
+            allowed_algorithms: Algorithm::ALL
+                .into_iter()
+                .filter(|a| *a != Algorithm::RsaV15Sha256)
+                .collect(),
+            require_created: true,
+            max_age: Some(DEFAULT_MAX_AGE),
+            clock_skew: DEFAULT_CLOCK_SKEW,
+            require_nonce: false,
+            required_tag: None,
+            label: None,
+        }
+    }
+}
+
+impl Policy {
+    /// The default policy (see the type's documentation).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Drops the default components: only those added with
+    /// [`Policy::require_component`] are required.
+    #[must_use]
+    pub fn without_default_components(mut self) -> Self {
+        self.default_components = false;
+        self
+    }
+
+    /// Requires one more covered component.
+    #[must_use]
+    pub fn require_component(mut self, component: ComponentId) -> Self {
+        self.required.push(component);
+        self
+    }
+
+    /// Sets the allowed algorithms (replacing the default set).
+    #[must_use]
+    pub fn allow_algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.allowed_algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Whether `created` must be present (default yes).
+    #[must_use]
+    pub fn require_created(mut self, required: bool) -> Self {
+        self.require_created = required;
+        self
+    }
+
+    /// The maximum age of a signature from its `created` time, or `None`
+    /// for no limit (default [`DEFAULT_MAX_AGE`]).
+    #[must_use]
+    pub fn max_age(mut self, seconds: Option<u64>) -> Self {
+        self.max_age = seconds;
+        self
+    }
+
+    /// The tolerated clock skew in seconds (default [`DEFAULT_CLOCK_SKEW`]).
+    #[must_use]
+    pub fn clock_skew(mut self, seconds: u64) -> Self {
+        self.clock_skew = seconds;
+        self
+    }
+
+    /// Whether `nonce` must be present (default no). A nonce, when present,
+    /// is checked for replay if the verifier has a nonce store.
+    #[must_use]
+    pub fn require_nonce(mut self, required: bool) -> Self {
+        self.require_nonce = required;
+        self
+    }
+
+    /// Requires this `tag`; without a label, the signature is selected by
+    /// this tag.
+    #[must_use]
+    pub fn require_tag(mut self, tag: impl Into<String>) -> Self {
+        self.required_tag = Some(tag.into());
+        self
+    }
+
+    /// Verifies the signature with this label (and no other).
+    #[must_use]
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// The allowed algorithms.
+    pub fn allowed_algorithms(&self) -> &[Algorithm] {
+        &self.allowed_algorithms
+    }
+
+    /// The required label, if any.
+    pub fn required_label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+
+    /// The required tag, if any.
+    pub fn required_tag(&self) -> Option<&str> {
+        self.required_tag.as_deref()
+    }
+
+    /// The maximum age in seconds, if any.
+    pub fn max_age_seconds(&self) -> Option<u64> {
+        self.max_age
+    }
+
+    /// The clock skew in seconds.
+    pub fn clock_skew_seconds(&self) -> u64 {
+        self.clock_skew
+    }
+
+    /// The components this policy requires a signature on `message` to
+    /// cover; `body_len` is the length of the body when the caller has it.
+    pub fn required_components(
+        &self,
+        message: &Message<'_>,
+        body_len: Option<usize>,
+    ) -> Vec<ComponentId> {
+        let mut out = Vec::new();
+        if self.default_components {
+            out.extend(default_components(message, body_len));
+        }
+        for c in &self.required {
+            if !out.contains(c) {
+                out.push(c.clone());
+            }
+        }
+        out
+    }
+
+    pub(crate) fn check_components(
+        &self,
+        message: &Message<'_>,
+        body_len: Option<usize>,
+        covered: &[ComponentId],
+    ) -> Result<()> {
+        for required in self.required_components(message, body_len) {
+            if !covered.contains(&required) {
+                return Err(Error::MissingComponent {
+                    component: required.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_algorithm(
+        &self,
+        key_alg: Algorithm,
+        params: &SignatureParams,
+    ) -> Result<()> {
+        if !self.allowed_algorithms.contains(&key_alg) {
+            return Err(Error::AlgorithmNotAllowed {
+                alg: key_alg.name().to_owned(),
+                key_alg: String::new(),
+            });
+        }
+        if let Some(alg) = params.alg()
+            && alg != key_alg.name()
+        {
+            return Err(Error::AlgorithmNotAllowed {
+                alg: alg.chars().take(64).collect(),
+                key_alg: key_alg.name().to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks `created`, `expires`, `nonce` and `tag` at time `now`.
+    pub(crate) fn check_params(&self, params: &SignatureParams, now: i64) -> Result<()> {
+        let skew = i64::try_from(self.clock_skew).unwrap_or(i64::MAX);
+        match params.created() {
+            None if self.require_created => {
+                return Err(Error::MissingParameter {
+                    parameter: "created",
+                });
+            }
+            None => {}
+            Some(created) => {
+                if created > now.saturating_add(skew) {
+                    return Err(Error::NotYetValid { created, now });
+                }
+                if let Some(max_age) = self.max_age {
+                    let limit = i64::try_from(max_age)
+                        .unwrap_or(i64::MAX)
+                        .saturating_add(skew);
+                    if now.saturating_sub(created) > limit {
+                        return Err(Error::TooOld {
+                            created,
+                            max_age,
+                            now,
+                        });
+                    }
+                }
+            }
+        }
+        if let Some(expires) = params.expires()
+            && now > expires.saturating_add(skew)
+        {
+            return Err(Error::Expired { expires, now });
+        }
+        if self.require_nonce && params.nonce().is_none() {
+            return Err(Error::MissingParameter { parameter: "nonce" });
+        }
+        if let Some(expected) = &self.required_tag
+            && params.tag() != Some(expected.as_str())
+        {
+            return Err(Error::TagMismatch {
+                expected: expected.clone(),
+                found: params.tag().unwrap_or_default().chars().take(64).collect(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Until when (UNIX seconds) a nonce must be remembered: as long as the
+    /// signature could still be accepted.
+    pub(crate) fn nonce_horizon(&self, params: &SignatureParams, now: i64) -> i64 {
+        let skew = i64::try_from(self.clock_skew).unwrap_or(i64::MAX);
+        let by_age = self.max_age.map(|max_age| {
+            params
+                .created()
+                .unwrap_or(now)
+                .saturating_add(i64::try_from(max_age).unwrap_or(i64::MAX))
+                .saturating_add(skew)
+        });
+        let by_expiry = params.expires().map(|e| e.saturating_add(skew));
+        match (by_age, by_expiry) {
+            (Some(a), Some(e)) => a.min(e),
+            (Some(a), None) => a,
+            (None, Some(e)) => e,
+            // No age limit and no expiry: the signature never stops being
+            // acceptable, so its nonce is remembered as long as the store can.
+            (None, None) => i64::MAX,
+        }
+    }
+}
+
+/// Whether the message declares a body (Content-Length above 0 or a
+/// Transfer-Encoding), or the caller's body bytes are non-empty.
+pub(crate) fn has_body(message: &Message<'_>, body_len: Option<usize>) -> bool {
+    let headers = message.headers();
+    let declared = headers
+        .get_all(http::header::CONTENT_LENGTH)
+        .iter()
+        .any(|v| v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()) != Some(0))
+        || headers.contains_key(http::header::TRANSFER_ENCODING);
+    declared || body_len.is_some_and(|n| n > 0)
+}
+
+/// The default components for a message (see [`Policy`]): what the
+/// default policy requires, and what a [`Signer`](crate::Signer) covers by
+/// default.
+pub fn default_components(message: &Message<'_>, body_len: Option<usize>) -> Vec<ComponentId> {
+    let mut out = Vec::new();
+    if message.is_request() {
+        out.push(ComponentId::method());
+        out.push(ComponentId::authority());
+        out.push(ComponentId::path());
+        if message.uri().and_then(http::Uri::query).is_some() {
+            out.push(ComponentId::query());
+        }
+    } else {
+        out.push(ComponentId::status());
+    }
+    if has_body(message, body_len) {
+        for name in ["content-digest", "content-type"] {
+            if let Ok(id) = ComponentId::field(name) {
+                out.push(id);
+            }
+        }
+        if message.headers().contains_key(http::header::CONTENT_LENGTH)
+            && let Ok(id) = ComponentId::field("content-length")
+        {
+            out.push(id);
+        }
+    }
+    out
+}

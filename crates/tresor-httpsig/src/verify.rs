@@ -1,0 +1,282 @@
+//! Verifying requests and responses against a [`Policy`] (RFC 9421
+//! section 3.2).
+
+use std::sync::Arc;
+
+use http::{Request, Response};
+
+use crate::alg::Algorithm;
+use crate::base::signature_base;
+use crate::clock::{Clock, SystemClock};
+use crate::component::ComponentId;
+use crate::digest::verify_content_digest;
+use crate::error::{Error, Result};
+use crate::fields::{Limits, Selector, parse_signature_inputs, select_signature};
+use crate::key::KeyResolver;
+use crate::message::Message;
+use crate::nonce::NonceStore;
+use crate::policy::Policy;
+
+/// What a successful verification established. Only a [`Verifier`] can
+/// build one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verified {
+    key_id: String,
+    label: String,
+    algorithm: Algorithm,
+    components: Vec<ComponentId>,
+    created: Option<i64>,
+    expires: Option<i64>,
+    nonce: Option<String>,
+    tag: Option<String>,
+    body_checked: bool,
+}
+
+impl Verified {
+    /// The `keyid` of the key that verified the signature.
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// The label of the verified signature.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The key's algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The covered components, in order.
+    pub fn components(&self) -> &[ComponentId] {
+        &self.components
+    }
+
+    /// `created`, if present.
+    pub fn created(&self) -> Option<i64> {
+        self.created
+    }
+
+    /// `expires`, if present.
+    pub fn expires(&self) -> Option<i64> {
+        self.expires
+    }
+
+    /// `nonce`, if present.
+    pub fn nonce(&self) -> Option<&str> {
+        self.nonce.as_deref()
+    }
+
+    /// `tag`, if present.
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    /// Whether the body was checked against a covered `Content-Digest`.
+    /// `false` when `content-digest` is not covered, or when the caller
+    /// gave no body (it must then check the digest itself, e.g. with
+    /// [`ContentDigestVerifier`](crate::ContentDigestVerifier) while
+    /// streaming).
+    pub fn body_checked(&self) -> bool {
+        self.body_checked
+    }
+}
+
+/// Verifies signed messages: resolves the key by `keyid`, applies the
+/// [`Policy`], checks the signature, the body's `Content-Digest` and the
+/// nonce.
+///
+/// Checks run in this order, the first failure ending verification:
+/// parse `Signature-Input`/`Signature` (within [`Limits`]) → select the
+/// signature (policy label, else policy tag, else the first) → `keyid`
+/// present and known ([`Error::UnknownKey`]) → the key's algorithm allowed
+/// and equal to `alg` when present ([`Error::AlgorithmNotAllowed`]) →
+/// required components covered ([`Error::MissingComponent`]) → `created`,
+/// `expires`, `nonce`, `tag` rules → signature ([`Error::BadSignature`]) →
+/// body against `Content-Digest` ([`Error::DigestMismatch`]) → nonce
+/// remembered ([`Error::ReplayedNonce`]), last, so a forged message cannot
+/// burn a nonce.
+#[derive(Clone)]
+pub struct Verifier {
+    resolver: Arc<dyn KeyResolver>,
+    policy: Policy,
+    clock: Arc<dyn Clock>,
+    nonces: Option<Arc<dyn NonceStore>>,
+    limits: Limits,
+    scheme: Option<String>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("policy", &self.policy)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verifier {
+    /// A verifier on the system clock, without replay protection.
+    pub fn new(resolver: Arc<dyn KeyResolver>, policy: Policy) -> Self {
+        Self {
+            resolver,
+            policy,
+            clock: Arc::new(SystemClock),
+            nonces: None,
+            limits: Limits::default(),
+            scheme: None,
+        }
+    }
+
+    /// The clock (tests pin the time).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Remembers nonces in `store` and rejects replays.
+    #[must_use]
+    pub fn nonce_store(mut self, store: Arc<dyn NonceStore>) -> Self {
+        self.nonces = Some(store);
+        self
+    }
+
+    /// Limits on the signature fields.
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The scheme of origin-form request URIs (default `https`).
+    #[must_use]
+    pub fn scheme(mut self, scheme: &str) -> Self {
+        self.scheme = Some(scheme.to_owned());
+        self
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    fn view<'a>(&self, msg: Message<'a>) -> Message<'a> {
+        match &self.scheme {
+            Some(s) => msg.with_scheme(s),
+            None => msg,
+        }
+    }
+
+    /// Verifies a request, checking its body against `Content-Digest` when
+    /// that is covered.
+    pub fn verify_request<B: AsRef<[u8]>>(&self, request: &Request<B>) -> Result<Verified> {
+        self.verify_message(
+            &self.view(Message::from_request(request)),
+            Some(request.body().as_ref()),
+        )
+    }
+
+    /// Verifies a request head; `body` as in [`Verifier::verify_message`].
+    pub fn verify_request_parts(
+        &self,
+        parts: &http::request::Parts,
+        body: Option<&[u8]>,
+    ) -> Result<Verified> {
+        self.verify_message(&self.view(Message::from_request_parts(parts)), body)
+    }
+
+    /// Verifies a response; `request` is the request it answers (for
+    /// components with `req`).
+    pub fn verify_response<B: AsRef<[u8]>>(
+        &self,
+        response: &Response<B>,
+        request: Option<Message<'_>>,
+    ) -> Result<Verified> {
+        let mut msg = Message::from_response(response);
+        if let Some(req) = request {
+            msg = msg.with_request(req);
+        }
+        self.verify_message(&msg, Some(response.body().as_ref()))
+    }
+
+    /// Verifies any message view. `body`: `Some(bytes)` to check a covered
+    /// `Content-Digest` against them; `None` when the body is checked
+    /// separately (see [`Verified::body_checked`]).
+    pub fn verify_message(&self, message: &Message<'_>, body: Option<&[u8]>) -> Result<Verified> {
+        let headers = message.headers();
+        let selector = match (self.policy.required_label(), self.policy.required_tag()) {
+            (Some(label), _) => Selector::Label(label.to_owned()),
+            (None, Some(tag)) => Selector::Tag(tag.to_owned()),
+            (None, None) => Selector::First,
+        };
+        let selected = match select_signature(headers, &selector, &self.limits) {
+            Err(Error::SignatureNotFound { selector: s }) => {
+                if let Selector::Tag(expected) = &selector
+                    && let Some(first) = parse_signature_inputs(headers, &self.limits)?.first()
+                {
+                    return Err(Error::TagMismatch {
+                        expected: expected.clone(),
+                        found: first
+                            .params()
+                            .tag()
+                            .unwrap_or_default()
+                            .chars()
+                            .take(64)
+                            .collect(),
+                    });
+                }
+                return Err(Error::SignatureNotFound { selector: s });
+            }
+            other => other?,
+        };
+        let input = selected.input();
+        let params = input.params();
+        let key_id = params
+            .keyid()
+            .ok_or(Error::MissingParameter { parameter: "keyid" })?;
+        let key = self.resolver.resolve(key_id)?;
+        let algorithm = key.algorithm();
+        self.policy.check_algorithm(algorithm, params)?;
+        self.policy
+            .check_components(message, body.map(<[u8]>::len), input.components())?;
+        let now = self.clock.now();
+        self.policy.check_params(params, now)?;
+        let base = signature_base(message, input.components(), params)?;
+        key.verify(base.as_bytes(), selected.signature())
+            .map_err(|_| Error::BadSignature)?;
+
+        let mut body_checked = false;
+        if let Some(body) = body
+            && let Some(covered) = input
+                .components()
+                .iter()
+                .find(|c| c.is_field() && c.name() == "content-digest" && !c.is_req())
+        {
+            let mut plain = ComponentId::field("content-digest")?;
+            if covered.is_tr() {
+                plain = plain.with_tr()?;
+            }
+            let value = message.component_value(&plain)?;
+            verify_content_digest(&value, body)?;
+            body_checked = true;
+        }
+
+        if let (Some(store), Some(nonce)) = (&self.nonces, params.nonce()) {
+            store.check_and_remember(key_id, nonce, self.policy.nonce_horizon(params, now))?;
+        }
+
+        Ok(Verified {
+            key_id: key_id.to_owned(),
+            label: input.label().to_owned(),
+            algorithm,
+            components: input.components().to_vec(),
+            created: params.created(),
+            expires: params.expires(),
+            nonce: params.nonce().map(str::to_owned),
+            tag: params.tag().map(str::to_owned),
+            body_checked,
+        })
+    }
+}
