@@ -6,6 +6,7 @@
 //! |------------|--------------|-------------------|
 //! | `envelope` | [`envelope`] | `tresor-envelope` |
 //! | `httpsig`  | [`httpsig`]  | `tresor-httpsig`  |
+//! | `tower`    | [`httpsig::tower`](httpsig) | `tresor-httpsig` with its `tower` feature |
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "envelope")]

@@ -32,7 +32,7 @@ pub use digest::{
     verify_content_digest,
 };
 pub use error::{Error, Result};
-pub use key::{KeyResolver, SigningKey, VerifyingKey};
+pub use key::{KeyMap, KeyResolver, SigningKey, VerifyingKey};
 pub use keys::{HMAC_MIN_SECRET_LEN, HmacKey, PrivateKey, PublicKey};
 
 pub use base::{SignatureBase, signature_base, signature_base_for_label};
