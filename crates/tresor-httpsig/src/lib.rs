@@ -1,6 +1,90 @@
-//! HTTP Message Signatures (RFC 9421) and Content-Digest (RFC 9530).
+//! HTTP Message Signatures (RFC 9421) and Content-Digest (RFC 9530): sign
+//! every request, verify every request.
 //!
-//! (Crate documentation with runnable examples: to be written.)
+//! A client signs each request with its own private key ([`Signer`]); the
+//! server finds the client's public key by the signature's `keyid`
+//! ([`KeyResolver`], e.g. a client registry or a [`KeyMap`]) and verifies
+//! the request under a [`Policy`] ([`Verifier`]). Responses and webhooks are
+//! signed and verified the same way, and the `tower` feature wraps both
+//! sides as middleware (module `tower`).
+//!
+//! # Guarantees
+//!
+//! - **Integrity and origin** of every covered component: a verified
+//!   request was signed by the holder of the key registered under its key
+//!   id, and no covered component (method, authority, path, query, the
+//!   fields named, and through `content-digest` the body) changed since.
+//!   What the signature must cover is the verifier's [`Policy`], never the
+//!   sender's choice alone.
+//! - **Body integrity**: when `content-digest` is covered, the verifier
+//!   recomputes the digest over the body it received and rejects any
+//!   mismatch ([`Error::DigestMismatch`]).
+//! - **No algorithm confusion**: every key is bound to one [`Algorithm`]
+//!   when it is loaded or registered; a signature's `alg` parameter must
+//!   name that algorithm, and the policy must allow it.
+//! - **Freshness and replay**: `created` is required by default and checked
+//!   against a maximum age and clock skew; `expires` is always honoured; a
+//!   [`NonceStore`] rejects a replayed nonce (and is only consulted after
+//!   the signature verified, so forgeries cannot burn nonces).
+//! - **Precise errors, uniform answers**: each [`Error`] names the rule that
+//!   failed (missing component, expired, unknown key, algorithm not allowed,
+//!   bad signature, digest mismatch, replayed nonce, malformed header) for
+//!   the server's log; a signature that does not verify is
+//!   [`Error::BadSignature`] whatever the reason. The tower layer answers
+//!   every failure with the same 401.
+//! - **Bounded, panic-free parsing**: limits on field sizes, signatures per
+//!   message and components per signature ([`Limits`]); no input makes the
+//!   crate panic (fuzzed).
+//! - **Secrets stay secret**: private and HMAC keys never appear in `Debug`
+//!   output or errors; the key bytes this crate holds are wiped on drop
+//!   (`ring`'s internal key schedules cannot be).
+//!
+//! # Example: a client signs, a server verifies
+//!
+//! ```
+//! use std::sync::Arc;
+//! use tresor_httpsig::{Algorithm, Error, KeyMap, Policy, PrivateKey, Signer, Verifier};
+//!
+//! let client_key = PrivateKey::generate(Algorithm::EcdsaP256Sha256)?;
+//! let mut registry = KeyMap::new();
+//! registry.insert("client-7", client_key.public_key());
+//!
+//! // Client side: covers @method, @authority, @path, and the body through
+//! // Content-Digest, Content-Type and Content-Length.
+//! let mut request = http::Request::post("https://api.bank.example/v1/payments")
+//!     .header("content-type", "application/json")
+//!     .body(br#"{"amount":"120.00","currency":"EUR"}"#.to_vec())
+//!     .expect("a valid request");
+//! Signer::new(Arc::new(client_key), "client-7")
+//!     .random_nonce()
+//!     .sign_request(&mut request)?;
+//!
+//! // Server side.
+//! let verifier = Verifier::new(Arc::new(registry), Policy::new().require_nonce(true));
+//! let verified = verifier.verify_request(&request)?;
+//! assert_eq!(verified.key_id(), "client-7");
+//! assert_eq!(verified.algorithm(), Algorithm::EcdsaP256Sha256);
+//! assert!(verified.body_checked());
+//!
+//! // An altered body fails, and the error names the rule.
+//! let mut altered = request.clone();
+//! *altered.body_mut() = br#"{"amount":"9120.00","currency":"EUR"}"#.to_vec();
+//! assert!(matches!(verifier.verify_request(&altered), Err(Error::DigestMismatch { .. })));
+//! # Ok::<(), tresor_httpsig::Error>(())
+//! ```
+//!
+//! # Features
+//!
+//! - `tower`: `tower::VerifyLayer` and `tower::SignLayer` (module
+//!   `tower`, with an axum example).
+//!
+//! # Standards
+//!
+//! RFC 9421 (HTTP Message Signatures), RFC 9530 (Digest Fields), RFC 8941 /
+//! RFC 9651 (Structured Field Values, through the `sfv` crate), RFC 7517 and
+//! RFC 7638 (JWK and its thumbprint). The RFC 9421 Appendix B examples, the
+//! section 2 component examples and the RFC 9530 examples are the crate's
+//! known-answer tests; Wycheproof vectors cover the signature algorithms.
 #![forbid(unsafe_code)]
 
 mod alg;
@@ -49,3 +133,8 @@ pub use nonce::{MemoryNonceStore, NonceStore};
 pub use policy::{DEFAULT_CLOCK_SKEW, DEFAULT_MAX_AGE, Policy, default_components};
 pub use sign::Signer;
 pub use verify::{Verified, Verifier};
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
