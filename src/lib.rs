@@ -6,6 +6,7 @@
 //! |------------|--------------|-------------------|
 //! | `envelope` | [`envelope`] | `tresor-envelope` |
 //! | `httpsig`  | [`httpsig`]  | `tresor-httpsig`  |
+//! | `audit`    | [`audit`]    | `tresor-audit`    |
 //! | `tower`    | [`httpsig::tower`](httpsig) | `tresor-httpsig` with its `tower` feature |
 #![forbid(unsafe_code)]
 
@@ -16,3 +17,7 @@ pub use tresor_envelope as envelope;
 #[cfg(feature = "httpsig")]
 #[doc(inline)]
 pub use tresor_httpsig as httpsig;
+
+#[cfg(feature = "audit")]
+#[doc(inline)]
+pub use tresor_audit as audit;

@@ -1,0 +1,128 @@
+//! The crate's one error type.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong in `tresor-audit`.
+///
+/// Tampering is reported precisely, with the position at fault: an audit
+/// log's job is to say *where* it was altered, to the auditor who holds it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    // --- Records and canonical JSON ----------------------------------------
+    /// A value cannot be canonicalised under RFC 8785 (a non-finite number,
+    /// a duplicate object key, invalid UTF-16 in a string …).
+    #[error("cannot canonicalise JSON: {reason}")]
+    Canonicalization {
+        /// What made the input impossible to canonicalise.
+        reason: String,
+    },
+
+    /// An audit record is not valid (missing or extra key, bad timestamp,
+    /// unknown outcome, `details` not an object …).
+    #[error("invalid audit record: {reason}")]
+    InvalidRecord {
+        /// What is wrong with the record.
+        reason: String,
+    },
+
+    // --- Merkle proofs ------------------------------------------------------
+    /// A proof does not verify, or is malformed (wrong length, index out of
+    /// range, sizes out of order).
+    #[error("invalid proof: {reason}")]
+    InvalidProof {
+        /// Why the proof was rejected.
+        reason: String,
+    },
+
+    /// An index or tree size beyond the log's current size.
+    #[error("index {index} is out of range for a log of {size} entries")]
+    OutOfRange {
+        /// The index or size asked for.
+        index: u64,
+        /// The log's size.
+        size: u64,
+    },
+
+    // --- Storage -------------------------------------------------------------
+    /// The log's stored data was altered or is damaged, not at its torn tail
+    /// (which recovery truncates) but before it: the log refuses to open.
+    #[error("log corrupted at {}: {reason}", position)]
+    Corrupt {
+        /// Where: a file and byte offset, or an entry index.
+        position: String,
+        /// What check failed.
+        reason: String,
+    },
+
+    /// An I/O error, with the path it happened on when known.
+    #[error("I/O error{}: {source}", path.as_ref().map(|p| format!(" on {}", p.display())).unwrap_or_default())]
+    Io {
+        /// The file or directory involved.
+        path: Option<PathBuf>,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The log is locked by another writer.
+    #[error("the log at {} is locked by another writer", path.display())]
+    Locked {
+        /// The log directory.
+        path: PathBuf,
+    },
+
+    // --- Notes and checkpoints ----------------------------------------------
+    /// A signed note, checkpoint or note key is malformed.
+    #[error("malformed {what}: {reason}")]
+    Malformed {
+        /// What was being parsed: `note`, `checkpoint`, `signer key`, `verifier key`.
+        what: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// The note carries no valid signature by the required key (missing,
+    /// or present but not verifying).
+    #[error("no valid signature by key {key_name:?} on the note")]
+    SignatureMissing {
+        /// The name of the required key.
+        key_name: String,
+    },
+
+    /// The checkpoint does not match the log (different root at its size,
+    /// or a size beyond the log).
+    #[error("checkpoint mismatch: {reason}")]
+    CheckpointMismatch {
+        /// What differs.
+        reason: String,
+    },
+
+    /// A cryptographic key could not be created or used.
+    #[error("key error: {reason}")]
+    Key {
+        /// What failed (never key bytes).
+        reason: String,
+    },
+    // Add new variants above this line, one small edit at a time.
+}
+
+impl Error {
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            path: Some(path.into()),
+            source,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(source: io::Error) -> Self {
+        Error::Io { path: None, source }
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
