@@ -12,9 +12,10 @@ use tresor_envelope::{Context, DEFAULT_FRAME_SIZE, MAX_FRAME_SIZE, MIN_FRAME_SIZ
 
 use crate::error::{CliError, Result};
 
-/// Envelope encryption from the shell: generate key-encryption keys, seal and
-/// open files or streams of any size, rewrap them under a new key, inspect
-/// their headers.
+/// Envelope encryption and HTTP message signatures from the shell: generate
+/// key-encryption keys, seal and open files or streams of any size, rewrap
+/// them under a new key, inspect their headers; generate signing keys, sign
+/// and verify raw HTTP messages (RFC 9421), print signature bases.
 #[derive(Debug, Parser)]
 #[command(name = "tresor", version, propagate_version = true)]
 #[command(after_help = "Exit codes: 0 success, 1 error, 2 bad command line.\n\
@@ -40,6 +41,170 @@ pub(crate) enum Command {
     Rewrap(RewrapArgs),
     /// Print a sealed file's header as JSON (needs no key).
     Inspect(InspectArgs),
+    /// Manage HTTP message signature keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Sign and verify raw HTTP messages (RFC 9421, RFC 9530).
+    #[command(subcommand)]
+    Http(HttpCommand),
+}
+
+/// The `key` commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Generate a signing key pair: FILE (PKCS#8 PEM, mode 0600) and
+    /// FILE.pub (SPKI PEM); prints the public key's RFC 7638 thumbprint.
+    Generate(KeyGenerateArgs),
+}
+
+/// `tresor key generate`.
+#[derive(Debug, Args)]
+pub(crate) struct KeyGenerateArgs {
+    /// Algorithm: ed25519, ecdsa-p256 or ecdsa-p384.
+    #[arg(long, value_name = "ALG")]
+    pub(crate) alg: String,
+    /// Private key file to create; the public key goes to FILE.pub. Neither
+    /// may exist.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+}
+
+/// The `http` commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum HttpCommand {
+    /// Sign a raw HTTP request or response: adds Signature-Input and
+    /// Signature (and Content-Digest with --digest).
+    Sign(HttpSignArgs),
+    /// Verify a signature on a raw HTTP request or response; prints what was
+    /// verified as one line of JSON.
+    Verify(HttpVerifyArgs),
+    /// Print the signature base of a signature on a raw HTTP message (the
+    /// exact bytes that were signed).
+    Base(HttpBaseArgs),
+}
+
+/// How a raw message is seen: shared by the `http` commands.
+#[derive(Debug, Args)]
+pub(crate) struct MessageArgs {
+    /// Scheme of an origin-form request (for @scheme and @target-uri): http
+    /// or https [default: https, or the absolute-form target's].
+    #[arg(long, value_name = "SCHEME")]
+    pub(crate) scheme: Option<String>,
+    /// For a response: the raw request it answers, for components with the
+    /// `req` parameter.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) request: Option<PathBuf>,
+}
+
+/// `tresor http sign`.
+#[derive(Debug, Args)]
+pub(crate) struct HttpSignArgs {
+    /// Signing key file: PEM private key, private JWK, or for hmac-sha256 the
+    /// Base64 shared secret.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key: PathBuf,
+    /// Algorithm (RFC 9421 name); it must fit the key. Needed for RSA keys
+    /// [default: the key's].
+    #[arg(long, value_name = "ALG")]
+    pub(crate) alg: Option<String>,
+    /// The `keyid` parameter.
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    pub(crate) keyid: String,
+    /// Signature label; it may not be on the message already [default: sig].
+    #[arg(long, value_name = "LABEL")]
+    pub(crate) label: Option<String>,
+    /// A covered component, as in Signature-Input (e.g. '"@method"' or
+    /// '"@query-param";name="Pet"'); repeat, in order [default: @method,
+    /// @authority, @path, @query if any; with a body content-digest,
+    /// content-type, content-length when present; @status for responses].
+    #[arg(long, value_name = "ID")]
+    pub(crate) component: Vec<String>,
+    /// The `created` parameter, UNIX seconds [default: now].
+    #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
+    pub(crate) created: Option<i64>,
+    /// The `expires` parameter, UNIX seconds (not before `created`).
+    #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
+    pub(crate) expires: Option<i64>,
+    /// The `nonce` parameter.
+    #[arg(
+        long,
+        value_name = "VALUE",
+        conflicts_with = "random_nonce",
+        allow_hyphen_values = true
+    )]
+    pub(crate) nonce: Option<String>,
+    /// Adds a random `nonce` (128 bits, base64url).
+    #[arg(long)]
+    pub(crate) random_nonce: bool,
+    /// The `tag` parameter.
+    #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
+    pub(crate) tag: Option<String>,
+    /// Adds the `alg` parameter (the verifier takes the algorithm from its
+    /// key; RFC 9421 makes `alg` optional).
+    #[arg(long)]
+    pub(crate) include_alg: bool,
+    /// Adds a Content-Digest of the body (sha-256 or sha-512) before
+    /// signing; an existing Content-Digest is kept, once checked against the
+    /// body.
+    #[arg(long, value_name = "ALG")]
+    pub(crate) digest: Option<String>,
+    /// Scheme and related request.
+    #[command(flatten)]
+    pub(crate) message: MessageArgs,
+    /// Input and output.
+    #[command(flatten)]
+    pub(crate) io: IoArgs,
+}
+
+/// `tresor http verify`.
+#[derive(Debug, Args)]
+pub(crate) struct HttpVerifyArgs {
+    /// Verifying key file: PEM public key (SPKI or PKCS#1; a private key
+    /// works too), JWK, or for hmac-sha256 the Base64 shared secret.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key: PathBuf,
+    /// Algorithm (RFC 9421 name); it must fit the key and agree with the
+    /// signature's `alg` parameter. Needed for RSA keys [default: the
+    /// key's].
+    #[arg(long, value_name = "ALG")]
+    pub(crate) alg: Option<String>,
+    /// The label of the signature to verify [default: the first].
+    #[arg(long, value_name = "LABEL")]
+    pub(crate) label: Option<String>,
+    /// Requires this `keyid` [default: any; the key file decides].
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    pub(crate) keyid: Option<String>,
+    /// The verifier's time, UNIX seconds [default: now].
+    #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
+    pub(crate) now: Option<i64>,
+    /// Rejects signatures created more than SECONDS ago (then `created` is
+    /// required) [default: no age limit].
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) max_age: Option<u64>,
+    /// A component the signature must cover, as in Signature-Input; repeat
+    /// for more [default: none required].
+    #[arg(long, value_name = "ID")]
+    pub(crate) require: Vec<String>,
+    /// Scheme and related request.
+    #[command(flatten)]
+    pub(crate) message: MessageArgs,
+    /// Raw message to read; `-` or absent: standard input.
+    #[arg(long = "in", value_name = "PATH")]
+    pub(crate) input: Option<PathBuf>,
+}
+
+/// `tresor http base`.
+#[derive(Debug, Args)]
+pub(crate) struct HttpBaseArgs {
+    /// The label of the signature.
+    #[arg(long, value_name = "LABEL")]
+    pub(crate) label: String,
+    /// Scheme and related request.
+    #[command(flatten)]
+    pub(crate) message: MessageArgs,
+    /// Raw message to read; `-` or absent: standard input.
+    #[arg(long = "in", value_name = "PATH")]
+    pub(crate) input: Option<PathBuf>,
 }
 
 /// The `kek` commands.

@@ -7,9 +7,11 @@ use serde::Serialize;
 use tresor_envelope::{Envelope, Error, Header, KeyEncryptionKey, Keyring, LocalKek, SealOptions};
 
 use crate::args::{
-    self, Command, GenerateArgs, InspectArgs, KekCommand, OpenArgs, RewrapArgs, SealArgs,
+    self, Command, GenerateArgs, HttpCommand, InspectArgs, KekCommand, KeyCommand, OpenArgs,
+    RewrapArgs, SealArgs,
 };
 use crate::error::{CliError, Result};
+use crate::http;
 use crate::input::Input;
 use crate::keys;
 use crate::output::Output;
@@ -23,6 +25,10 @@ pub(crate) fn run(command: Command) -> Result<()> {
         Command::Open(args) => open(&args),
         Command::Rewrap(args) => rewrap(&args),
         Command::Inspect(args) => inspect(&args),
+        Command::Key(KeyCommand::Generate(args)) => http::key_generate(&args),
+        Command::Http(HttpCommand::Sign(args)) => http::sign(&args),
+        Command::Http(HttpCommand::Verify(args)) => http::verify(&args),
+        Command::Http(HttpCommand::Base(args)) => http::base(&args),
     }
 }
 
@@ -153,7 +159,7 @@ fn inspect(args: &InspectArgs) -> Result<()> {
 }
 
 /// Prints `value` as JSON and a newline on standard output.
-fn print_json(value: &impl Serialize, pretty: bool) -> Result<()> {
+pub(crate) fn print_json(value: &impl Serialize, pretty: bool) -> Result<()> {
     let json = if pretty {
         serde_json::to_string_pretty(value)
     } else {

@@ -14,6 +14,25 @@ pub(crate) enum CliError {
     #[error(transparent)]
     Envelope(#[from] tresor_envelope::Error),
 
+    /// An HTTP message signature error: a signature that does not verify
+    /// (the message names the failed rule), a bad component identifier, a
+    /// missing component.
+    #[error(transparent)]
+    HttpSig(#[from] tresor_httpsig::Error),
+
+    /// A raw HTTP message could not be read or parsed.
+    #[error("invalid HTTP message: {0}")]
+    Http(String),
+
+    /// A signing or verifying key file could not be read or parsed.
+    #[error("key file {path:?}: {source}")]
+    SigKeyFile {
+        /// The key file given on the command line.
+        path: PathBuf,
+        /// Why it could not be used (never the key itself).
+        source: tresor_httpsig::Error,
+    },
+
     /// A key file could not be read or parsed.
     #[error("key file {path:?}: {source}")]
     KeyFile {

@@ -1,9 +1,13 @@
-//! `tresor`: envelope encryption from the shell, on top of
-//! [`tresor_envelope`].
+//! `tresor`: envelope encryption and HTTP message signatures from the shell,
+//! on top of [`tresor_envelope`] and [`tresor_httpsig`].
 //!
 //! Files and streams of any size are sealed in constant memory under a fresh
 //! data key, wrapped by a key-encryption key (KEK) read from a key file. The
 //! sealed format is `tresor-envelope`'s (its `FORMAT.md`).
+//!
+//! Raw HTTP/1.1 requests and responses are signed and verified with HTTP
+//! Message Signatures (RFC 9421), their bodies bound by `Content-Digest`
+//! (RFC 9530); signing keys are generated as PEM files.
 //!
 //! # Guarantees
 //!
@@ -103,14 +107,97 @@
 //!   "message_id": "9c1e…(64 hex digits)"
 //! }
 //! ```
+//!
+//! ## `tresor key generate --alg ed25519|ecdsa-p256|ecdsa-p384 --out FILE`
+//!
+//! Generates a signing key pair: the PKCS#8 private key PEM in `FILE` (mode
+//! 0600) and the SPKI public key PEM in `FILE.pub` (mode 0644). Neither may
+//! exist: each is written to a temporary file and renamed into place with a
+//! rename that never replaces a file (if `FILE.pub` cannot be placed,
+//! `FILE` is removed again). Prints the public key's RFC 7638 JWK
+//! thumbprint, one line, suitable as a `keyid`.
+//!
+//! ```sh
+//! $ tresor key generate --alg ed25519 --out client.key
+//! Urk2PzCgrr5nRyOZS9KUXndwauQGkkLRdkHvUFuOFLw
+//! ```
+//!
+//! ## `tresor http sign --key FILE [--alg ALG] --keyid ID [--label LABEL] [--component ID]… [--created UNIX] [--expires UNIX] [--nonce VALUE | --random-nonce] [--tag VALUE] [--include-alg] [--digest sha-256|sha-512] [--scheme http|https] [--request PATH] [--in PATH] [--out PATH]`
+//!
+//! Reads a raw message and writes it back with `Signature-Input` and
+//! `Signature` appended to its fields (and `Content-Digest` before them with
+//! `--digest`, for a non-empty body that has none; an existing one is kept
+//! once checked against the body). `--component` takes an identifier as
+//! written in `Signature-Input` (`'"@method"'`, `'"@query-param";name="id"'`,
+//! `'"content-digest"'`), in order; without any, the library's defaults
+//! for the message (`@method @authority @path`, `@query` when there is a
+//! query, and for a body `content-digest` (when present), `content-type`,
+//! `content-length`; `@status` first for a response). Without `--created`,
+//! the current time. The `alg` parameter is written only with
+//! `--include-alg`. `ALG` is an RFC 9421 name (`ecdsa-p256-sha256`,
+//! `ecdsa-p384-sha384`, `ed25519`, `hmac-sha256`, `rsa-pss-sha512`,
+//! `rsa-v1_5-sha256`); without it the key decides, and RSA keys need it.
+//! The key file is a PEM private key, a private JWK, or for `hmac-sha256`
+//! the Base64 shared secret. `--out` is all or nothing, as for `seal`.
+//!
+//! ```sh
+//! $ tresor http sign --key client.key --keyid client-1 --digest sha-256 \
+//!       --in request.txt --out signed.txt
+//! ```
+//!
+//! ## `tresor http verify --key FILE [--alg ALG] [--label LABEL] [--keyid ID] [--now UNIX] [--max-age SECONDS] [--require ID]… [--scheme http|https] [--request PATH] [--in PATH]`
+//!
+//! Verifies one signature (`--label`, else the first) and prints one line
+//! of JSON; any failure is exit code 1 with the rule that failed on
+//! standard error. The key file is a PEM public key (SPKI or PKCS#1; a
+//! private key verifies too), a JWK, or the Base64 HMAC secret; the key
+//! decides the algorithm unless `--alg` is given, and the signature's `alg`
+//! parameter, when present, must name the same. Only the components named
+//! with `--require` must be covered, age is checked only with `--max-age`
+//! (then `created` is required), `expires` always, with 5 seconds of clock
+//! skew; a covered `Content-Digest` is checked against the body. `--keyid`
+//! requires that `keyid`.
+//!
+//! ```sh
+//! $ tresor http verify --key client.key.pub --max-age 300 --require '"@method"' --in signed.txt
+//! {"label":"sig","keyid":"client-1","alg":"ed25519","components":["\"@method\"","\"@authority\"","\"@path\"","\"content-digest\"","\"content-type\"","\"content-length\""],"created":1795691341,"expires":null,"nonce":null,"tag":null,"content_digest_checked":true}
+//! ```
+//!
+//! The keys, always present and in this order: `label`, `keyid`, `alg`
+//! (the key's algorithm), `components` (the covered identifiers, serialised
+//! as in `Signature-Input`), `created`, `expires` (numbers or `null`),
+//! `nonce`, `tag` (strings or `null`), `content_digest_checked` (whether the
+//! body was checked against a covered `Content-Digest`).
+//!
+//! ## `tresor http base --label LABEL [--scheme http|https] [--request PATH] [--in PATH]`
+//!
+//! Prints the signature base of the signature `LABEL` on the message,
+//! exactly (no final newline): the bytes that were signed, for debugging
+//! another implementation.
+//!
+//! ## Raw messages
+//!
+//! A start line (`POST /path?q HTTP/1.1` or `HTTP/1.1 200 OK`), field lines,
+//! a blank line, then a body of exactly `Content-Length` bytes (none without
+//! it); lines end in CRLF or LF. A request target is origin-form with the
+//! authority in `Host` and the scheme `https` unless `--scheme http`, or
+//! absolute-form. One line ending after the body is tolerated (and kept in
+//! the output); other trailing bytes, `Transfer-Encoding`, obsolete line
+//! folding, a head over 64 KiB or 128 fields and a body over 64 MiB are
+//! errors. Signing keeps the input's bytes and appends the new fields, in
+//! the start line's line-ending style, before the blank line. `--request`
+//! gives a response's request, for components with the `req` parameter.
 
 mod args;
 mod commands;
 mod error;
+mod http;
 mod input;
 mod keys;
 mod output;
 mod progress;
+mod rawhttp;
+mod sigkeys;
 
 use std::io::{self, Write};
 use std::process::ExitCode;

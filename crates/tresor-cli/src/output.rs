@@ -93,6 +93,8 @@ pub(crate) struct PendingFile {
     // is unregistered.
     writer: BufWriter<NamedTempFile>,
     target: PathBuf,
+    /// Whether an existing target is replaced (else the rename fails).
+    replace: bool,
     _registration: Registration,
 }
 
@@ -144,6 +146,37 @@ impl Output {
         Ok(Output::File(Box::new(PendingFile {
             writer: BufWriter::with_capacity(BUFFER, temp),
             target,
+            replace: true,
+            _registration: registration,
+        })))
+    }
+
+    /// Opens a new file `target` that must not exist: written to a
+    /// temporary file beside it with permissions `mode` (Unix), and renamed
+    /// to `target` on [`Output::finish`] without ever replacing a file that
+    /// appeared meanwhile (the rename itself refuses to overwrite).
+    pub(crate) fn create_new(target: &Path, mode: u32) -> Result<Self> {
+        if target.symlink_metadata().is_ok() {
+            return Err(CliError::Usage(format!(
+                "{target:?} exists already: refusing to overwrite it"
+            )));
+        }
+        let dir = match target.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".tresor-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|err| CliError::file("cannot create output in", dir, err))?;
+        set_mode(temp.as_file(), mode)
+            .map_err(|err| CliError::file("cannot create", target, err))?;
+        let registration = Registration::new(temp.path());
+        Ok(Output::File(Box::new(PendingFile {
+            writer: BufWriter::with_capacity(BUFFER, temp),
+            target: target.to_owned(),
+            replace: false,
             _registration: registration,
         })))
     }
@@ -175,6 +208,7 @@ impl PendingFile {
         let PendingFile {
             writer,
             target,
+            replace,
             _registration: registration,
         } = self;
         let write_error = |err| CliError::file("cannot write output", &target, err);
@@ -185,8 +219,20 @@ impl PendingFile {
         {
             // No interrupt between the rename and the unregistration.
             let mut pending = pending();
-            temp.persist(&target)
-                .map_err(|err| CliError::file("cannot write output", &target, err.error))?;
+            let persisted = if replace {
+                temp.persist(&target)
+            } else {
+                temp.persist_noclobber(&target)
+            };
+            persisted.map_err(|err| {
+                if err.error.kind() == io::ErrorKind::AlreadyExists {
+                    CliError::Usage(format!(
+                        "{target:?} exists already: refusing to overwrite it"
+                    ))
+                } else {
+                    CliError::file("cannot write output", &target, err.error)
+                }
+            })?;
             *pending = None;
         }
         drop(registration);
@@ -250,6 +296,19 @@ fn same_inode(a: &Metadata, b: &Metadata) -> bool {
 #[cfg(not(unix))]
 fn same_inode(_: &Metadata, _: &Metadata) -> bool {
     false
+}
+
+/// Sets a file's permission bits.
+#[cfg(unix)]
+fn set_mode(file: &File, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+}
+
+/// Permission bits are Unix only.
+#[cfg(not(unix))]
+fn set_mode(_: &File, _: u32) -> io::Result<()> {
+    Ok(())
 }
 
 /// Syncs the directory holding `target`, so the rename is durable. Best
