@@ -3,7 +3,10 @@
 //! Every target opens with the same fixed keyring, so that the seeds in
 //! `corpus/` (sealed by `src/bin/make_seeds.rs` under the same key) reach the
 //! key unwrap, the key commitment and the frames instead of stopping at
-//! "unknown key-encryption key".
+//! "unknown key-encryption key". The `httpsig_*` targets' fixtures (fixed
+//! RFC 9421 test keys, a raw HTTP/1.1 parser) are in [`httpsig`].
+
+pub mod httpsig;
 
 use std::io::{self, Read};
 use std::sync::OnceLock;

@@ -253,7 +253,11 @@ impl ComponentId {
             .with_version(sfv::Version::Rfc8941)
             .parse_item()
             .map_err(|e| invalid(s, &format!("not an sf-string with parameters: {e}")))?;
-        Self::from_item(&item)
+        // Quote the caller's text, not the parsed item, in errors.
+        Self::from_item(&item).map_err(|e| match e {
+            Error::InvalidComponent { reason, .. } => invalid(s, &reason),
+            other => other,
+        })
     }
 
     /// Builds an identifier from a parsed structured-field item (a member of
@@ -261,8 +265,8 @@ impl ComponentId {
     pub(crate) fn from_item(item: &Item) -> Result<Self> {
         let Some(name) = item.bare_item.as_string() else {
             return Err(invalid(
-                &truncate(&format!("{:?}", item.bare_item)),
-                "a component identifier must be an sf-string",
+                "(not a string)",
+                "a component identifier must be an sf-string, e.g. \"date\"",
             ));
         };
         let name = name.as_str();
@@ -538,6 +542,12 @@ mod tests {
             let id = ComponentId::parse(s).unwrap();
             assert_eq!(id.to_string(), s);
         }
+    }
+
+    #[test]
+    fn errors_quote_the_input_not_the_parsed_item() {
+        let err = ComponentId::parse("date").unwrap_err().to_string();
+        assert!(err.contains("date") && !err.contains("Token"), "{err}");
     }
 
     #[test]
