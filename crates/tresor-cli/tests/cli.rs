@@ -9,85 +9,43 @@ use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::fmt::Debug;
 use std::io::{Read, Write};
-use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tempfile::TempDir;
 use tresor_envelope::{DEFAULT_FRAME_SIZE, Header, TAG_LEN};
 
-const TRESOR: &str = env!("CARGO_BIN_EXE_tresor");
+mod common;
+
+use common::{Sandbox, failure};
+
 const SUITES: [&str; 2] = ["aes-256-gcm", "aes-256-gcm-siv"];
 
 // ---- helpers ---------------------------------------------------------------
 
-/// A scratch directory in which the binary runs (paths are relative to it).
-struct Dir {
-    tmp: TempDir,
+/// The shared scratch directory, with this file's helpers on top.
+struct Dir(Sandbox);
+
+impl std::ops::Deref for Dir {
+    type Target = Sandbox;
+    fn deref(&self) -> &Sandbox {
+        &self.0
+    }
 }
 
 impl Dir {
     fn new() -> Self {
-        Dir {
-            tmp: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.tmp.path().join(name)
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) {
-        std::fs::write(self.path(name), bytes).unwrap();
-    }
-
-    fn read(&self, name: &str) -> Vec<u8> {
-        std::fs::read(self.path(name)).unwrap()
-    }
-
-    fn exists(&self, name: &str) -> bool {
-        self.path(name).symlink_metadata().is_ok()
-    }
-
-    /// The names in the directory, temporary files included.
-    fn listing(&self) -> BTreeSet<String> {
-        std::fs::read_dir(self.tmp.path())
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
-            .collect()
-    }
-
-    fn command<S: AsRef<OsStr> + Debug>(&self, args: &[S]) -> Command {
-        let mut command = Command::new(TRESOR);
-        command.args(args).current_dir(self.tmp.path());
-        command
+        Dir(Sandbox::new())
     }
 
     /// Runs `tresor args` with empty standard input.
     fn run<S: AsRef<OsStr> + Debug>(&self, args: &[S]) -> Output {
-        self.command(args).stdin(Stdio::null()).output().unwrap()
+        self.run_with(args, None)
     }
 
     /// Runs `tresor args` with `stdin` on standard input.
     fn run_with_stdin<S: AsRef<OsStr> + Debug>(&self, args: &[S], stdin: &[u8]) -> Output {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut pipe = child.stdin.take().unwrap();
-        let input = stdin.to_vec();
-        // A writer thread, so a child that fails early or writes a lot of
-        // output cannot deadlock the test.
-        let writer = std::thread::spawn(move || {
-            let _ = pipe.write_all(&input);
-        });
-        let output = child.wait_with_output().unwrap();
-        writer.join().unwrap();
-        output
+        self.run_with(args, Some(stdin))
     }
 
     /// Runs a command that must succeed quietly and returns its stdout.
@@ -135,17 +93,6 @@ impl Dir {
         assert_eq!(self.snapshot(), before, "{args:?} changed the directory");
         message
     }
-
-    /// Every file's name and content.
-    fn snapshot(&self) -> Vec<(String, Vec<u8>)> {
-        self.listing()
-            .into_iter()
-            .map(|name| {
-                let content = std::fs::read(self.path(&name)).unwrap_or_default();
-                (name, content)
-            })
-            .collect()
-    }
 }
 
 /// A command line split at spaces (for arguments without spaces).
@@ -172,21 +119,6 @@ fn ok(output: Output) -> Vec<u8> {
 
 /// Asserts a clean failure (exit code 1, one `tresor: error:` line holding
 /// `expected`) and returns the message.
-fn failure(output: &Output, expected: &str) -> String {
-    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
-    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
-    assert!(
-        stderr.starts_with("tresor: error: ") && stderr.ends_with('\n'),
-        "not a tresor error line: {stderr:?}"
-    );
-    assert_eq!(stderr.lines().count(), 1, "more than one line: {stderr:?}");
-    assert!(
-        stderr.contains(expected),
-        "expected {expected:?} in {stderr:?}"
-    );
-    stderr
-}
-
 /// Deterministic pseudo-random bytes (xorshift64).
 fn data(len: usize, seed: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(len + 8);

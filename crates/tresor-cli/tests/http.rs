@@ -5,15 +5,16 @@
 // Helpers outside `#[test]` functions panic on failure like the tests do.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
-use tempfile::TempDir;
 use tresor_httpsig::PublicKey;
 
-const TRESOR: &str = env!("CARGO_BIN_EXE_tresor");
+mod common;
+
+use common::{Sandbox, failure};
+
 /// `created` of every RFC 9421 Appendix B signature.
 const RFC_CREATED: &str = "1618884473";
 
@@ -31,63 +32,24 @@ fn read_vector(name: &str) -> Vec<u8> {
     std::fs::read(vector(name)).unwrap()
 }
 
-/// A scratch directory in which the binary runs (paths are relative to it).
-struct Dir {
-    tmp: TempDir,
+/// The shared scratch directory, with this file's helpers on top.
+struct Dir(Sandbox);
+
+impl std::ops::Deref for Dir {
+    type Target = Sandbox;
+    fn deref(&self) -> &Sandbox {
+        &self.0
+    }
 }
 
 impl Dir {
     fn new() -> Self {
-        Dir {
-            tmp: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.tmp.path().join(name)
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) {
-        std::fs::write(self.path(name), bytes).unwrap();
-    }
-
-    fn read(&self, name: &str) -> Vec<u8> {
-        std::fs::read(self.path(name)).unwrap()
-    }
-
-    fn listing(&self) -> Vec<(String, Vec<u8>)> {
-        let mut names: Vec<_> = std::fs::read_dir(self.tmp.path())
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        names
-            .into_iter()
-            .map(|name| {
-                let content = std::fs::read(self.path(&name)).unwrap_or_default();
-                (name, content)
-            })
-            .collect()
+        Dir(Sandbox::new())
     }
 
     /// Runs `tresor args` with `stdin` on standard input.
     fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut child = Command::new(TRESOR)
-            .args(args)
-            .current_dir(self.tmp.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut pipe = child.stdin.take().unwrap();
-        let input = stdin.to_vec();
-        let writer = std::thread::spawn(move || {
-            let _ = pipe.write_all(&input);
-        });
-        let output = child.wait_with_output().unwrap();
-        writer.join().unwrap();
-        output
+        self.run_with(args, Some(stdin))
     }
 
     /// Runs a command that must succeed quietly; returns its stdout.
@@ -106,27 +68,12 @@ impl Dir {
     /// stderr starting `tresor: error:` and containing `expected`, nothing
     /// on stdout, the directory unchanged. Returns the message.
     fn fails(&self, args: &[&str], stdin: &[u8], expected: &str) -> String {
-        let before = self.listing();
+        let before = self.snapshot();
         let output = self.run(args, stdin);
-        assert_eq!(
-            output.status.code(),
-            Some(1),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let stderr = String::from_utf8(output.stderr).unwrap();
-        assert!(
-            stderr.starts_with("tresor: error: ") && stderr.ends_with('\n'),
-            "{args:?}: {stderr:?}"
-        );
-        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr:?}");
-        assert!(
-            stderr.contains(expected),
-            "{args:?}: {stderr:?} does not contain {expected:?}"
-        );
+        let message = failure(&output, expected);
         assert!(output.stdout.is_empty(), "{args:?} wrote to stdout");
-        assert_eq!(self.listing(), before, "{args:?} changed the directory");
-        stderr
+        assert_eq!(self.snapshot(), before, "{args:?} changed the directory");
+        message
     }
 
     /// Verifies `message` with `key` and extra flags; returns the JSON.
