@@ -7,6 +7,7 @@
 //! | `envelope` | [`envelope`] | `tresor-envelope` |
 //! | `httpsig`  | [`httpsig`]  | `tresor-httpsig`  |
 //! | `audit`    | [`audit`]    | `tresor-audit`    |
+//! | `credentials` | [`credentials`] | `tresor-credentials` |
 //! | `tower`    | [`httpsig::tower`](httpsig) | `tresor-httpsig` with its `tower` feature |
 #![forbid(unsafe_code)]
 
@@ -21,3 +22,7 @@ pub use tresor_httpsig as httpsig;
 #[cfg(feature = "audit")]
 #[doc(inline)]
 pub use tresor_audit as audit;
+
+#[cfg(feature = "credentials")]
+#[doc(inline)]
+pub use tresor_credentials as credentials;

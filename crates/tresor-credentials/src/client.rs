@@ -1,0 +1,331 @@
+//! The client record and the plain data it holds: ids, status, secret
+//! verifiers and registered public keys.
+//!
+//! Every type here is stored. None of them can hold a secret or a private
+//! key: a secret is represented only by its [`SecretVerifier`] (a peppered
+//! MAC, useless without the pepper, which lives in a KMS, an HSM or a key
+//! file outside the store), a key only by its public JWK.
+
+use std::fmt;
+
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+
+use crate::base62;
+use crate::error::{Error, Result};
+
+/// The length of a client id: 22 base62 characters (128 random bits).
+pub const CLIENT_ID_LEN: usize = 22;
+
+/// The length of a secret id: 16 base62 characters (88 random bits).
+pub const SECRET_ID_LEN: usize = 16;
+
+/// The longest client name, in bytes.
+pub const MAX_NAME_LEN: usize = 200;
+
+/// The most scopes a client may have.
+pub const MAX_SCOPES: usize = 64;
+
+/// The longest scope, in bytes.
+pub const MAX_SCOPE_LEN: usize = 128;
+
+fn is_base62(text: &str, len: usize) -> bool {
+    text.len() == len && text.bytes().all(|c| base62::digit_value(c).is_some())
+}
+
+fn random_base62(rng: &SystemRandom, bytes: usize, width: usize) -> Result<String> {
+    let mut raw = vec![0u8; bytes];
+    rng.fill(&mut raw).map_err(|_| Error::Rng)?;
+    let text = base62::encode(&raw, width).ok_or(Error::Rng)?;
+    Ok(text.as_str().to_owned())
+}
+
+/// A client id: 22 base62 characters from 128 random bits, URL-safe, not
+/// secret (clients send it in the clear), chosen by the registry.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ClientId(String);
+
+impl ClientId {
+    /// Parses a client id; [`Error::InvalidClientId`] unless it has the
+    /// form this crate generates.
+    pub fn parse(text: &str) -> Result<Self> {
+        if is_base62(text, CLIENT_ID_LEN) {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(Error::InvalidClientId)
+        }
+    }
+
+    /// A fresh random client id.
+    pub(crate) fn generate(rng: &SystemRandom) -> Result<Self> {
+        Ok(Self(random_base62(rng, 16, CLIENT_ID_LEN)?))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ClientId {
+    type Error = Error;
+    fn try_from(text: String) -> Result<Self> {
+        Self::parse(&text)
+    }
+}
+
+impl From<ClientId> for String {
+    fn from(id: ClientId) -> Self {
+        id.0
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The id of one of a client's secrets (not the secret): 16 base62
+/// characters, for rotation and revocation.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SecretId(String);
+
+impl SecretId {
+    /// Parses a secret id; [`Error::InvalidSecretId`] unless it has the
+    /// form this crate generates.
+    pub fn parse(text: &str) -> Result<Self> {
+        if is_base62(text, SECRET_ID_LEN) {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(Error::InvalidSecretId)
+        }
+    }
+
+    /// A fresh random secret id.
+    pub(crate) fn generate(rng: &SystemRandom) -> Result<Self> {
+        Ok(Self(random_base62(rng, 11, SECRET_ID_LEN)?))
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for SecretId {
+    type Error = Error;
+    fn try_from(text: String) -> Result<Self> {
+        Self::parse(&text)
+    }
+}
+
+impl From<SecretId> for String {
+    fn from(id: SecretId) -> Self {
+        id.0
+    }
+}
+
+impl fmt::Display for SecretId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Whether a client may authenticate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientStatus {
+    /// The client may authenticate.
+    Active,
+    /// The client may not authenticate until it is reactivated; its
+    /// credentials are kept.
+    Suspended,
+}
+
+/// A 32-byte HMAC-SHA-256 output, stored as unpadded base64url.
+///
+/// It is not a secret: without the pepper key it neither authenticates nor
+/// lets anyone test a guess offline.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Mac(pub [u8; 32]);
+
+impl TryFrom<String> for Mac {
+    type Error = Error;
+    fn try_from(text: String) -> Result<Self> {
+        use base64ct::Encoding;
+        let mut out = [0u8; 32];
+        match base64ct::Base64UrlUnpadded::decode(&text, &mut out) {
+            Ok(decoded) if decoded.len() == 32 => Ok(Self(out)),
+            _ => Err(Error::Corrupt {
+                reason: "a verifier MAC is not 32 bytes of base64url".into(),
+            }),
+        }
+    }
+}
+
+impl From<Mac> for String {
+    fn from(mac: Mac) -> Self {
+        use base64ct::Encoding;
+        base64ct::Base64UrlUnpadded::encode_string(&mac.0)
+    }
+}
+
+impl fmt::Debug for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Mac(")?;
+        f.write_str(&String::from(*self))?;
+        f.write_str(")")
+    }
+}
+
+/// What is stored for one client secret: a peppered MAC of it, never the
+/// secret.
+///
+/// `mac = HMAC-SHA-256(pepper[pepper_version], input)` where `input` is the
+/// concatenation of three length-prefixed parts (each a 4-byte big-endian
+/// length, then the bytes): the context string
+/// `tresor-credentials/client-secret/v1`, the client id and the secret
+/// (see [`verifier_input`](crate::verifier_input)).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretVerifier {
+    /// The secret's id (for rotation and revocation).
+    pub id: SecretId,
+    /// The version of the pepper key the MAC was made under.
+    pub pepper_version: u32,
+    /// The MAC.
+    pub mac: Mac,
+    /// When the secret was created (UNIX seconds).
+    pub created: i64,
+    /// When the secret stops being accepted (UNIX seconds): it is valid
+    /// while `now < expires`. Set on the old secret by a rotation; `None`
+    /// for a secret without end.
+    pub expires: Option<i64>,
+    /// When the secret was revoked (UNIX seconds); a revoked secret is
+    /// never accepted again.
+    pub revoked: Option<i64>,
+}
+
+impl SecretVerifier {
+    /// Whether the secret is accepted at `now`: not revoked, not expired.
+    pub fn is_active(&self, now: i64) -> bool {
+        self.revoked.is_none() && self.expires.is_none_or(|e| now < e)
+    }
+}
+
+/// The state of a registered public key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyState {
+    /// The key is accepted for new signatures.
+    Active,
+    /// The key is being retired: still accepted to verify, no longer
+    /// offered as current.
+    VerifyOnly,
+    /// The key is never accepted again.
+    Revoked,
+}
+
+/// A client's public key, as registered (plain data; registration with
+/// proof of possession validates it before it is stored).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredKey {
+    /// The key id: the key's RFC 7638 JWK thumbprint (SHA-256,
+    /// base64url).
+    pub kid: String,
+    /// The public key as a JWK (JSON text; public members only).
+    pub jwk: String,
+    /// The one algorithm the key may be used with, e.g. `ES256`.
+    pub alg: String,
+    /// The key's state.
+    pub state: KeyState,
+    /// The key is not accepted before this time (UNIX seconds), if set.
+    pub not_before: Option<i64>,
+    /// The key is not accepted from this time on (UNIX seconds), if set.
+    pub not_after: Option<i64>,
+    /// When the key was registered (UNIX seconds).
+    pub created: i64,
+}
+
+/// A registered client: what the store holds.
+///
+/// Plain data with public fields for stores and for the registry's
+/// extensions; the [`Registry`](crate::Registry) keeps its invariants (at
+/// most two active secrets, valid names and scopes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientRecord {
+    /// The client id.
+    pub id: ClientId,
+    /// A human-readable name.
+    pub name: String,
+    /// The scopes the client may request (sorted, unique).
+    pub scopes: Vec<String>,
+    /// Whether the client may authenticate.
+    pub status: ClientStatus,
+    /// When the client was registered (UNIX seconds).
+    pub created: i64,
+    /// When the record last changed (UNIX seconds).
+    pub updated: i64,
+    /// Verifiers of the client's shared secrets, oldest first: at most
+    /// [`MAX_ACTIVE_SECRETS`](crate::MAX_ACTIVE_SECRETS), and authentication
+    /// considers only that many (the registry prunes expired and revoked
+    /// ones at the next rotation).
+    #[serde(default)]
+    pub secrets: Vec<SecretVerifier>,
+    /// The client's registered public keys.
+    #[serde(default)]
+    pub public_keys: Vec<RegisteredKey>,
+}
+
+/// Checks a client name: 1 to [`MAX_NAME_LEN`] bytes, no control
+/// characters.
+pub(crate) fn check_name(name: &str) -> Result<()> {
+    let bad = |reason| Err(Error::InvalidName { reason });
+    if name.trim().is_empty() {
+        return bad("empty");
+    }
+    if name.len() > MAX_NAME_LEN {
+        return bad("longer than 200 bytes");
+    }
+    if name.chars().any(char::is_control) {
+        return bad("control characters");
+    }
+    Ok(())
+}
+
+/// Checks scopes (RFC 6749 section 3.3 `scope-token`: `%x21 / %x23-5B /
+/// %x5D-7E`) and returns them sorted and unique.
+pub(crate) fn normalize_scopes<S: AsRef<str>>(scopes: &[S]) -> Result<Vec<String>> {
+    let bad = |scope: &str, reason| {
+        Err(Error::InvalidScope {
+            scope: scope.chars().take(64).collect(),
+            reason,
+        })
+    };
+    let mut out = Vec::with_capacity(scopes.len());
+    for scope in scopes {
+        let scope = scope.as_ref();
+        if scope.is_empty() {
+            return bad(scope, "empty");
+        }
+        if scope.len() > MAX_SCOPE_LEN {
+            return bad(scope, "longer than 128 bytes");
+        }
+        if !scope
+            .bytes()
+            .all(|c| c == 0x21 || (0x23..=0x5b).contains(&c) || (0x5d..=0x7e).contains(&c))
+        {
+            return bad(scope, "not an RFC 6749 scope-token");
+        }
+        out.push(scope.to_owned());
+    }
+    out.sort();
+    out.dedup();
+    if out.len() > MAX_SCOPES {
+        return bad("", "more than 64 scopes");
+    }
+    Ok(out)
+}

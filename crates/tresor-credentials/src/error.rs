@@ -1,0 +1,239 @@
+//! The crate's error types: [`Error`] for management and storage, and
+//! [`AuthError`] for the one answer an authenticating caller gets.
+
+/// Everything that can go wrong in `tresor-credentials`, except a failed
+/// authentication (that is [`AuthError`], deliberately uninformative).
+///
+/// No variant carries secret bytes: a secret that fails to parse is
+/// [`Error::MalformedSecret`] with a reason, never the secret itself.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    // --- Input ------------------------------------------------------------
+    /// A client id is not of the form this crate generates (22 base62
+    /// characters).
+    #[error("invalid client id")]
+    InvalidClientId,
+
+    /// A secret id is not of the form this crate generates (16 base62
+    /// characters).
+    #[error("invalid secret id")]
+    InvalidSecretId,
+
+    /// A client name is empty, too long or holds control characters.
+    #[error("invalid client name: {reason}")]
+    InvalidName {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// A scope is not an RFC 6749 section 3.3 `scope-token`, or is too long,
+    /// or there are too many.
+    #[error("invalid scope {scope:?}: {reason}")]
+    InvalidScope {
+        /// The scope at fault (cut to 64 characters).
+        scope: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// A secret prefix is not 1 to 32 characters of `a-z`, `0-9` and `_`
+    /// starting with a letter.
+    #[error("invalid secret prefix: {reason}")]
+    InvalidPrefix {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// A string is not a well-formed client secret of this crate's format
+    /// (wrong prefix, length, alphabet or checksum).
+    #[error("malformed client secret: {reason}")]
+    MalformedSecret {
+        /// What is wrong with it (never the secret).
+        reason: &'static str,
+    },
+
+    /// A rotation grace period is longer than [`MAX_ROTATION_GRACE`].
+    ///
+    /// [`MAX_ROTATION_GRACE`]: crate::MAX_ROTATION_GRACE
+    #[error("rotation grace period of {seconds} s exceeds the maximum of {max} s")]
+    InvalidGrace {
+        /// The grace period asked for, in seconds.
+        seconds: u64,
+        /// The maximum, in seconds.
+        max: u64,
+    },
+
+    // --- Registry state ---------------------------------------------------
+    /// No client is registered under this id.
+    #[error("unknown client {client_id}")]
+    UnknownClient {
+        /// The client id.
+        client_id: String,
+    },
+
+    /// The client has no secret with this id (or it is already revoked).
+    #[error("client {client_id} has no active secret {secret_id}")]
+    UnknownSecret {
+        /// The client id.
+        client_id: String,
+        /// The secret id.
+        secret_id: String,
+    },
+
+    /// The client already has two active secrets: revoke one, or wait for
+    /// the older one to expire, before rotating again.
+    #[error("client {client_id} already has two active secrets")]
+    TooManyActiveSecrets {
+        /// The client id.
+        client_id: String,
+    },
+
+    /// A client with this id already exists in the store.
+    #[error("client {client_id} already exists")]
+    AlreadyExists {
+        /// The client id.
+        client_id: String,
+    },
+
+    /// The record changed since it was read (optimistic concurrency): read
+    /// it again and retry.
+    #[error("client {client_id} was changed concurrently (expected version {expected})")]
+    Conflict {
+        /// The client id.
+        client_id: String,
+        /// The version the update expected.
+        expected: u64,
+    },
+
+    // --- Pepper -----------------------------------------------------------
+    /// The pepper has no key of this version (it was removed, or the
+    /// verifier was made under another pepper).
+    #[error("unknown pepper version {version}")]
+    UnknownPepperVersion {
+        /// The version asked for.
+        version: u32,
+    },
+
+    /// The pepper (a KMS, an HSM, a key file) failed.
+    #[error("pepper failure: {reason}")]
+    Pepper {
+        /// What failed (never key bytes).
+        reason: String,
+    },
+
+    /// A pepper key file is malformed.
+    #[error("invalid pepper file, line {line}: {reason}")]
+    PepperFile {
+        /// The 1-based line at fault (0 for the file as a whole).
+        line: usize,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// A key file is readable or writable by other users than its owner
+    /// (its mode must be 0600 or stricter).
+    #[error("{path} is accessible to other users (mode {mode:o}); chmod 600 it")]
+    InsecurePermissions {
+        /// The file.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+    },
+
+    /// A file that would be created exists already (key files are never
+    /// overwritten).
+    #[error("{path} already exists; refusing to overwrite it")]
+    FileExists {
+        /// The file.
+        path: String,
+    },
+
+    /// An I/O error on a key file.
+    #[error("i/o error on {path}: {reason}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        reason: String,
+    },
+
+    // --- Storage ----------------------------------------------------------
+    /// The store failed (SQLite error, poisoned lock).
+    #[error("credential store failure: {reason}")]
+    Storage {
+        /// What failed.
+        reason: String,
+    },
+
+    /// A stored record could not be decoded.
+    #[error("corrupt credential record: {reason}")]
+    Corrupt {
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The database was written by a newer version of this crate; it is
+    /// not opened, so nothing is lost to a downgrade.
+    #[error("database schema version {found} is newer than the supported {supported}")]
+    SchemaTooNew {
+        /// The database's schema version.
+        found: i64,
+        /// The newest schema this build knows.
+        supported: i64,
+    },
+
+    /// The system random number generator failed.
+    #[error("random number generator failure")]
+    Rng,
+    // Add new variants above this line, one small edit at a time.
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Storage {
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The answer to a failed authentication.
+///
+/// Deliberately uninformative: an unknown client, a wrong, expired or
+/// revoked secret, a malformed secret, a suspended client and a rate-limited
+/// attempt are all [`AuthError::InvalidClient`], so the caller (and the
+/// attacker behind it) learns nothing but "no". The precise reason goes to
+/// the [`AuthAudit`](crate::AuthAudit) hook only.
+///
+/// [`AuthError::Unavailable`] is the one exception: the store or the pepper
+/// (a KMS, an HSM) failed, which says nothing about the credential, and
+/// answering `invalid_client` would make a legitimate client discard a good
+/// secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The client could not be authenticated (RFC 6749 section 5.2
+    /// `invalid_client`, HTTP 401).
+    #[error("invalid client")]
+    InvalidClient,
+
+    /// An internal failure (store, pepper) stopped the check (RFC 6749
+    /// section 5.2 has no such code; answer `server_error`-like, HTTP 500
+    /// or 503).
+    #[error("authentication temporarily unavailable")]
+    Unavailable,
+}
+
+impl AuthError {
+    /// The OAuth 2.0 error code for a token endpoint's answer:
+    /// `invalid_client` or `server_error`.
+    pub fn oauth_error(self) -> &'static str {
+        match self {
+            Self::InvalidClient => "invalid_client",
+            Self::Unavailable => "server_error",
+        }
+    }
+}

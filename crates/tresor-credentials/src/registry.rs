@@ -1,0 +1,541 @@
+//! The registry: registration, rotation, revocation, suspension and
+//! authentication of clients, over a store, a pepper and a clock.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ring::rand::{SecureRandom, SystemRandom};
+use secrecy::{ExposeSecret, SecretString};
+use subtle::{Choice, ConstantTimeEq};
+
+use crate::audit::{AuthAudit, AuthEvent, AuthOutcome, FailureReason, NoAudit};
+use crate::client::{
+    ClientId, ClientRecord, ClientStatus, Mac, SecretId, SecretVerifier, check_name,
+    normalize_scopes,
+};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{AuthError, Error, Result};
+use crate::pepper::Pepper;
+use crate::ratelimit::{FailureLimiter, Limited, RateLimits};
+use crate::secret::{ClientSecret, SecretPrefix, validate_secret_format};
+use crate::store::{CredentialStore, StoredClient};
+use crate::verifier::derive;
+
+/// The most secrets a client may have active at once (the current one and,
+/// during a rotation's grace period, the previous one).
+pub const MAX_ACTIVE_SECRETS: usize = 2;
+
+/// The longest grace period a rotation may give the old secret (90 days).
+pub const MAX_ROTATION_GRACE: Duration = Duration::from_secs(90 * 24 * 60 * 60);
+
+/// The longest presented secret that is MACed as is; a longer one is
+/// replaced by an empty string (it cannot be valid), so an attacker cannot
+/// make the server hash megabytes.
+const MAX_PRESENTED_SECRET_LEN: usize = 256;
+
+/// How often a management operation retries after a [`Error::Conflict`].
+const UPDATE_ATTEMPTS: usize = 8;
+
+/// The client id MACed for a malformed claimed id (same length as a real
+/// one, so the work is the same).
+const DUMMY_CLIENT_ID: &str = "0000000000000000000000";
+
+/// A client that has just authenticated. Only
+/// [`Registry::authenticate`] builds one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthenticatedClient {
+    id: ClientId,
+    name: String,
+    scopes: Vec<String>,
+    secret_id: SecretId,
+}
+
+impl AuthenticatedClient {
+    /// The client id.
+    pub fn id(&self) -> &ClientId {
+        &self.id
+    }
+
+    /// The client's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The scopes the client may request.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// The id of the secret it authenticated with.
+    pub fn secret_id(&self) -> &SecretId {
+        &self.secret_id
+    }
+}
+
+/// Configures a [`Registry`].
+pub struct RegistryBuilder {
+    store: Arc<dyn CredentialStore>,
+    pepper: Arc<dyn Pepper>,
+    clock: Arc<dyn Clock>,
+    audit: Arc<dyn AuthAudit>,
+    limits: RateLimits,
+    prefix: SecretPrefix,
+}
+
+impl RegistryBuilder {
+    /// The clock (default: [`SystemClock`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The audit hook for authentication attempts (default: [`NoAudit`]).
+    pub fn audit(mut self, audit: Arc<dyn AuthAudit>) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// The rate limits on failed authentications (default:
+    /// [`RateLimits::default`]).
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The prefix of newly generated secrets (default `tresor_cs`).
+    /// Secrets issued under another prefix keep working.
+    pub fn secret_prefix(mut self, prefix: SecretPrefix) -> Self {
+        self.prefix = prefix;
+        self
+    }
+
+    /// Builds the registry.
+    pub fn build(self) -> Result<Registry> {
+        let rng = SystemRandom::new();
+        let mut dummy = [Mac([0; 32]); MAX_ACTIVE_SECRETS];
+        for mac in &mut dummy {
+            rng.fill(&mut mac.0).map_err(|_| Error::Rng)?;
+        }
+        Ok(Registry {
+            limiter: FailureLimiter::new(&self.limits),
+            store: self.store,
+            pepper: self.pepper,
+            clock: self.clock,
+            audit: self.audit,
+            prefix: self.prefix,
+            rng,
+            dummy,
+        })
+    }
+}
+
+/// The client registry: the service object an authorization server holds.
+///
+/// It generates every secret (256 random bits, shown once), stores only a
+/// peppered MAC of it, authenticates with the same work whatever the
+/// outcome, and answers every failed authentication with the same
+/// [`AuthError::InvalidClient`], the precise reason going only to the
+/// [`AuthAudit`] hook.
+pub struct Registry {
+    store: Arc<dyn CredentialStore>,
+    pepper: Arc<dyn Pepper>,
+    clock: Arc<dyn Clock>,
+    audit: Arc<dyn AuthAudit>,
+    limiter: FailureLimiter,
+    prefix: SecretPrefix,
+    rng: SystemRandom,
+    /// Verifiers compared against when a client has fewer than
+    /// [`MAX_ACTIVE_SECRETS`] secrets (or does not exist): random, so no
+    /// secret matches them.
+    dummy: [Mac; MAX_ACTIVE_SECRETS],
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("prefix", &self.prefix)
+            .field("pepper_version", &self.pepper.current_version())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// A registry with the system clock, no audit hook and the default
+    /// rate limits.
+    pub fn new(store: Arc<dyn CredentialStore>, pepper: Arc<dyn Pepper>) -> Result<Self> {
+        Self::builder(store, pepper).build()
+    }
+
+    /// A builder, to set the clock, audit hook, rate limits or prefix.
+    pub fn builder(store: Arc<dyn CredentialStore>, pepper: Arc<dyn Pepper>) -> RegistryBuilder {
+        RegistryBuilder {
+            store,
+            pepper,
+            clock: Arc::new(SystemClock),
+            audit: Arc::new(NoAudit),
+            limits: RateLimits::default(),
+            prefix: SecretPrefix::default(),
+        }
+    }
+
+    /// The store (for extensions that add data to client records through
+    /// [`CredentialStore::update`]).
+    pub fn store(&self) -> &Arc<dyn CredentialStore> {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Registers a client with a fresh secret; returns its id and the
+    /// secret, which is shown this once and never again.
+    pub fn register<S: AsRef<str>>(
+        &self,
+        name: &str,
+        scopes: &[S],
+    ) -> Result<(ClientId, ClientSecret)> {
+        let (mut record, now) = self.new_record(name, scopes)?;
+        let (verifier, secret) = self.issue(&record.id, now)?;
+        record.secrets.push(verifier);
+        self.store.insert(&record)?;
+        Ok((record.id, secret))
+    }
+
+    /// Registers a client without a shared secret (one that will
+    /// authenticate with a registered public key).
+    pub fn register_without_secret<S: AsRef<str>>(
+        &self,
+        name: &str,
+        scopes: &[S],
+    ) -> Result<ClientId> {
+        let (record, _) = self.new_record(name, scopes)?;
+        self.store.insert(&record)?;
+        Ok(record.id)
+    }
+
+    /// Issues a new secret for the client and returns its id and the
+    /// secret (shown once). The client's current secret stays valid for
+    /// `grace` (at most [`MAX_ROTATION_GRACE`]; zero ends it now), then
+    /// expires. Refused with [`Error::TooManyActiveSecrets`] while two
+    /// secrets are active: revoke one first.
+    pub fn rotate_secret(
+        &self,
+        client_id: &ClientId,
+        grace: Duration,
+    ) -> Result<(SecretId, ClientSecret)> {
+        if grace > MAX_ROTATION_GRACE {
+            return Err(Error::InvalidGrace {
+                seconds: grace.as_secs(),
+                max: MAX_ROTATION_GRACE.as_secs(),
+            });
+        }
+        // At most 90 days: fits an i64.
+        let grace = i64::try_from(grace.as_secs()).unwrap_or(i64::MAX);
+        self.modify(client_id, |record, now| {
+            // Expired and revoked secrets are forgotten now.
+            record.secrets.retain(|v| v.is_active(now));
+            if record.secrets.len() >= MAX_ACTIVE_SECRETS {
+                return Err(Error::TooManyActiveSecrets {
+                    client_id: client_id.to_string(),
+                });
+            }
+            let end = now.saturating_add(grace);
+            for old in &mut record.secrets {
+                old.expires = Some(old.expires.map_or(end, |e| e.min(end)));
+            }
+            let (verifier, secret) = self.issue(client_id, now)?;
+            let id = verifier.id.clone();
+            record.secrets.push(verifier);
+            Ok((id, secret))
+        })
+    }
+
+    /// Revokes one of the client's secrets, immediately.
+    pub fn revoke_secret(&self, client_id: &ClientId, secret_id: &SecretId) -> Result<()> {
+        self.modify(client_id, |record, now| {
+            let verifier = record
+                .secrets
+                .iter_mut()
+                .find(|v| &v.id == secret_id && v.revoked.is_none())
+                .ok_or_else(|| Error::UnknownSecret {
+                    client_id: client_id.to_string(),
+                    secret_id: secret_id.to_string(),
+                })?;
+            verifier.revoked = Some(now);
+            Ok(())
+        })
+    }
+
+    /// Suspends the client: it cannot authenticate until reactivated.
+    pub fn suspend(&self, client_id: &ClientId) -> Result<()> {
+        self.set_status(client_id, ClientStatus::Suspended)
+    }
+
+    /// Reactivates a suspended client.
+    pub fn reactivate(&self, client_id: &ClientId) -> Result<()> {
+        self.set_status(client_id, ClientStatus::Active)
+    }
+
+    /// The client's record, if registered.
+    pub fn get(&self, client_id: &ClientId) -> Result<Option<ClientRecord>> {
+        Ok(self.store.get(client_id)?.map(|s| s.record))
+    }
+
+    /// Every client's record, ordered by id.
+    pub fn list(&self) -> Result<Vec<ClientRecord>> {
+        Ok(self.store.list()?.into_iter().map(|s| s.record).collect())
+    }
+
+    /// The number of keys the rate limiters track (client ids, source
+    /// addresses): bounded by [`RateLimits::max_tracked`] each, plus the
+    /// blocked keys.
+    pub fn rate_limit_tracked_keys(&self) -> (usize, usize) {
+        self.limiter.tracked()
+    }
+
+    /// Authenticates a client by id and shared secret (OAuth 2.0
+    /// `client_secret_basic` / `client_secret_post` after parsing).
+    ///
+    /// Every failure is [`AuthError::InvalidClient`]; the reason goes to the
+    /// audit hook. Unless rate-limited (rejected before any work), an
+    /// attempt costs the same whatever the outcome: one store lookup,
+    /// exactly [`MAX_ACTIVE_SECRETS`] pepper MACs and as many constant-time
+    /// comparisons, against dummy verifiers where the client has fewer
+    /// secrets or does not exist. On success under an older pepper version,
+    /// the verifier is re-derived under the current one (one more MAC and a
+    /// store update; a concurrent change makes it wait for the next
+    /// success). [`AuthError::Unavailable`] only if the store or the
+    /// pepper failed.
+    pub fn authenticate(
+        &self,
+        client_id: &str,
+        secret: &SecretString,
+        source: Option<IpAddr>,
+    ) -> Result<AuthenticatedClient, AuthError> {
+        let now = self.clock.now();
+        let claimed = ClientId::parse(client_id).ok();
+        let limiter_key = claimed.as_ref().map(ClientId::as_str);
+        let report = |outcome, secret_id: Option<&SecretId>, rederived| {
+            self.audit.record(&AuthEvent {
+                time: now,
+                client_id: claimed.as_ref(),
+                source,
+                outcome,
+                secret_id,
+                rederived,
+            });
+        };
+
+        if let Some(limited) = self.limiter.check(limiter_key, source) {
+            let reason = match limited {
+                Limited::Client => FailureReason::RateLimitedClient,
+                Limited::Source => FailureReason::RateLimitedSource,
+            };
+            report(AuthOutcome::Failure(reason), None, false);
+            return Err(AuthError::InvalidClient);
+        }
+
+        let stored = match &claimed {
+            Some(id) => match self.store.get(id) {
+                Ok(stored) => stored,
+                Err(_) => {
+                    report(
+                        AuthOutcome::Failure(FailureReason::StoreUnavailable),
+                        None,
+                        false,
+                    );
+                    return Err(AuthError::Unavailable);
+                }
+            },
+            None => None,
+        };
+
+        let presented = secret.expose_secret();
+        let well_formed = validate_secret_format(presented).is_ok();
+        let input: &[u8] = if presented.len() <= MAX_PRESENTED_SECRET_LEN {
+            presented.as_bytes()
+        } else {
+            b""
+        };
+        let mac_id = claimed.as_ref().map_or(DUMMY_CLIENT_ID, ClientId::as_str);
+        let verifiers: &[SecretVerifier] = stored.as_ref().map_or(&[], |s| &s.record.secrets);
+        let current = self.pepper.current_version();
+
+        // The same work for every attempt: MAX_ACTIVE_SECRETS MACs and
+        // comparisons, real or dummy, no early exit.
+        let mut matched = None;
+        let mut pepper_failed = false;
+        for slot in 0..MAX_ACTIVE_SECRETS {
+            let real = verifiers.get(slot);
+            let (version, expected) = match (real, self.dummy.get(slot)) {
+                (Some(v), _) => (v.pepper_version, v.mac),
+                (None, Some(d)) => (current, *d),
+                (None, None) => (current, Mac([0; 32])),
+            };
+            let equal = match derive(self.pepper.as_ref(), version, mac_id, input) {
+                Ok(mac) => mac.0.ct_eq(&expected.0),
+                Err(Error::UnknownPepperVersion { .. }) => Choice::from(0),
+                Err(_) => {
+                    pepper_failed = true;
+                    Choice::from(0)
+                }
+            };
+            if bool::from(equal & Choice::from(u8::from(real.is_some()))) {
+                matched = Some(slot);
+            }
+        }
+
+        if pepper_failed {
+            report(
+                AuthOutcome::Failure(FailureReason::PepperUnavailable),
+                None,
+                false,
+            );
+            return Err(AuthError::Unavailable);
+        }
+
+        let matched_verifier = matched.and_then(|i| verifiers.get(i));
+        let failure = match (&stored, matched_verifier) {
+            _ if claimed.is_none() => Some(FailureReason::MalformedClientId),
+            (None, _) => Some(FailureReason::UnknownClient),
+            (Some(_), None) if !well_formed => Some(FailureReason::MalformedSecret),
+            (Some(_), None) => Some(FailureReason::WrongSecret),
+            (Some(_), Some(v)) if v.revoked.is_some() => Some(FailureReason::SecretRevoked),
+            (Some(_), Some(v)) if !v.is_active(now) => Some(FailureReason::SecretExpired),
+            (Some(s), Some(_)) if s.record.status != ClientStatus::Active => {
+                Some(FailureReason::ClientSuspended)
+            }
+            (Some(_), Some(_)) => None,
+        };
+
+        let (Some(stored), Some(verifier), None) = (&stored, matched_verifier, failure) else {
+            self.limiter.record_failure(limiter_key, source);
+            report(
+                AuthOutcome::Failure(failure.unwrap_or(FailureReason::WrongSecret)),
+                matched_verifier.map(|v| &v.id),
+                false,
+            );
+            return Err(AuthError::InvalidClient);
+        };
+
+        let rederived = verifier.pepper_version != current
+            && self.rederive(stored, &verifier.id, current, input, now);
+        report(AuthOutcome::Success, Some(&verifier.id), rederived);
+        Ok(AuthenticatedClient {
+            id: stored.record.id.clone(),
+            name: stored.record.name.clone(),
+            scopes: stored.record.scopes.clone(),
+            secret_id: verifier.id.clone(),
+        })
+    }
+
+    /// Replaces a verifier made under an old pepper version by one under
+    /// `current`. Returns whether the store took it (a concurrent change
+    /// leaves it for the next successful authentication).
+    fn rederive(
+        &self,
+        stored: &StoredClient,
+        secret_id: &SecretId,
+        current: u32,
+        secret: &[u8],
+        now: i64,
+    ) -> bool {
+        let Ok(mac) = derive(
+            self.pepper.as_ref(),
+            current,
+            stored.record.id.as_str(),
+            secret,
+        ) else {
+            return false;
+        };
+        let mut record = stored.record.clone();
+        let Some(v) = record.secrets.iter_mut().find(|v| &v.id == secret_id) else {
+            return false;
+        };
+        v.pepper_version = current;
+        v.mac = mac;
+        record.updated = now;
+        self.store.update(&record, stored.version).is_ok()
+    }
+
+    fn new_record<S: AsRef<str>>(&self, name: &str, scopes: &[S]) -> Result<(ClientRecord, i64)> {
+        check_name(name)?;
+        let scopes = normalize_scopes(scopes)?;
+        let now = self.clock.now();
+        let record = ClientRecord {
+            id: ClientId::generate(&self.rng)?,
+            name: name.to_owned(),
+            scopes,
+            status: ClientStatus::Active,
+            created: now,
+            updated: now,
+            secrets: Vec::new(),
+            public_keys: Vec::new(),
+        };
+        Ok((record, now))
+    }
+
+    /// Generates a secret for `client_id` and its verifier under the
+    /// current pepper version.
+    fn issue(&self, client_id: &ClientId, now: i64) -> Result<(SecretVerifier, ClientSecret)> {
+        let secret = ClientSecret::generate(&self.prefix, &self.rng)?;
+        let version = self.pepper.current_version();
+        let mac = derive(
+            self.pepper.as_ref(),
+            version,
+            client_id.as_str(),
+            secret.expose_secret().as_bytes(),
+        )?;
+        let verifier = SecretVerifier {
+            id: SecretId::generate(&self.rng)?,
+            pepper_version: version,
+            mac,
+            created: now,
+            expires: None,
+            revoked: None,
+        };
+        Ok((verifier, secret))
+    }
+
+    fn set_status(&self, client_id: &ClientId, status: ClientStatus) -> Result<()> {
+        self.modify(client_id, |record, _| {
+            record.status = status;
+            Ok(())
+        })
+    }
+
+    /// Reads, changes and writes back a record, retrying on a concurrent
+    /// change.
+    fn modify<T>(
+        &self,
+        client_id: &ClientId,
+        mut change: impl FnMut(&mut ClientRecord, i64) -> Result<T>,
+    ) -> Result<T> {
+        let mut last = None;
+        for _ in 0..UPDATE_ATTEMPTS {
+            let stored = self
+                .store
+                .get(client_id)?
+                .ok_or_else(|| Error::UnknownClient {
+                    client_id: client_id.to_string(),
+                })?;
+            let now = self.clock.now();
+            let mut record = stored.record;
+            let out = change(&mut record, now)?;
+            record.updated = now;
+            match self.store.update(&record, stored.version) {
+                Ok(_) => return Ok(out),
+                Err(e @ Error::Conflict { .. }) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or(Error::Conflict {
+            client_id: client_id.to_string(),
+            expected: 0,
+        }))
+    }
+}

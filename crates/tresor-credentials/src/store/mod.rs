@@ -1,0 +1,71 @@
+//! Where client records live: the [`CredentialStore`] trait, an in-memory
+//! store and the embedded SQLite store (the default).
+//!
+//! Every record carries a version number. [`CredentialStore::update`]
+//! writes only if the stored version is still the one the caller read
+//! (optimistic concurrency), so two administrators (or an administrator and
+//! a pepper re-derivation) never silently overwrite each other.
+
+use std::sync::Arc;
+
+use crate::client::{ClientId, ClientRecord};
+use crate::error::Result;
+
+mod memory;
+mod sqlite;
+
+pub use memory::MemoryStore;
+pub use sqlite::{SCHEMA_VERSION, SqliteStore};
+
+/// A client record as read from a store, with its version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredClient {
+    /// The record.
+    pub record: ClientRecord,
+    /// Its version: 1 when inserted, one more at each update.
+    pub version: u64,
+}
+
+/// Storage of client records with optimistic concurrency.
+///
+/// Object-safe: the registry holds an `Arc<dyn CredentialStore>`.
+pub trait CredentialStore: Send + Sync {
+    /// Inserts a new record at version 1;
+    /// [`Error::AlreadyExists`](crate::Error::AlreadyExists) if its id is
+    /// taken.
+    fn insert(&self, record: &ClientRecord) -> Result<()>;
+
+    /// The record with this id, if any.
+    fn get(&self, id: &ClientId) -> Result<Option<StoredClient>>;
+
+    /// Replaces the record with the same id if its stored version is
+    /// `expected_version`, and returns the new version;
+    /// [`Error::Conflict`](crate::Error::Conflict) if the version changed,
+    /// [`Error::UnknownClient`](crate::Error::UnknownClient) if there is no
+    /// such record.
+    fn update(&self, record: &ClientRecord, expected_version: u64) -> Result<u64>;
+
+    /// Every record, ordered by client id.
+    fn list(&self) -> Result<Vec<StoredClient>>;
+}
+
+macro_rules! forward_store {
+    ($($ptr:ty),*) => {$(
+        impl<S: CredentialStore + ?Sized> CredentialStore for $ptr {
+            fn insert(&self, record: &ClientRecord) -> Result<()> {
+                (**self).insert(record)
+            }
+            fn get(&self, id: &ClientId) -> Result<Option<StoredClient>> {
+                (**self).get(id)
+            }
+            fn update(&self, record: &ClientRecord, expected_version: u64) -> Result<u64> {
+                (**self).update(record, expected_version)
+            }
+            fn list(&self) -> Result<Vec<StoredClient>> {
+                (**self).list()
+            }
+        }
+    )*};
+}
+
+forward_store!(Arc<S>, Box<S>, &S);
