@@ -11,9 +11,15 @@
 //! malformed ones are those envelopes with one defect each, or headers built
 //! byte by byte. Data keys, message ids and wrap nonces are random, so every
 //! run writes different bytes under the same file names.
+//!
+//! The `httpsig_*` seeds (module `httpsig`) come from the RFC 9421
+//! Appendix B messages in `rfc9421/` and from messages signed with the
+//! fixed Ed25519 and HMAC keys; those are the same on every run.
 
 // Byte offsets into envelopes this program has just built.
 #![allow(clippy::indexing_slicing)]
+
+mod httpsig;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -86,10 +92,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
 
+    let [httpsig_fields, httpsig_base, httpsig_verify] = httpsig::seeds()?;
+
     for (target, seeds) in [
         ("header_parse", header_parse),
         ("open_bytes", open_bytes),
         ("open_stream", open_stream),
+        ("httpsig_fields", httpsig_fields),
+        ("httpsig_base", httpsig_base),
+        ("httpsig_verify", httpsig_verify),
     ] {
         write_corpus(&root.join(target), &seeds)?;
         println!(
