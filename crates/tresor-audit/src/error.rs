@@ -105,6 +105,24 @@ pub enum Error {
         /// What failed (never key bytes).
         reason: String,
     },
+
+    /// An append was refused: the entry is longer than the store accepts,
+    /// or the node hashes given are not the leaf and completed subtrees of
+    /// the entry's position.
+    #[error("invalid append at index {index}: {reason}")]
+    InvalidAppend {
+        /// The index the entry would have had.
+        index: u64,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// The log was opened read-only and cannot be appended to or synced.
+    #[error("the log at {} is open read-only", path.display())]
+    ReadOnly {
+        /// The log directory.
+        path: PathBuf,
+    },
     // Add new variants above this line, one small edit at a time.
 }
 
