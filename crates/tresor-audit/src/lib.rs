@@ -1,6 +1,88 @@
-//! A tamper-evident audit log with Merkle proofs and signed checkpoints.
+//! A tamper-evident audit log: every action, including each access to
+//! sensitive data, is recorded so that nobody, not even an administrator with
+//! write access to the files, can alter or drop a record without detection,
+//! and an auditor can check any record and the log's growth offline.
 //!
-//! (Crate documentation with runnable examples: to be written.)
+//! # How it works
+//!
+//! - **Records** ([`AuditRecord`]): timestamp, actor, action, resource,
+//!   outcome, request id, source, free-form details, and optionally an
+//!   encrypted payload. Their bytes are canonical JSON (RFC 8785, [`jcs`]),
+//!   so the same record always hashes the same.
+//! - **A Merkle tree** exactly as RFC 9162 section 2.1 ([`merkle`]): leaf
+//!   hash `SHA-256(0x00 || record)`, node hash `SHA-256(0x01 || left ||
+//!   right)`. Transparency tooling can check our tree heads and proofs.
+//!   Appending is O(log n); inclusion and consistency proofs are read from
+//!   stored subtree hashes in O(log n) ([`AuditLog`]).
+//! - **Storage** ([`LogStore`]): [`MemoryStore`] for tests and
+//!   [`FileStore`], the embedded default: append-only segment files with a
+//!   CRC32C per entry, O(1) lookups, fsync on every append or group commit,
+//!   and recovery that truncates a torn final entry but refuses to open a log
+//!   altered before it. The layout is specified in `FORMAT.md`.
+//! - **Signed checkpoints** ([`Checkpoint`]) in the C2SP `tlog-checkpoint`
+//!   format inside a C2SP `signed-note` ([`note`]) with Ed25519 keys in the
+//!   note key formats, so existing witnesses and note tooling read them;
+//!   several signatures per checkpoint (cosigning).
+//! - **A verifier** ([`verify_log`]) that walks a whole log, recomputes every
+//!   leaf and subtree hash and the tree head, checks it against a signed
+//!   checkpoint (also one taken when the log was smaller), and names the
+//!   first bad index.
+//! - **Pseudonyms** ([`Pseudonymizer`]): HMAC-SHA-256 of personal
+//!   identifiers under a separately held key, so records correlate without
+//!   holding raw personal data. A record's encrypted payload (for example a
+//!   `tresor-envelope` ciphertext) is hashed as ciphertext, so destroying the
+//!   subject's key (crypto-shredding) leaves the log verifiable.
+//!
+//! # What it guarantees, and what it does not
+//!
+//! Given a checkpoint signed at size *n* and kept outside the operator's
+//! reach (by an auditor, a witness, a client), any change to the first *n*
+//! records, their order or their number is detected: the recomputed tree
+//! head no longer matches the signature. A consistency proof shows that a
+//! later checkpoint extends an earlier one without rewriting it. What the
+//! log cannot do alone is prove that a record was *never written*: that is
+//! what signing checkpoints often, and handing them out, is for. CRC32C in
+//! the segment files catches accidents (torn writes, bit rot), not attackers;
+//! the Merkle tree and the signed checkpoints catch attackers.
+//!
+//! # Example
+//!
+//! ```
+//! use tresor_audit::{
+//!     Actor, AuditLog, AuditRecord, Checkpoint, MemoryStore, NoteSigner, Outcome, Timestamp,
+//!     merkle, verify_log,
+//! };
+//!
+//! let mut log = AuditLog::open(MemoryStore::new())?;
+//! for (i, action) in ["payment.create", "customer.read", "payment.approve"].iter().enumerate() {
+//!     let record = AuditRecord::builder()
+//!         .timestamp(Timestamp::from_unix(1_764_000_000 + i as i64, 0)?)
+//!         .actor(Actor::new("client", "client-7")?)
+//!         .action(*action)
+//!         .resource("accounts/DE89370400440532013000")
+//!         .outcome(Outcome::Allowed)
+//!         .request_id(format!("req-{i}"))
+//!         .source("10.0.0.7")
+//!         .detail("amount", "120.00")
+//!         .build()?;
+//!     log.append(&record)?;
+//! }
+//!
+//! // The operator signs a checkpoint of the current tree head.
+//! let signer = NoteSigner::generate("audit.bank.example")?;
+//! let note = Checkpoint::new("audit.bank.example/log", log.size(), log.root())?.sign(&[&signer])?;
+//!
+//! // An auditor checks one record with an inclusion proof, offline.
+//! let checkpoint = Checkpoint::open(&note, &[signer.verifier()], "audit.bank.example")?;
+//! let leaf = merkle::leaf_hash(&log.entry(1)?);
+//! let proof = log.inclusion_proof(1, checkpoint.size())?;
+//! merkle::verify_inclusion(&leaf, 1, checkpoint.size(), &proof, checkpoint.root())?;
+//!
+//! // Or walks the whole log against the checkpoint.
+//! let report = verify_log(log.store(), Some((&note, &[signer.verifier()], "audit.bank.example")))?;
+//! assert_eq!(report.size, 3);
+//! # Ok::<(), tresor_audit::Error>(())
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
@@ -26,3 +108,8 @@ pub use pseudonym::{PseudonymKey, Pseudonymizer};
 pub use record::{Actor, AuditRecord, Outcome, Timestamp};
 pub use store::{Hash, LogStore, Node};
 pub use verify::{LogReport, verify_log};
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
