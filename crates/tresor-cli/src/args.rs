@@ -12,10 +12,12 @@ use tresor_envelope::{Context, DEFAULT_FRAME_SIZE, MAX_FRAME_SIZE, MIN_FRAME_SIZ
 
 use crate::error::{CliError, Result};
 
-/// Envelope encryption and HTTP message signatures from the shell: generate
-/// key-encryption keys, seal and open files or streams of any size, rewrap
-/// them under a new key, inspect their headers; generate signing keys, sign
-/// and verify raw HTTP messages (RFC 9421), print signature bases.
+/// Envelope encryption, HTTP message signatures and API client credentials
+/// from the shell: generate key-encryption keys, seal and open files or
+/// streams of any size, rewrap them under a new key, inspect their headers;
+/// generate signing keys, sign and verify raw HTTP messages (RFC 9421),
+/// print signature bases; register and authenticate API clients, rotate and
+/// revoke their secrets.
 #[derive(Debug, Parser)]
 #[command(name = "tresor", version, propagate_version = true)]
 #[command(after_help = "Exit codes: 0 success, 1 error, 2 bad command line.\n\
@@ -47,6 +49,13 @@ pub(crate) enum Command {
     /// Sign and verify raw HTTP messages (RFC 9421, RFC 9530).
     #[command(subcommand)]
     Http(HttpCommand),
+    /// Manage and authenticate API clients in a credential store (secrets
+    /// are shown once and never stored).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Check client secrets offline.
+    #[command(subcommand)]
+    Secret(SecretCommand),
 }
 
 /// The `key` commands.
@@ -294,6 +303,203 @@ pub(crate) struct IoArgs {
     /// `-` or absent: standard output.
     #[arg(long = "out", value_name = "PATH")]
     pub(crate) output: Option<PathBuf>,
+}
+
+/// The `client` commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ClientCommand {
+    /// Register a client; prints its id and its secret as JSON (the secret
+    /// is shown this once and stored nowhere).
+    Register(ClientRegisterArgs),
+    /// Authenticate a client: the secret is read from standard input. Exit
+    /// code 0 if valid; 1 and `invalid client` for any invalid credential.
+    Authenticate(ClientAuthenticateArgs),
+    /// Issue a new secret; the current one stays valid for --grace seconds.
+    /// Prints the same JSON as `register`.
+    RotateSecret(ClientRotateArgs),
+    /// Revoke one secret (--secret-id, see `client show`) or all (--all),
+    /// at once.
+    RevokeSecret(ClientRevokeArgs),
+    /// Print a client's record as JSON: metadata, secret ids and states,
+    /// public keys (never a secret or a MAC).
+    Show(ClientIdArgs),
+    /// Print one line of JSON per client.
+    List(StoreArgs),
+    /// Print a proof-of-possession challenge for `add-key` (valid 5
+    /// minutes): the client signs its text with its private key.
+    KeyChallenge(ClientKeyChallengeArgs),
+    /// Register a client's public key, given a challenge from
+    /// `key-challenge` and the client's signature over it.
+    AddKey(ClientAddKeyArgs),
+    /// Suspend a client: it cannot authenticate until reactivated.
+    Suspend(ClientIdArgs),
+    /// Reactivate a suspended client.
+    Reactivate(ClientIdArgs),
+}
+
+/// The credential store, shared by the `client` commands.
+#[derive(Debug, Args)]
+pub(crate) struct StoreArgs {
+    /// The credential store, an SQLite database file. Only `client register`
+    /// creates it.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) store: PathBuf,
+}
+
+/// The pepper, for the `client` commands that make or check verifiers.
+#[derive(Debug, Args)]
+pub(crate) struct PepperArgs {
+    /// The pepper key file (mode 0600) the secret verifiers are made under
+    /// [default: the store's PATH with .pepper appended, created by the
+    /// first `client register`]. Keep it apart from the store in
+    /// production.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) pepper: Option<PathBuf>,
+}
+
+impl PepperArgs {
+    /// The pepper file: `--pepper`, or `store` with `.pepper` appended.
+    pub(crate) fn path(&self, store: &Path) -> PathBuf {
+        self.pepper.clone().unwrap_or_else(|| {
+            let mut path = store.as_os_str().to_owned();
+            path.push(".pepper");
+            PathBuf::from(path)
+        })
+    }
+}
+
+/// A store and a client id.
+#[derive(Debug, Args)]
+pub(crate) struct ClientIdArgs {
+    /// The store.
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    /// The client id (22 base62 characters).
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    pub(crate) client_id: String,
+}
+
+/// `tresor client register`.
+#[derive(Debug, Args)]
+pub(crate) struct ClientRegisterArgs {
+    /// The store.
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    /// The pepper.
+    #[command(flatten)]
+    pub(crate) pepper: PepperArgs,
+    /// A human-readable name (1 to 200 bytes, no control characters).
+    #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
+    pub(crate) name: String,
+    /// A scope the client may request (RFC 6749 scope-token); repeat for
+    /// more [default: none].
+    #[arg(long, value_name = "SCOPE", allow_hyphen_values = true)]
+    pub(crate) scope: Vec<String>,
+}
+
+/// `tresor client authenticate`.
+#[derive(Debug, Args)]
+pub(crate) struct ClientAuthenticateArgs {
+    /// Store and client id.
+    #[command(flatten)]
+    pub(crate) client: ClientIdArgs,
+    /// The pepper.
+    #[command(flatten)]
+    pub(crate) pepper: PepperArgs,
+    /// The time to check expiry against, UNIX seconds (for tests and
+    /// replays) [default: now].
+    #[arg(long, value_name = "UNIX", allow_negative_numbers = true)]
+    pub(crate) now: Option<i64>,
+}
+
+/// `tresor client rotate-secret`.
+#[derive(Debug, Args)]
+pub(crate) struct ClientRotateArgs {
+    /// Store and client id.
+    #[command(flatten)]
+    pub(crate) client: ClientIdArgs,
+    /// The pepper.
+    #[command(flatten)]
+    pub(crate) pepper: PepperArgs,
+    /// How long the current secret stays valid, in seconds, at most 7776000
+    /// (90 days); 0 ends it now [default: 86400, one day].
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_GRACE)]
+    pub(crate) grace: u64,
+}
+
+/// The default grace period of `client rotate-secret`: one day.
+pub(crate) const DEFAULT_GRACE: u64 = 86_400;
+
+/// `tresor client revoke-secret`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["secret_id", "all"])))]
+pub(crate) struct ClientRevokeArgs {
+    /// Store and client id.
+    #[command(flatten)]
+    pub(crate) client: ClientIdArgs,
+    /// The secret to revoke (an id from `client show`); repeat for more.
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    pub(crate) secret_id: Vec<String>,
+    /// Revoke every secret that is still valid (the client can then only
+    /// authenticate after a rotation, or with a public key).
+    #[arg(long)]
+    pub(crate) all: bool,
+}
+
+/// `tresor client key-challenge`.
+#[derive(Debug, Args)]
+pub(crate) struct ClientKeyChallengeArgs {
+    /// Store and client id.
+    #[command(flatten)]
+    pub(crate) client: ClientIdArgs,
+    /// The pepper (the challenge is MACed under it).
+    #[command(flatten)]
+    pub(crate) pepper: PepperArgs,
+}
+
+/// `tresor client add-key`.
+#[derive(Debug, Args)]
+pub(crate) struct ClientAddKeyArgs {
+    /// Store and client id.
+    #[command(flatten)]
+    pub(crate) client: ClientIdArgs,
+    /// The pepper (the challenge is checked under it).
+    #[command(flatten)]
+    pub(crate) pepper: PepperArgs,
+    /// The public key: SPKI PEM (e.g. the .pub of `tresor key generate`) or
+    /// a public JWK.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) public_key: PathBuf,
+    /// The challenge text printed by `client key-challenge`.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) challenge: String,
+    /// The client's signature over the challenge text's bytes (no newline),
+    /// Base64 (standard or URL-safe, padding optional); ECDSA as fixed-size
+    /// r||s.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) proof: PathBuf,
+    /// The algorithm to pin the key to: ES256, ES384, EdDSA, PS256 or PS512
+    /// [default: the key's; RSA keys need PS256 or PS512].
+    #[arg(long, value_name = "ALG")]
+    pub(crate) alg: Option<String>,
+}
+
+/// The `secret` commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SecretCommand {
+    /// Check that standard input holds a well-formed client secret (format
+    /// and checksum, offline; a trailing newline is ignored). Never prints
+    /// the secret.
+    Check(SecretCheckArgs),
+}
+
+/// `tresor secret check`.
+#[derive(Debug, Args)]
+pub(crate) struct SecretCheckArgs {
+    /// Also require this prefix (e.g. tresor_cs) [default: any valid
+    /// prefix].
+    #[arg(long, value_name = "PREFIX")]
+    pub(crate) prefix: Option<String>,
 }
 
 /// A path from `--in` or `--out`, where `-` means the standard stream.

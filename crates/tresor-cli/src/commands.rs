@@ -7,9 +7,10 @@ use serde::Serialize;
 use tresor_envelope::{Envelope, Error, Header, KeyEncryptionKey, Keyring, LocalKek, SealOptions};
 
 use crate::args::{
-    self, Command, GenerateArgs, HttpCommand, InspectArgs, KekCommand, KeyCommand, OpenArgs,
-    RewrapArgs, SealArgs,
+    self, ClientCommand, Command, GenerateArgs, HttpCommand, InspectArgs, KekCommand, KeyCommand,
+    OpenArgs, RewrapArgs, SealArgs, SecretCommand,
 };
+use crate::client;
 use crate::error::{CliError, Result};
 use crate::http;
 use crate::input::Input;
@@ -29,6 +30,19 @@ pub(crate) fn run(command: Command) -> Result<()> {
         Command::Http(HttpCommand::Sign(args)) => http::sign(&args),
         Command::Http(HttpCommand::Verify(args)) => http::verify(&args),
         Command::Http(HttpCommand::Base(args)) => http::base(&args),
+        Command::Client(command) => match command {
+            ClientCommand::Register(args) => client::register(&args),
+            ClientCommand::Authenticate(args) => client::authenticate(&args),
+            ClientCommand::RotateSecret(args) => client::rotate_secret(&args),
+            ClientCommand::RevokeSecret(args) => client::revoke_secret(&args),
+            ClientCommand::Show(args) => client::show(&args),
+            ClientCommand::List(args) => client::list(&args),
+            ClientCommand::KeyChallenge(args) => client::key_challenge(&args),
+            ClientCommand::AddKey(args) => client::add_key(&args),
+            ClientCommand::Suspend(args) => client::set_status(&args, true),
+            ClientCommand::Reactivate(args) => client::set_status(&args, false),
+        },
+        Command::Secret(SecretCommand::Check(args)) => client::secret_check(&args),
     }
 }
 

@@ -20,6 +20,17 @@ pub(crate) enum CliError {
     #[error(transparent)]
     HttpSig(#[from] tresor_httpsig::Error),
 
+    /// A credential registry error: an unknown client or secret, a bad
+    /// name or scope, a store or pepper failure, a malformed secret (the
+    /// message names what is wrong, never the secret).
+    #[error(transparent)]
+    Credentials(#[from] tresor_credentials::Error),
+
+    /// A failed client authentication: `invalid client` whatever the
+    /// reason, or the store or pepper being unavailable.
+    #[error(transparent)]
+    Auth(#[from] tresor_credentials::AuthError),
+
     /// A raw HTTP message could not be read or parsed.
     #[error("invalid HTTP message: {0}")]
     Http(String),

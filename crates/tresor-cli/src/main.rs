@@ -1,5 +1,6 @@
-//! `tresor`: envelope encryption and HTTP message signatures from the shell,
-//! on top of [`tresor_envelope`] and [`tresor_httpsig`].
+//! `tresor`: envelope encryption, HTTP message signatures and API client
+//! credentials from the shell, on top of [`tresor_envelope`],
+//! [`tresor_httpsig`] and [`tresor_credentials`].
 //!
 //! Files and streams of any size are sealed in constant memory under a fresh
 //! data key, wrapped by a key-encryption key (KEK) read from a key file. The
@@ -29,6 +30,9 @@
 //!   exit code is 0, or use `--out`.
 //! - **Secrets are never printed**: messages and JSON name key ids and check
 //!   values, never keys; library errors are shown through their `Display`.
+//!   The one exception is a new client secret, printed once by `client
+//!   register` and `client rotate-secret`; secrets are read from standard
+//!   input, never from the command line, and are never echoed.
 //! - **Failures are one line** on standard error, `tresor: error: <message>`,
 //!   with exit code 1. A malformed command line (unknown or missing flag) is
 //!   reported by the argument parser with exit code 2; an interruption exits
@@ -187,8 +191,82 @@
 //! errors. Signing keeps the input's bytes and appends the new fields, in
 //! the start line's line-ending style, before the blank line. `--request`
 //! gives a response's request, for components with the `req` parameter.
+//!
+//! ## `tresor client register --store PATH [--pepper FILE] --name NAME [--scope SCOPE]…`
+//!
+//! Creates the store if needed, registers a client, and prints one line of
+//! JSON with its id, its secret (shown this once, stored nowhere) and the
+//! secret's id:
+//!
+//! ```sh
+//! $ tresor client register --store clients.db --name "Payments batch" --scope payments:write
+//! {"client_id":"5bqnx2kZmXbqcU7q7hFrn3","client_secret":"tresor_cs_AIOX…","secret_id":"0FNxQeCB9zN0MllC"}
+//! ```
+//!
+//! **The pepper**: verifiers are HMACs under a pepper key file,
+//! `--pepper FILE`, by default the store's path with `.pepper` appended.
+//! `register` creates it (mode 0600, never overwritten, a note on standard
+//! error) when it is absent and the store holds no client; a store with
+//! clients never gets a new one. Only `register`, `authenticate`,
+//! `rotate-secret`, `key-challenge` and `add-key` read it. In production the pepper lives apart from the
+//! database (a KMS or HSM behind the library's `Pepper` trait): a file
+//! beside the store is copied with it, and whoever has both can test
+//! secret guesses offline.
+//!
+//! ## `tresor client authenticate --store PATH [--pepper FILE] --client-id ID [--now UNIX]`
+//!
+//! Reads the secret from standard input (one trailing LF or CRLF ignored).
+//! Valid: exit code 0 and one line of JSON (`client_id`, `name`, `scopes`,
+//! `secret_id`). Invalid for any reason (unknown or malformed client id;
+//! wrong, malformed, expired or revoked secret; suspended client): exit code
+//! 1, empty standard output and exactly `tresor: error: invalid client` on
+//! standard error, byte for byte. A missing store or pepper file is
+//! reported precisely instead. `--now` checks expiry at that UNIX time.
+//!
+//! ## `tresor client rotate-secret --store PATH [--pepper FILE] --client-id ID [--grace SECONDS]`
+//!
+//! Prints the same JSON as `register` with a new secret; the current one
+//! stays valid for `--grace` seconds (default 86400, at most 7776000, `0`
+//! ends it now). At most two secrets are valid at once.
+//!
+//! ## `tresor client revoke-secret --store PATH --client-id ID (--secret-id ID… | --all)`
+//!
+//! Revokes the named secrets, or every valid one, at once; prints
+//! `{"client_id":…,"revoked":[…]}`.
+//!
+//! ## `tresor client show --store PATH --client-id ID`, `tresor client list --store PATH`
+//!
+//! `show` prints the record as pretty JSON: `client_id`, `name`, `scopes`,
+//! `status`, `created`, `updated`, `secrets` (each `secret_id`, `state`
+//! (`active`, `expired`, `revoked`), `created`, `expires`, `revoked`,
+//! `pepper_version`) and `public_keys`; never a secret or a MAC. `list`
+//! prints one line of JSON per client: `client_id`, `name`, `scopes`,
+//! `status`, `created`, `updated`, `active_secrets`, `public_keys` (a
+//! count).
+//!
+//! ## `tresor client key-challenge --store PATH [--pepper FILE] --client-id ID`, `tresor client add-key --store PATH [--pepper FILE] --client-id ID --public-key FILE --challenge TEXT --proof FILE [--alg ALG]`
+//!
+//! Public keys are registered with proof of possession: `key-challenge`
+//! prints `{"client_id":…,"challenge":…,"expires":…}` (valid 5 minutes);
+//! the client signs the challenge text's bytes (no newline) with its
+//! private key; `add-key` takes the public key (SPKI PEM or public JWK),
+//! the challenge and the signature in Base64 (`--proof FILE`), verifies
+//! the proof, stores the key and prints `{"client_id":…,"kid":…,"alg":…,
+//! "state":"active"}`.
+//!
+//! ## `tresor client suspend|reactivate --store PATH --client-id ID`
+//!
+//! Suspends a client (it cannot authenticate) or reactivates it.
+//!
+//! ## `tresor secret check [--prefix PREFIX]`
+//!
+//! Checks offline that standard input holds a well-formed client secret
+//! (format and CRC-32 checksum): exit code 0 and `well-formed client secret
+//! (prefix tresor_cs)`, or exit code 1 and `malformed client secret:
+//! <reason>`. Never prints the input.
 
 mod args;
+mod client;
 mod commands;
 mod error;
 mod http;

@@ -39,6 +39,41 @@ pub enum FailureReason {
     /// The store failed; the caller got
     /// [`AuthError::Unavailable`](crate::AuthError::Unavailable).
     StoreUnavailable,
+    /// A client assertion is not a well-formed compact JWS of JSON
+    /// objects, or lacks a required claim (`iss`, `sub`, `aud`, `exp`,
+    /// `jti`) or has one of the wrong type.
+    MalformedAssertion,
+    /// The assertion's `alg` is `none`, symmetric, unknown, not the
+    /// algorithm of the client's key, or the header has `crit`.
+    AssertionAlgorithm,
+    /// The assertion names a key (`kid`) the client does not have, or the
+    /// client has no usable key for its algorithm.
+    UnknownKey,
+    /// The assertion's key is revoked.
+    KeyRevoked,
+    /// The assertion's key is outside its validity window (not yet valid,
+    /// or past its end).
+    KeyExpired,
+    /// The assertion's signature does not verify.
+    BadSignature,
+    /// The assertion's `iss` is not the client id.
+    WrongIssuer,
+    /// The assertion's `sub` is not the client id (or the `client_id`
+    /// parameter names another client).
+    WrongSubject,
+    /// The assertion's `aud` does not contain the issuer.
+    WrongAudience,
+    /// The assertion's `exp` has passed.
+    AssertionExpired,
+    /// The assertion's `exp` is further ahead than the allowed lifetime.
+    AssertionLifetime,
+    /// The assertion's `nbf` or `iat` is in the future.
+    AssertionNotYetValid,
+    /// The assertion's `jti` was seen before (replay).
+    AssertionReplayed,
+    /// The replay cache failed or is full; the caller got
+    /// [`AuthError::Unavailable`](crate::AuthError::Unavailable).
+    ReplayCacheUnavailable,
 }
 
 impl FailureReason {
@@ -56,6 +91,20 @@ impl FailureReason {
             Self::RateLimitedSource => "rate_limited_source",
             Self::PepperUnavailable => "pepper_unavailable",
             Self::StoreUnavailable => "store_unavailable",
+            Self::MalformedAssertion => "malformed_assertion",
+            Self::AssertionAlgorithm => "assertion_algorithm",
+            Self::UnknownKey => "unknown_key",
+            Self::KeyRevoked => "key_revoked",
+            Self::KeyExpired => "key_expired",
+            Self::BadSignature => "bad_signature",
+            Self::WrongIssuer => "wrong_issuer",
+            Self::WrongSubject => "wrong_subject",
+            Self::WrongAudience => "wrong_audience",
+            Self::AssertionExpired => "assertion_expired",
+            Self::AssertionLifetime => "assertion_lifetime",
+            Self::AssertionNotYetValid => "assertion_not_yet_valid",
+            Self::AssertionReplayed => "assertion_replayed",
+            Self::ReplayCacheUnavailable => "replay_cache_unavailable",
         }
     }
 }
@@ -91,6 +140,9 @@ pub struct AuthEvent<'a> {
     /// Whether the matched secret's verifier was re-derived under the
     /// current pepper version.
     pub rederived: bool,
+    /// The key id (RFC 7638 thumbprint) of the key a client assertion was
+    /// signed with or named (`private_key_jwt` attempts only).
+    pub key_id: Option<&'a str>,
 }
 
 /// Receives every authentication attempt with its precise outcome: the

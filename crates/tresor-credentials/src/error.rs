@@ -186,6 +186,84 @@ pub enum Error {
     /// The system random number generator failed.
     #[error("random number generator failure")]
     Rng,
+    // --- Public keys --------------------------------------------------------
+    /// A public key could not be registered: bad PEM/JWK, a private key or
+    /// private JWK members, an unsupported key type or algorithm.
+    #[error("invalid public key: {reason}")]
+    InvalidKey {
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A key-registration challenge is malformed, was issued for another
+    /// client, was not issued by this registry (or under a pepper version
+    /// it no longer has), or has expired: ask for a new one.
+    #[error("invalid key challenge: {reason}")]
+    InvalidChallenge {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// The proof-of-possession signature over the challenge does not
+    /// verify under the key being registered.
+    #[error("the proof of possession does not verify under the presented key")]
+    BadProof,
+
+    /// The client has no key with this id.
+    #[error("client {client_id} has no key {kid}")]
+    UnknownKey {
+        /// The client id.
+        client_id: String,
+        /// The key id.
+        kid: String,
+    },
+
+    /// The key is already registered (to this client, in any state, or to
+    /// another client): a key belongs to one client only, and a revoked
+    /// key never comes back.
+    #[error("key {kid} is already registered")]
+    KeyExists {
+        /// The key id.
+        kid: String,
+    },
+
+    /// The client already has the maximum number of active keys: retire
+    /// (verify-only) or revoke one first.
+    #[error("client {client_id} already has {max} active keys")]
+    TooManyActiveKeys {
+        /// The client id.
+        client_id: String,
+        /// The maximum.
+        max: usize,
+    },
+
+    /// A key state change that is not allowed (a revoked key stays
+    /// revoked).
+    #[error("key {kid} cannot go from {from} to {to}")]
+    InvalidKeyTransition {
+        /// The key id.
+        kid: String,
+        /// The current state.
+        from: &'static str,
+        /// The state asked for.
+        to: &'static str,
+    },
+
+    /// A key validity window is empty or already over.
+    #[error("invalid key validity: {reason}")]
+    InvalidValidity {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    // --- Tokens -------------------------------------------------------------
+    /// A token issuer or verifier could not be set up (bad key, bad
+    /// configuration), or signing failed.
+    #[error("token configuration: {reason}")]
+    TokenConfig {
+        /// What is wrong.
+        reason: String,
+    },
     // Add new variants above this line, one small edit at a time.
 }
 

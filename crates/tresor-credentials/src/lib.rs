@@ -96,34 +96,180 @@
 //! (only if well formed, so a secret pasted into the id field is not
 //! logged), the source address, the outcome and the secret's id.
 //!
+//! # Public keys: signed requests and `private_key_jwt` (feature `httpsig`)
+//!
+//! A client that can sign needs no shared secret at all. It registers a
+//! public key (SPKI PEM or public JWK; private keys and private JWK
+//! members are refused) with proof of possession: the registry issues a
+//! stateless `Challenge` bound to the client id with a five-minute
+//! expiry, the client signs it, and `Registry::add_key` verifies the
+//! signature under the presented key before storing it under its RFC 7638
+//! thumbprint (`keys` module docs). Keys are pinned to one algorithm,
+//! have states (active, verify-only, revoked; at most `MAX_ACTIVE_KEYS`
+//! active) and an optional validity window.
+//!
+//! The registry then serves two purposes. It is a
+//! `tresor_httpsig::KeyResolver`: an RFC 9421 signature whose `keyid` is
+//! the thumbprint verifies through it (only for an active client and a usable key inside its
+//! validity window). And it
+//! authenticates OAuth clients by `private_key_jwt` (RFC 7523,
+//! `assertion` module docs): strict JWS parsing, the key's algorithm
+//! pinned, `iss` = `sub` = client id, `aud` = issuer, short `exp`, `jti`
+//! replay-checked.
+//!
+//! ```
+//! # #[cfg(feature = "httpsig")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use tresor_credentials::{AssertionVerifier, LocalPepper, MemoryStore, Registry};
+//! use tresor_httpsig::{Algorithm, Policy, PrivateKey, SigningKey, Signer, Verifier};
+//!
+//! let registry = Arc::new(Registry::new(
+//!     Arc::new(MemoryStore::new()),
+//!     Arc::new(LocalPepper::generate()?),
+//! )?);
+//! let client_id = registry.register_without_secret("Custody robot", &["custody:read"])?;
+//!
+//! // Registration with proof of possession (the private key stays with the client).
+//! let client_key = PrivateKey::generate(Algorithm::EcdsaP256Sha256)?;
+//! let challenge = registry.key_challenge(&client_id)?;
+//! let proof = client_key.sign(challenge.as_bytes())?;
+//! let key = registry.add_key(&client_id, &client_key.public_key().to_jwk(), challenge.as_str(), &proof)?;
+//! assert_eq!(key.kid, client_key.thumbprint());
+//!
+//! // Signed requests verify through the registry, by thumbprint.
+//! let mut request = http::Request::post("https://api.bank.example/v1/holdings")
+//!     .header("content-type", "application/json")
+//!     .body(b"{}".to_vec())?;
+//! Signer::new(Arc::new(client_key), key.kid.as_str()).sign_request(&mut request)?;
+//! let verified = Verifier::new(registry.clone(), Policy::new()).verify_request(&request)?;
+//! let (client, _) = registry.client_for_key(verified.key_id())?.expect("registered");
+//! assert_eq!(client.id, client_id);
+//!
+//! // The same key authenticates at the token endpoint (private_key_jwt);
+//! // see the `assertion` module and `TokenEndpoint`.
+//! let _verifier = AssertionVerifier::new("https://as.bank.example");
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "httpsig"))]
+//! # fn main() {}
+//! ```
+//!
+//! # Token endpoint and access tokens
+//!
+//! [`TokenEndpoint`] is the `client_credentials` token endpoint, framework
+//! agnostic ([`endpoint`] module docs): `client_secret_basic` parsed
+//! exactly as RFC 6749 section 2.3.1 (Base64, split at the first colon,
+//! form-decode both halves), `client_secret_post`, `private_key_jwt`
+//! (feature `httpsig`); one method per request; RFC 6749 section 5.2 error
+//! objects, `invalid_client` as 401 with `WWW-Authenticate: Basic` when
+//! the header was used; `Cache-Control: no-store` on every answer; scopes
+//! narrowed to what the client holds (a scope it lacks is
+//! `invalid_scope`). It issues RFC 9068 JWT access tokens signed with
+//! ES256 or EdDSA ([`token`] module docs; *ring* directly, no feature),
+//! which a resource server checks with [`TokenVerifier`] (`typ` must be
+//! `at+jwt`: no confusion with other JWTs; issuer, audience, expiry,
+//! pinned algorithm).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use tresor_credentials::{
+//!     JwsAlgorithm, LocalPepper, MemoryStore, Registry, TokenEndpoint, TokenIssuer,
+//!     TokenRequest, TokenSigningKey,
+//! };
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let registry = Arc::new(Registry::new(Arc::new(MemoryStore::new()), Arc::new(LocalPepper::generate()?))?);
+//! let (client_id, secret) = registry.register("Payments batch", &["payments:read", "payments:write"])?;
+//!
+//! let signing_key = Arc::new(TokenSigningKey::generate(JwsAlgorithm::Es256)?);
+//! let issuer = TokenIssuer::new("https://as.bank.example", "https://api.bank.example", signing_key);
+//! let verifier = issuer.verifier(); // for the resource server
+//! let endpoint = TokenEndpoint::new(registry, issuer);
+//!
+//! let body = format!(
+//!     "grant_type=client_credentials&scope=payments%3Aread&client_id={client_id}&client_secret={}",
+//!     secret.expose_secret()
+//! );
+//! let response = endpoint.handle(&TokenRequest {
+//!     method: "POST",
+//!     authorization: None,
+//!     content_type: Some("application/x-www-form-urlencoded"),
+//!     body: body.as_bytes(),
+//!     source: None,
+//! });
+//! assert_eq!(response.status, 200);
+//! assert_eq!(response.header("cache-control"), Some("no-store"));
+//! let json: serde_json::Value = serde_json::from_slice(&response.body)?;
+//! let claims = verifier.verify(json["access_token"].as_str().unwrap_or_default())?;
+//! assert_eq!(claims.scope, ["payments:read"]); // least privilege
+//! assert_eq!(claims.client_id, client_id.as_str());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Features
+//!
+//! - `httpsig` (default): public-key registration (`keys`),
+//!   `private_key_jwt` (`assertion`) and the `tresor_httpsig::KeyResolver`
+//!   impl; depends on `tresor-httpsig` for JWK/SPKI parsing. Without it
+//!   the crate is secrets-only (plus tokens and the endpoint with
+//!   `client_secret_basic`/`client_secret_post`).
+//! - `http` (default): `TokenEndpoint::handle_http` for `http::Request`.
+//!
 //! # Modules
 //!
 //! - [`secret`]: the secret format, generation and offline validation.
 //! - [`pepper`]: the [`Pepper`] trait and the [`LocalPepper`] key file.
 //! - [`store`]: [`CredentialStore`], [`MemoryStore`], [`SqliteStore`]
-//!   (schema and migrations).
+//!   (schema and migrations, the key index).
 //! - [`ratelimit`]: the failure rate limits.
+//! - `keys` (feature `httpsig`): public keys, proof of possession, states.
+//! - `assertion` (feature `httpsig`): `private_key_jwt`, the replay cache.
+//! - [`jwt`]: strict compact JWS parsing and the accepted algorithms.
+//! - [`token`]: RFC 9068 access tokens.
+//! - [`endpoint`]: the token endpoint.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "httpsig")]
+pub mod assertion;
 mod audit;
 mod base62;
 mod client;
 mod clock;
+pub mod endpoint;
 mod error;
+pub mod jwt;
+#[cfg(feature = "httpsig")]
+pub mod keys;
 pub mod pepper;
 pub mod ratelimit;
 mod registry;
+#[cfg(feature = "httpsig")]
+mod resolver;
 pub mod secret;
 pub mod store;
+pub mod token;
 mod verifier;
 
+#[cfg(feature = "httpsig")]
+pub use assertion::{
+    AssertionVerifier, CLIENT_ASSERTION_TYPE, KeyAuthenticatedClient, MemoryReplayCache,
+    ReplayCache,
+};
 pub use audit::{AuditFn, AuthAudit, AuthEvent, AuthOutcome, FailureReason, NoAudit};
 pub use client::{
     CLIENT_ID_LEN, ClientId, ClientRecord, ClientStatus, KeyState, MAX_NAME_LEN, MAX_SCOPE_LEN,
     MAX_SCOPES, Mac, RegisteredKey, SECRET_ID_LEN, SecretId, SecretVerifier,
 };
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use endpoint::{DefaultScopes, TokenEndpoint, TokenRequest, TokenResponse};
 pub use error::{AuthError, Error, Result};
+pub use jwt::JwsAlgorithm;
+#[cfg(feature = "httpsig")]
+pub use keys::{
+    CHALLENGE_LIFETIME, Challenge, ClientPublicKey, KeyOptions, MAX_ACTIVE_KEYS, MAX_STORED_KEYS,
+};
 pub use pepper::{LocalPepper, Pepper};
 pub use ratelimit::{Quota, RateLimits};
 pub use registry::{
@@ -134,6 +280,10 @@ pub use secret::{
     validate_secret_with_prefix,
 };
 pub use store::{CredentialStore, MemoryStore, SqliteStore, StoredClient};
+pub use token::{
+    AccessToken, AccessTokenClaims, TokenError, TokenIssuer, TokenPublicKey, TokenSigningKey,
+    TokenVerifier,
+};
 pub use verifier::{VERIFIER_CONTEXT, verifier_input};
 
 /// Re-exported so callers name the same `SecretString` as the crate.

@@ -139,17 +139,17 @@ impl RegistryBuilder {
 /// [`AuthError::InvalidClient`], the precise reason going only to the
 /// [`AuthAudit`] hook.
 pub struct Registry {
-    store: Arc<dyn CredentialStore>,
-    pepper: Arc<dyn Pepper>,
-    clock: Arc<dyn Clock>,
-    audit: Arc<dyn AuthAudit>,
-    limiter: FailureLimiter,
-    prefix: SecretPrefix,
-    rng: SystemRandom,
+    pub(crate) store: Arc<dyn CredentialStore>,
+    pub(crate) pepper: Arc<dyn Pepper>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) audit: Arc<dyn AuthAudit>,
+    pub(crate) limiter: FailureLimiter,
+    pub(crate) prefix: SecretPrefix,
+    pub(crate) rng: SystemRandom,
     /// Verifiers compared against when a client has fewer than
     /// [`MAX_ACTIVE_SECRETS`] secrets (or does not exist): random, so no
     /// secret matches them.
-    dummy: [Mac; MAX_ACTIVE_SECRETS],
+    pub(crate) dummy: [Mac; MAX_ACTIVE_SECRETS],
 }
 
 impl fmt::Debug for Registry {
@@ -327,6 +327,7 @@ impl Registry {
                 outcome,
                 secret_id,
                 rederived,
+                key_id: None,
             });
         };
 
@@ -510,7 +511,7 @@ impl Registry {
 
     /// Reads, changes and writes back a record, retrying on a concurrent
     /// change.
-    fn modify<T>(
+    pub(crate) fn modify<T>(
         &self,
         client_id: &ClientId,
         mut change: impl FnMut(&mut ClientRecord, i64) -> Result<T>,

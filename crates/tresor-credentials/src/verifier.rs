@@ -40,3 +40,17 @@ pub(crate) fn derive(
     let input = verifier_input(client_id, secret);
     Ok(Mac(pepper.mac(version, &input)?))
 }
+
+/// Length-prefixed concatenation (each part preceded by its length as a
+/// 4-byte big-endian number), the framing of [`verifier_input`], for MAC
+/// inputs under other context strings.
+#[cfg(feature = "httpsig")]
+pub(crate) fn framed(parts: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(parts.iter().map(|p| 4 + p.len()).sum());
+    for part in parts {
+        let len = u32::try_from(part.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(part);
+    }
+    out
+}

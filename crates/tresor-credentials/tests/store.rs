@@ -19,7 +19,8 @@ fn record(id: &str) -> ClientRecord {
         updated: 1,
         secrets: Vec::new(),
         public_keys: vec![RegisteredKey {
-            kid: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".into(),
+            // Key ids are unique across clients (the stores' key index).
+            kid: format!("kid-of-{id}"),
             jwk:
                 r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#
                     .into(),
@@ -150,7 +151,7 @@ fn migration_from_an_empty_database_and_reopen() {
         .unwrap()
         .map(|r| r.unwrap())
         .collect();
-    assert_eq!(tables, ["clients"]);
+    assert_eq!(tables, ["client_keys", "clients"]);
     drop(conn);
     // Reopening applies nothing and keeps the data.
     let store = SqliteStore::open(&path).unwrap();

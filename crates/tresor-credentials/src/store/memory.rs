@@ -1,16 +1,54 @@
 //! An in-memory store, for tests and single-process tools.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use crate::client::{ClientId, ClientRecord};
 use crate::error::{Error, Result};
 use crate::store::{CredentialStore, StoredClient};
 
 /// A [`CredentialStore`] in process memory; everything is lost on drop.
+///
+/// Keeps an index of public key ids, so
+/// [`find_by_key`](CredentialStore::find_by_key) is a lookup and a key id
+/// belongs to one client only.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    records: Mutex<BTreeMap<ClientId, StoredClient>>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    records: BTreeMap<ClientId, StoredClient>,
+    /// Key id → the client holding it.
+    keys: BTreeMap<String, ClientId>,
+}
+
+impl Inner {
+    /// Refuses a record holding a key id another client holds.
+    fn check_keys(&self, record: &ClientRecord) -> Result<()> {
+        for key in &record.public_keys {
+            if self
+                .keys
+                .get(&key.kid)
+                .is_some_and(|owner| owner != &record.id)
+            {
+                return Err(Error::KeyExists {
+                    kid: key.kid.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn index(&mut self, old: Option<&ClientRecord>, new: &ClientRecord) {
+        for key in old.map(|r| r.public_keys.as_slice()).unwrap_or_default() {
+            self.keys.remove(&key.kid);
+        }
+        for key in &new.public_keys {
+            self.keys.insert(key.kid.clone(), new.id.clone());
+        }
+    }
 }
 
 impl MemoryStore {
@@ -19,8 +57,8 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, BTreeMap<ClientId, StoredClient>>> {
-        self.records.lock().map_err(|_| Error::Storage {
+    fn lock(&self) -> Result<MutexGuard<'_, Inner>> {
+        self.inner.lock().map_err(|_| Error::Storage {
             reason: "memory store lock poisoned".into(),
         })
     }
@@ -28,13 +66,15 @@ impl MemoryStore {
 
 impl CredentialStore for MemoryStore {
     fn insert(&self, record: &ClientRecord) -> Result<()> {
-        let mut records = self.lock()?;
-        if records.contains_key(&record.id) {
+        let mut inner = self.lock()?;
+        if inner.records.contains_key(&record.id) {
             return Err(Error::AlreadyExists {
                 client_id: record.id.to_string(),
             });
         }
-        records.insert(
+        inner.check_keys(record)?;
+        inner.index(None, record);
+        inner.records.insert(
             record.id.clone(),
             StoredClient {
                 record: record.clone(),
@@ -45,13 +85,14 @@ impl CredentialStore for MemoryStore {
     }
 
     fn get(&self, id: &ClientId) -> Result<Option<StoredClient>> {
-        Ok(self.lock()?.get(id).cloned())
+        Ok(self.lock()?.records.get(id).cloned())
     }
 
     fn update(&self, record: &ClientRecord, expected_version: u64) -> Result<u64> {
-        let mut records = self.lock()?;
-        let stored = records
-            .get_mut(&record.id)
+        let mut inner = self.lock()?;
+        let stored = inner
+            .records
+            .get(&record.id)
             .ok_or_else(|| Error::UnknownClient {
                 client_id: record.id.to_string(),
             })?;
@@ -61,12 +102,28 @@ impl CredentialStore for MemoryStore {
                 expected: expected_version,
             });
         }
-        stored.record = record.clone();
-        stored.version += 1;
-        Ok(stored.version)
+        inner.check_keys(record)?;
+        let old = inner.records.insert(
+            record.id.clone(),
+            StoredClient {
+                record: record.clone(),
+                version: expected_version + 1,
+            },
+        );
+        inner.index(old.as_ref().map(|s| &s.record), record);
+        Ok(expected_version + 1)
     }
 
     fn list(&self) -> Result<Vec<StoredClient>> {
-        Ok(self.lock()?.values().cloned().collect())
+        Ok(self.lock()?.records.values().cloned().collect())
+    }
+
+    fn find_by_key(&self, kid: &str) -> Result<Option<StoredClient>> {
+        let inner = self.lock()?;
+        Ok(inner
+            .keys
+            .get(kid)
+            .and_then(|id| inner.records.get(id))
+            .cloned())
     }
 }

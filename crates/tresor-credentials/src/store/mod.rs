@@ -47,6 +47,33 @@ pub trait CredentialStore: Send + Sync {
 
     /// Every record, ordered by client id.
     fn list(&self) -> Result<Vec<StoredClient>>;
+
+    /// The record of the client holding the public key with this key id
+    /// (its RFC 7638 thumbprint), in any state, if any.
+    ///
+    /// A key id belongs to at most one client. [`MemoryStore`] and
+    /// [`SqliteStore`] keep an index (the SQLite `client_keys` table) and
+    /// refuse, in [`insert`](Self::insert) and [`update`](Self::update), a
+    /// record holding a key id another client holds
+    /// ([`Error::KeyExists`](crate::Error::KeyExists)). The default
+    /// implementation scans [`list`](Self::list) (fine for small
+    /// registries; a store for many clients should index) and fails closed
+    /// with [`Error::Corrupt`](crate::Error::Corrupt) if two clients hold
+    /// the key.
+    fn find_by_key(&self, kid: &str) -> Result<Option<StoredClient>> {
+        let mut found = None;
+        for stored in self.list()? {
+            if stored.record.public_keys.iter().any(|k| k.kid == kid) {
+                if found.is_some() {
+                    return Err(crate::Error::Corrupt {
+                        reason: format!("key {kid} is registered to two clients"),
+                    });
+                }
+                found = Some(stored);
+            }
+        }
+        Ok(found)
+    }
 }
 
 macro_rules! forward_store {
@@ -63,6 +90,9 @@ macro_rules! forward_store {
             }
             fn list(&self) -> Result<Vec<StoredClient>> {
                 (**self).list()
+            }
+            fn find_by_key(&self, kid: &str) -> Result<Option<StoredClient>> {
+                (**self).find_by_key(kid)
             }
         }
     )*};

@@ -1,6 +1,6 @@
 //! The embedded SQLite store, the default.
 //!
-//! # Schema (version 1)
+//! # Schema (version 2)
 //!
 //! ```sql
 //! CREATE TABLE clients (
@@ -10,6 +10,16 @@
 //!     updated INTEGER NOT NULL,              -- UNIX seconds
 //!     record  TEXT    NOT NULL               -- the ClientRecord as JSON
 //! ) STRICT;
+//!
+//! -- Version 2: which client holds each public key (RFC 7638 thumbprint),
+//! -- so a signature's keyid finds its client without a scan, and a key
+//! -- belongs to one client only. Rewritten with the record, in the same
+//! -- transaction.
+//! CREATE TABLE client_keys (
+//!     kid       TEXT PRIMARY KEY NOT NULL,
+//!     client_id TEXT NOT NULL REFERENCES clients (id)
+//! ) STRICT;
+//! CREATE INDEX client_keys_by_client ON client_keys (client_id);
 //! ```
 //!
 //! The record column is the JSON serialisation of
@@ -42,13 +52,24 @@ use crate::store::{CredentialStore, StoredClient};
 
 /// The migrations, in order; migration `i` takes the schema from version
 /// `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &["CREATE TABLE clients (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE clients (
         id      TEXT    PRIMARY KEY NOT NULL,
         version INTEGER NOT NULL CHECK (version >= 1),
         created INTEGER NOT NULL,
         updated INTEGER NOT NULL,
         record  TEXT    NOT NULL
-    ) STRICT;"];
+    ) STRICT;",
+    // Version 2: the key index, filled from the records already stored.
+    "CREATE TABLE client_keys (
+        kid       TEXT PRIMARY KEY NOT NULL,
+        client_id TEXT NOT NULL REFERENCES clients (id)
+    ) STRICT;
+    CREATE INDEX client_keys_by_client ON client_keys (client_id);
+    INSERT INTO client_keys (kid, client_id)
+        SELECT json_extract(k.value, '$.kid'), c.id
+        FROM clients AS c, json_each(c.record, '$.public_keys') AS k;",
+];
 
 /// The schema version this build creates and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -162,11 +183,35 @@ fn encode(record: &ClientRecord) -> Result<String> {
     })
 }
 
+/// Rewrites the client's rows of the key index; [`Error::KeyExists`] if
+/// another client holds one of its key ids (the transaction is then
+/// dropped, so nothing is written).
+fn index_keys(tx: &rusqlite::Transaction<'_>, record: &ClientRecord) -> Result<()> {
+    tx.execute(
+        "DELETE FROM client_keys WHERE client_id = ?1",
+        params![record.id.as_str()],
+    )?;
+    for key in &record.public_keys {
+        let inserted = tx.execute(
+            "INSERT INTO client_keys (kid, client_id) VALUES (?1, ?2)
+             ON CONFLICT (kid) DO NOTHING",
+            params![key.kid, record.id.as_str()],
+        )?;
+        if inserted == 0 {
+            return Err(Error::KeyExists {
+                kid: key.kid.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
 impl CredentialStore for SqliteStore {
     fn insert(&self, record: &ClientRecord) -> Result<()> {
         let json = encode(record)?;
-        let conn = self.lock()?;
-        let inserted = conn.execute(
+        let mut conn = self.lock()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let inserted = tx.execute(
             "INSERT INTO clients (id, version, created, updated, record)
              VALUES (?1, 1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING",
             params![record.id.as_str(), record.created, record.updated, json],
@@ -176,6 +221,8 @@ impl CredentialStore for SqliteStore {
                 client_id: record.id.to_string(),
             });
         }
+        index_keys(&tx, record)?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -220,6 +267,7 @@ impl CredentialStore for SqliteStore {
                 },
             });
         }
+        index_keys(&tx, record)?;
         tx.commit()?;
         Ok(expected_version + 1)
     }
@@ -240,5 +288,20 @@ impl CredentialStore for SqliteStore {
             out.push(decode(&id, version, &json)?);
         }
         Ok(out)
+    }
+
+    fn find_by_key(&self, kid: &str) -> Result<Option<StoredClient>> {
+        let conn = self.lock()?;
+        let row: Option<(String, i64, String)> = conn
+            .query_row(
+                "SELECT c.id, c.version, c.record
+                 FROM client_keys AS k JOIN clients AS c ON c.id = k.client_id
+                 WHERE k.kid = ?1",
+                params![kid],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()?;
+        row.map(|(id, version, json)| decode(&id, version, &json))
+            .transpose()
     }
 }

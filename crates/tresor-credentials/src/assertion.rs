@@ -1,0 +1,447 @@
+//! `private_key_jwt` client authentication: a client proves its identity
+//! with a JWT it signed with a registered key (RFC 7523 section 3, RFC 7521
+//! section 4.2, OpenID Connect Core section 9).
+//!
+//! # Rules
+//!
+//! An assertion is accepted only if all of these hold (each failure has
+//! its own [`FailureReason`] for the audit hook; the caller always gets
+//! [`AuthError::InvalidClient`]):
+//!
+//! - it is a compact JWS parsed strictly ([`jwt`](mod@crate::jwt) module
+//!   docs); its `alg` is one of [`JwsAlgorithm`](crate::JwsAlgorithm) (never `none` or `HS*`)
+//!   and equals the algorithm the key was registered with;
+//! - the client is the `client_id` parameter if the request has one (the
+//!   assertion's `sub` must then equal it), else the assertion's `sub`;
+//!   the client is registered and active;
+//! - `kid`, if present, names one of the client's keys, which must be
+//!   active or verify-only and inside its validity window; without `kid`,
+//!   each of the client's usable keys with the assertion's algorithm is
+//!   tried (at most [`MAX_STORED_KEYS`](crate::MAX_STORED_KEYS));
+//! - the signature verifies; then the claims are checked:
+//!   `iss` = `sub` = the client id; `aud` is the issuer string (or an array
+//!   containing it); `exp` is present, not passed (with the clock skew) and
+//!   at most [`max_lifetime`](AssertionVerifier::max_lifetime) ahead;
+//!   `nbf` and `iat`, when present, are not in the future (with the skew);
+//!   `jti` is present (1 to 256 characters);
+//! - last, `(client id, jti)` was not seen before: the [`ReplayCache`]
+//!   remembers it until `exp` plus the skew. Only assertions whose
+//!   signature verified reach the cache, so forgeries cannot fill it or
+//!   burn another client's `jti`.
+//!
+//! Failed attempts count against the registry's rate limits like failed
+//! secrets. A failing replay cache (or a full one) is
+//! [`AuthError::Unavailable`], never a silent pass.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::audit::{AuthEvent, AuthOutcome, FailureReason};
+use crate::client::{ClientId, KeyState};
+use crate::error::{AuthError, Error, Result};
+use crate::jwt::{self, JwsError};
+use crate::keys::{ClientPublicKey, Unusable, check_usable};
+use crate::ratelimit::Limited;
+use crate::registry::Registry;
+
+/// The `client_assertion_type` of a JWT client assertion (RFC 7523
+/// section 2.2).
+pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The default longest lifetime of an assertion (`exp` − now): 5 minutes.
+pub const DEFAULT_MAX_ASSERTION_LIFETIME: Duration = Duration::from_secs(300);
+
+/// The default tolerance for clocks that differ: 30 seconds.
+pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(30);
+
+/// The longest `jti` accepted.
+pub const MAX_JTI_LEN: usize = 256;
+
+/// The default capacity of a [`MemoryReplayCache`].
+pub const DEFAULT_REPLAY_CAPACITY: usize = 100_000;
+
+/// Remembers which assertion ids were used, so each is used once.
+///
+/// Object-safe. Plug in a shared store (Redis `SET NX PX`, a database
+/// table with a unique key) when several servers accept assertions: each
+/// must see the others' `jti`s.
+pub trait ReplayCache: Send + Sync {
+    /// Records `(client_id, jti)` as used until `expires` (UNIX seconds)
+    /// and returns `true`, or returns `false` if it was recorded before and
+    /// has not expired. An error (store down, cache full) makes the
+    /// authentication fail closed ([`AuthError::Unavailable`]).
+    fn check_and_record(
+        &self,
+        client_id: &ClientId,
+        jti: &str,
+        expires: i64,
+        now: i64,
+    ) -> Result<bool>;
+}
+
+macro_rules! forward_cache {
+    ($($ptr:ty),*) => {$(
+        impl<C: ReplayCache + ?Sized> ReplayCache for $ptr {
+            fn check_and_record(
+                &self,
+                client_id: &ClientId,
+                jti: &str,
+                expires: i64,
+                now: i64,
+            ) -> Result<bool> {
+                (**self).check_and_record(client_id, jti, expires, now)
+            }
+        }
+    )*};
+}
+
+forward_cache!(Arc<C>, Box<C>, &C);
+
+/// A [`ReplayCache`] in process memory, bounded: when full, expired
+/// entries are dropped; if it is still full, new assertions are refused
+/// (fail closed) until some expire. Entries live at most the assertion
+/// lifetime plus the skew, so the capacity bounds the accepted assertion
+/// rate (the default, 100 000 per ~5.5 minutes, is ~300 per second).
+#[derive(Debug)]
+pub struct MemoryReplayCache {
+    capacity: usize,
+    entries: Mutex<HashMap<(ClientId, String), i64>>,
+}
+
+impl Default for MemoryReplayCache {
+    fn default() -> Self {
+        Self::new(DEFAULT_REPLAY_CAPACITY)
+    }
+}
+
+impl MemoryReplayCache {
+    /// A cache holding at most `capacity` unexpired assertion ids.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The number of ids held (expired ones included until the next sweep).
+    pub fn len(&self) -> usize {
+        self.entries.lock().map(|e| e.len()).unwrap_or(0)
+    }
+
+    /// Whether it holds no id.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl ReplayCache for MemoryReplayCache {
+    fn check_and_record(
+        &self,
+        client_id: &ClientId,
+        jti: &str,
+        expires: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let mut entries = self.entries.lock().map_err(|_| Error::Storage {
+            reason: "replay cache lock poisoned".into(),
+        })?;
+        let key = (client_id.clone(), jti.to_owned());
+        if entries.get(&key).is_some_and(|&until| now < until) {
+            return Ok(false);
+        }
+        if entries.len() >= self.capacity && !entries.contains_key(&key) {
+            entries.retain(|_, until| now < *until);
+            entries.shrink_to_fit();
+            if entries.len() >= self.capacity {
+                return Err(Error::Storage {
+                    reason: "replay cache full".into(),
+                });
+            }
+        }
+        entries.insert(key, expires);
+        Ok(true)
+    }
+}
+
+/// A client authenticated by `private_key_jwt`. Only
+/// [`AssertionVerifier::authenticate`] builds one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyAuthenticatedClient {
+    id: ClientId,
+    name: String,
+    scopes: Vec<String>,
+    key_id: String,
+    jti: String,
+}
+
+impl KeyAuthenticatedClient {
+    /// The client id.
+    pub fn id(&self) -> &ClientId {
+        &self.id
+    }
+
+    /// The client's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The scopes the client may request.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// The key the assertion was signed with (its RFC 7638 thumbprint).
+    pub fn key_id(&self) -> &str {
+        &self.key_id
+    }
+
+    /// The assertion's `jti`.
+    pub fn jti(&self) -> &str {
+        &self.jti
+    }
+}
+
+/// Verifies `private_key_jwt` client assertions for one authorization
+/// server (see the [module docs](self)).
+pub struct AssertionVerifier {
+    audience: String,
+    max_lifetime: i64,
+    skew: i64,
+    replay: Arc<dyn ReplayCache>,
+}
+
+impl fmt::Debug for AssertionVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssertionVerifier")
+            .field("audience", &self.audience)
+            .field("max_lifetime", &self.max_lifetime)
+            .field("skew", &self.skew)
+            .finish_non_exhaustive()
+    }
+}
+
+fn seconds(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+impl AssertionVerifier {
+    /// A verifier for assertions whose `aud` is `issuer` (the
+    /// authorization server's issuer identifier), with a
+    /// [`MemoryReplayCache`], [`DEFAULT_MAX_ASSERTION_LIFETIME`] and
+    /// [`DEFAULT_CLOCK_SKEW`].
+    pub fn new(issuer: impl Into<String>) -> Self {
+        Self {
+            audience: issuer.into(),
+            max_lifetime: seconds(DEFAULT_MAX_ASSERTION_LIFETIME),
+            skew: seconds(DEFAULT_CLOCK_SKEW),
+            replay: Arc::new(MemoryReplayCache::default()),
+        }
+    }
+
+    /// The replay cache (shared across servers in a deployment of several).
+    pub fn replay_cache(mut self, cache: Arc<dyn ReplayCache>) -> Self {
+        self.replay = cache;
+        self
+    }
+
+    /// The longest allowed `exp` − now.
+    pub fn max_lifetime(mut self, lifetime: Duration) -> Self {
+        self.max_lifetime = seconds(lifetime);
+        self
+    }
+
+    /// The clock skew tolerated on `exp`, `nbf` and `iat`.
+    pub fn clock_skew(mut self, skew: Duration) -> Self {
+        self.skew = seconds(skew);
+        self
+    }
+
+    /// The audience assertions must name (the issuer).
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// Authenticates a client by its `client_assertion` (and the request's
+    /// `client_id` parameter, if it had one).
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidClient`] for every rejected assertion (the
+    /// reason goes to the registry's audit hook);
+    /// [`AuthError::Unavailable`] if the store or the replay cache failed.
+    pub fn authenticate(
+        &self,
+        registry: &Registry,
+        assertion: &str,
+        client_id: Option<&str>,
+        source: Option<IpAddr>,
+    ) -> Result<KeyAuthenticatedClient, AuthError> {
+        let now = registry.clock.now();
+        let parsed = jwt::parse(assertion);
+        let sub = parsed
+            .as_ref()
+            .ok()
+            .and_then(|j| j.claims.get("sub"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let sub = sub.as_deref();
+        let claimed = client_id.or(sub).and_then(|id| ClientId::parse(id).ok());
+        let limiter_key = claimed.as_ref().map(ClientId::as_str);
+        let report = |outcome, key_id: Option<&str>| {
+            registry.audit.record(&AuthEvent {
+                time: now,
+                client_id: claimed.as_ref(),
+                source,
+                outcome,
+                secret_id: None,
+                rederived: false,
+                key_id,
+            });
+        };
+        let fail = |reason, key_id: Option<&str>| {
+            registry.limiter.record_failure(limiter_key, source);
+            report(AuthOutcome::Failure(reason), key_id);
+            Err(AuthError::InvalidClient)
+        };
+
+        if let Some(limited) = registry.limiter.check(limiter_key, source) {
+            let reason = match limited {
+                Limited::Client => FailureReason::RateLimitedClient,
+                Limited::Source => FailureReason::RateLimitedSource,
+            };
+            report(AuthOutcome::Failure(reason), None);
+            return Err(AuthError::InvalidClient);
+        }
+
+        let jws = match &parsed {
+            Ok(jws) => jws,
+            Err(JwsError::Malformed) => return fail(FailureReason::MalformedAssertion, None),
+            Err(JwsError::Algorithm) => return fail(FailureReason::AssertionAlgorithm, None),
+        };
+        let Ok(kid) = jws.kid() else {
+            return fail(FailureReason::MalformedAssertion, None);
+        };
+        let Some(sub) = sub else {
+            return fail(FailureReason::MalformedAssertion, kid);
+        };
+        let Some(id) = claimed.clone() else {
+            return fail(FailureReason::MalformedClientId, kid);
+        };
+        if sub != id.as_str() {
+            return fail(FailureReason::WrongSubject, kid);
+        }
+        let stored = match registry.store.get(&id) {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return fail(FailureReason::UnknownClient, kid),
+            Err(_) => {
+                report(AuthOutcome::Failure(FailureReason::StoreUnavailable), kid);
+                return Err(AuthError::Unavailable);
+            }
+        };
+        let record = &stored.record;
+        let alg = jws.alg;
+
+        // The candidate keys.
+        let candidates: Vec<_> = match kid {
+            Some(kid) => {
+                let Some(key) = record.public_keys.iter().find(|k| k.kid == kid) else {
+                    return fail(FailureReason::UnknownKey, Some(kid));
+                };
+                if key.alg != alg.name() {
+                    return fail(FailureReason::AssertionAlgorithm, Some(kid));
+                }
+                match check_usable(record, key, now) {
+                    Ok(()) | Err(Unusable::ClientSuspended) => {}
+                    Err(Unusable::Revoked) => return fail(FailureReason::KeyRevoked, Some(kid)),
+                    Err(Unusable::OutsideWindow) => {
+                        return fail(FailureReason::KeyExpired, Some(kid));
+                    }
+                }
+                vec![key]
+            }
+            None => record
+                .public_keys
+                .iter()
+                .filter(|k| {
+                    k.alg == alg.name()
+                        && k.state != KeyState::Revoked
+                        && !matches!(check_usable(record, k, now), Err(Unusable::OutsideWindow))
+                })
+                .collect(),
+        };
+        if candidates.is_empty() {
+            return fail(FailureReason::UnknownKey, None);
+        }
+        let signer = candidates.into_iter().find(|key| {
+            ClientPublicKey::from_registered(key).is_some_and(|public| {
+                public.alg() == alg && public.verify(jws.signing_input.as_bytes(), &jws.signature)
+            })
+        });
+        let Some(signer) = signer else {
+            return fail(FailureReason::BadSignature, kid);
+        };
+        let kid = Some(signer.kid.as_str());
+
+        // The claims, now that they are authentic.
+        let claims = &jws.claims;
+        if claims.get("iss").and_then(Value::as_str) != Some(id.as_str()) {
+            return fail(FailureReason::WrongIssuer, kid);
+        }
+        match jwt::audience_contains(claims, &self.audience) {
+            Ok(true) => {}
+            Ok(false) => return fail(FailureReason::WrongAudience, kid),
+            Err(()) => return fail(FailureReason::MalformedAssertion, kid),
+        }
+        let (Ok(Some(exp)), Ok(nbf), Ok(iat)) = (
+            jwt::numeric_date(claims, "exp"),
+            jwt::numeric_date(claims, "nbf"),
+            jwt::numeric_date(claims, "iat"),
+        ) else {
+            return fail(FailureReason::MalformedAssertion, kid);
+        };
+        if now > exp.saturating_add(self.skew) {
+            return fail(FailureReason::AssertionExpired, kid);
+        }
+        if exp.saturating_sub(now) > self.max_lifetime.saturating_add(self.skew) {
+            return fail(FailureReason::AssertionLifetime, kid);
+        }
+        let future = now.saturating_add(self.skew);
+        if nbf.is_some_and(|t| t > future) || iat.is_some_and(|t| t > future) {
+            return fail(FailureReason::AssertionNotYetValid, kid);
+        }
+        let jti = match claims.get("jti") {
+            Some(Value::String(jti)) if !jti.is_empty() && jti.len() <= MAX_JTI_LEN => jti,
+            _ => return fail(FailureReason::MalformedAssertion, kid),
+        };
+        if record.status != crate::ClientStatus::Active {
+            return fail(FailureReason::ClientSuspended, kid);
+        }
+        match self
+            .replay
+            .check_and_record(&id, jti, exp.saturating_add(self.skew), now)
+        {
+            Ok(true) => {}
+            Ok(false) => return fail(FailureReason::AssertionReplayed, kid),
+            Err(_) => {
+                report(
+                    AuthOutcome::Failure(FailureReason::ReplayCacheUnavailable),
+                    kid,
+                );
+                return Err(AuthError::Unavailable);
+            }
+        }
+        report(AuthOutcome::Success, kid);
+        Ok(KeyAuthenticatedClient {
+            id,
+            name: record.name.clone(),
+            scopes: record.scopes.clone(),
+            key_id: signer.kid.clone(),
+            jti: jti.clone(),
+        })
+    }
+}

@@ -1,0 +1,263 @@
+//! RFC 9068 access tokens: round trip, and refusal of type confusion,
+//! wrong audience or issuer, expiry, unpinned algorithms and forgeries.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use std::sync::Arc;
+
+use base64ct::{Base64UrlUnpadded, Encoding};
+use serde_json::{Value, json};
+use tresor_credentials::{
+    ClientId, FixedClock, JwsAlgorithm, TokenError, TokenIssuer, TokenPublicKey, TokenSigningKey,
+    TokenVerifier,
+};
+
+const T0: i64 = 1_750_000_000;
+const ISS: &str = "https://as.bank.example";
+const AUD: &str = "https://api.bank.example";
+
+fn client() -> ClientId {
+    ClientId::parse("AAAAAAAAAAAAAAAAAAAAAA").unwrap()
+}
+
+fn issuer(alg: JwsAlgorithm) -> (TokenIssuer, Arc<FixedClock>) {
+    let clock = Arc::new(FixedClock::new(T0));
+    let key = Arc::new(TokenSigningKey::generate(alg).unwrap());
+    (TokenIssuer::new(ISS, AUD, key).clock(clock.clone()), clock)
+}
+
+fn b64(bytes: &[u8]) -> String {
+    Base64UrlUnpadded::encode_string(bytes)
+}
+
+fn parts(token: &str) -> (Value, Value) {
+    let p: Vec<&str> = token.split('.').collect();
+    let d = |s: &str| serde_json::from_slice(&Base64UrlUnpadded::decode_vec(s).unwrap()).unwrap();
+    (d(p[0]), d(p[1]))
+}
+
+/// Re-signs `header` and `claims` with ring directly, under `key_der`.
+fn resign(key: &TokenSigningKey, header: &Value, claims: &Value) -> String {
+    let input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let der = key.to_pkcs8_der();
+    let sig = match key.alg() {
+        JwsAlgorithm::Es256 => {
+            let rng = ring::rand::SystemRandom::new();
+            let pair = ring::signature::EcdsaKeyPair::from_pkcs8(
+                &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &der,
+                &rng,
+            )
+            .unwrap();
+            pair.sign(&rng, input.as_bytes()).unwrap().as_ref().to_vec()
+        }
+        _ => {
+            let pair = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der).unwrap();
+            pair.sign(input.as_bytes()).as_ref().to_vec()
+        }
+    };
+    format!("{input}.{}", b64(&sig))
+}
+
+#[test]
+fn round_trip_es256_and_eddsa() {
+    for alg in [JwsAlgorithm::Es256, JwsAlgorithm::EdDsa] {
+        let (issuer, _clock) = issuer(alg);
+        let scopes = vec!["payments:read".to_owned(), "payments:write".to_owned()];
+        let token = issuer.issue(&client(), &scopes).unwrap();
+        assert_eq!(token.expires_in(), 300);
+        let (header, claims) = parts(token.token());
+        assert_eq!(header["typ"], "at+jwt");
+        assert_eq!(header["alg"], alg.name());
+        assert_eq!(claims["iss"], ISS);
+        assert_eq!(claims["aud"], AUD);
+        assert_eq!(claims["sub"], client().as_str());
+        assert_eq!(claims["client_id"], client().as_str());
+        assert_eq!(claims["scope"], "payments:read payments:write");
+        assert_eq!(claims["iat"], T0);
+        assert_eq!(claims["exp"], T0 + 300);
+        assert_eq!(claims["jti"].as_str().unwrap().len(), 22);
+        let verified = issuer.verifier().verify(token.token()).unwrap();
+        assert_eq!(&verified, token.claims());
+        assert_eq!(verified.scope, scopes);
+        // Debug never shows the token.
+        assert!(!format!("{token:?}").contains(token.token()));
+        // Two tokens, two jtis.
+        let again = issuer.issue(&client(), &scopes).unwrap();
+        assert_ne!(again.claims().jti, token.claims().jti);
+    }
+}
+
+#[test]
+fn a_verifier_from_a_published_jwk() {
+    let clock = Arc::new(FixedClock::new(T0));
+    let key = Arc::new(TokenSigningKey::generate(JwsAlgorithm::EdDsa).unwrap());
+    let issuer = TokenIssuer::new(ISS, AUD, key.clone()).clock(clock.clone());
+    let jwk = key.public_key().to_jwk();
+    assert!(!jwk.contains("\"d\""));
+    let public = TokenPublicKey::from_jwk(&jwk).unwrap();
+    assert_eq!(public.kid(), key.kid());
+    let verifier = TokenVerifier::new(ISS, AUD).key(public).clock(clock);
+    verifier
+        .verify(issuer.issue(&client(), &[]).unwrap().token())
+        .unwrap();
+    // A reloaded key signs tokens with the same kid.
+    let reloaded = TokenSigningKey::from_pkcs8(JwsAlgorithm::EdDsa, &key.to_pkcs8_der()).unwrap();
+    assert_eq!(reloaded.kid(), key.kid());
+    assert!(TokenSigningKey::from_pkcs8(JwsAlgorithm::Es256, &key.to_pkcs8_der()).is_err());
+    assert!(TokenSigningKey::generate(JwsAlgorithm::Ps256).is_err());
+}
+
+#[test]
+fn typ_confusion_is_refused() {
+    let (issuer, _clock) = issuer(JwsAlgorithm::Es256);
+    let key = TokenSigningKey::generate(JwsAlgorithm::Es256).unwrap();
+    let clock = Arc::new(FixedClock::new(T0));
+    let key = Arc::new(key);
+    let issuer2 = TokenIssuer::new(ISS, AUD, key.clone()).clock(clock);
+    let verifier = issuer2.verifier();
+    let token = issuer2.issue(&client(), &[]).unwrap();
+    let (header, claims) = parts(token.token());
+    for typ in [
+        json!("JWT"),
+        json!("application/jwt"),
+        json!("jwt"),
+        json!("dpop+jwt"),
+        json!(7),
+        Value::Null,
+    ] {
+        let mut h = header.clone();
+        if typ.is_null() {
+            h.as_object_mut().unwrap().remove("typ");
+        } else {
+            h["typ"] = typ.clone();
+        }
+        let forged = resign(&key, &h, &claims);
+        let expected = if typ.is_number() {
+            TokenError::Malformed
+        } else {
+            TokenError::WrongType
+        };
+        assert_eq!(verifier.verify(&forged), Err(expected), "{typ}");
+    }
+    for typ in ["at+jwt", "application/at+jwt", "AT+JWT"] {
+        let mut h = header.clone();
+        h["typ"] = typ.into();
+        verifier.verify(&resign(&key, &h, &claims)).unwrap();
+    }
+    // Another issuer's key: unknown kid.
+    assert_eq!(
+        verifier.verify(issuer.issue(&client(), &[]).unwrap().token()),
+        Err(TokenError::UnknownKey)
+    );
+}
+
+#[test]
+fn claims_rules() {
+    let clock = Arc::new(FixedClock::new(T0));
+    let key = Arc::new(TokenSigningKey::generate(JwsAlgorithm::Es256).unwrap());
+    let issuer = TokenIssuer::new(ISS, AUD, key.clone()).clock(clock.clone());
+    let verifier = issuer.verifier();
+    let token = issuer.issue(&client(), &[]).unwrap();
+    let (header, claims) = parts(token.token());
+    let with = |change: &dyn Fn(&mut Value)| {
+        let mut c = claims.clone();
+        change(&mut c);
+        verifier.verify(&resign(&key, &header, &c))
+    };
+    assert_eq!(
+        with(&|c| c["aud"] = "https://other.example".into()),
+        Err(TokenError::WrongAudience)
+    );
+    assert_eq!(
+        with(&|c| c["aud"] = json!(["x", "y"])),
+        Err(TokenError::WrongAudience)
+    );
+    assert!(with(&|c| c["aud"] = json!(["x", AUD])).is_ok());
+    assert_eq!(
+        with(&|c| c["iss"] = "https://evil.example".into()),
+        Err(TokenError::WrongIssuer)
+    );
+    assert_eq!(
+        with(&|c| c["iat"] = (T0 + 31).into()),
+        Err(TokenError::NotYetValid)
+    );
+    assert_eq!(
+        with(&|c| c["nbf"] = (T0 + 31).into()),
+        Err(TokenError::NotYetValid)
+    );
+    for claim in ["exp", "iat", "sub", "client_id", "jti", "iss", "aud"] {
+        assert_eq!(
+            with(&|c| {
+                c.as_object_mut().unwrap().remove(claim);
+            }),
+            Err(TokenError::Malformed),
+            "{claim}"
+        );
+    }
+    // Expiry, with the 30 s skew.
+    clock.set(T0 + 329);
+    verifier.verify(token.token()).unwrap();
+    clock.set(T0 + 330);
+    assert_eq!(verifier.verify(token.token()), Err(TokenError::Expired));
+    clock.set(T0 + 100_000);
+    assert_eq!(verifier.verify(token.token()), Err(TokenError::Expired));
+}
+
+#[test]
+fn algorithms_are_pinned_and_signatures_checked() {
+    let clock = Arc::new(FixedClock::new(T0));
+    let key = Arc::new(TokenSigningKey::generate(JwsAlgorithm::Es256).unwrap());
+    let issuer = TokenIssuer::new(ISS, AUD, key.clone()).clock(clock.clone());
+    let verifier = issuer.verifier();
+    let token = issuer.issue(&client(), &[]).unwrap();
+    let (header, claims) = parts(token.token());
+    let body = b64(claims.to_string().as_bytes());
+    for alg in ["none", "HS256", "RS256"] {
+        let mut h = header.clone();
+        h["alg"] = alg.into();
+        let head = b64(h.to_string().as_bytes());
+        assert_eq!(
+            verifier.verify(&format!("{head}.{body}.{}", b64(b"x"))),
+            Err(TokenError::Algorithm)
+        );
+    }
+    // EdDSA under the ES256 key's kid.
+    let mut h = header.clone();
+    h["alg"] = "EdDSA".into();
+    let head = b64(h.to_string().as_bytes());
+    assert_eq!(
+        verifier.verify(&format!("{head}.{body}.{}", b64(&[0; 64]))),
+        Err(TokenError::Algorithm)
+    );
+    // Without kid.
+    let mut h = header.clone();
+    h.as_object_mut().unwrap().remove("kid");
+    assert_eq!(
+        verifier.verify(&resign(&key, &h, &claims)),
+        Err(TokenError::UnknownKey)
+    );
+    // Altered claims keep the old signature.
+    let t = token.token();
+    let sig = t.rsplit('.').next().unwrap();
+    let mut c = claims.clone();
+    c["scope"] = "admin".into();
+    let altered = format!(
+        "{}.{}.{sig}",
+        t.split('.').next().unwrap(),
+        b64(c.to_string().as_bytes())
+    );
+    assert_eq!(verifier.verify(&altered), Err(TokenError::BadSignature));
+    // Every single-character change fails.
+    for i in 0..t.len() {
+        let mut bytes = t.as_bytes().to_vec();
+        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+        let s = String::from_utf8(bytes).unwrap();
+        if s != t {
+            assert!(verifier.verify(&s).is_err(), "position {i}");
+        }
+    }
+}
