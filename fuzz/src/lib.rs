@@ -4,8 +4,11 @@
 //! `corpus/` (sealed by `src/bin/make_seeds.rs` under the same key) reach the
 //! key unwrap, the key commitment and the frames instead of stopping at
 //! "unknown key-encryption key". The `httpsig_*` targets' fixtures (fixed
-//! RFC 9421 test keys, a raw HTTP/1.1 parser) are in [`httpsig`].
+//! RFC 9421 test keys, a raw HTTP/1.1 parser) are in [`httpsig`], the
+//! `audit_*` targets' (input layouts, fixed Merkle trees and note keys) in
+//! [`audit`].
 
+pub mod audit;
 pub mod httpsig;
 
 use std::io::{self, Read};

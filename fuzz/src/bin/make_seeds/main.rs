@@ -15,10 +15,16 @@
 //! The `httpsig_*` seeds (module `httpsig`) come from the RFC 9421
 //! Appendix B messages in `rfc9421/` and from messages signed with the
 //! fixed Ed25519 and HMAC keys; those are the same on every run.
+//!
+//! The `audit_*` seeds (module `audit`) are log directories written by a
+//! real `FileStore`, proofs in fixed trees and the RFC 9162 vectors of
+//! `rfc9162/`, notes and checkpoints signed with fixed keys, and the
+//! RFC 8785 examples; they too are the same on every run.
 
 // Byte offsets into envelopes this program has just built.
 #![allow(clippy::indexing_slicing)]
 
+mod audit;
 mod httpsig;
 
 use std::fs;
@@ -93,6 +99,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
 
     let [httpsig_fields, httpsig_base, httpsig_verify] = httpsig::seeds()?;
+    let [audit_recovery, audit_proofs, audit_note, audit_jcs] = audit::seeds()?;
 
     for (target, seeds) in [
         ("header_parse", header_parse),
@@ -101,6 +108,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("httpsig_fields", httpsig_fields),
         ("httpsig_base", httpsig_base),
         ("httpsig_verify", httpsig_verify),
+        ("audit_recovery", audit_recovery),
+        ("audit_proofs", audit_proofs),
+        ("audit_note", audit_note),
+        ("audit_jcs", audit_jcs),
     ] {
         write_corpus(&root.join(target), &seeds)?;
         println!(
