@@ -8,13 +8,17 @@
 //!   form a caller's record is turned into before it is appended;
 //! - `memory/store-append`: the Merkle bookkeeping alone: leaf hash,
 //!   `CompactRange::append` and `MemoryStore`'s append, no record check;
+//! - `memory/append_unchecked`: `AuditLog<MemoryStore>::append_unchecked`,
+//!   the log's append of bytes already canonical (the producer
+//!   canonicalised them);
 //! - `memory/append_canonical`: `AuditLog<MemoryStore>::append_canonical`,
 //!   which also checks that the bytes are a canonical record;
 //! - `file/group-commit-durable`: `AuditLog<FileStore>::append_canonical`
 //!   with `SyncPolicy::Group { entries: 1000, interval: 5 ms }` in a
 //!   temporary directory, in batches of 1000 followed by `sync`: every
 //!   measured append is on stable storage (`fdatasync`) when the batch
-//!   ends.
+//!   ends; `file/group-commit-durable-unchecked` the same with
+//!   `append_unchecked`.
 //!
 //! `audit/proofs-1M` (per proof, in a log of 2^20 = 1 048 576 entries held
 //! by a `MemoryStore`, built once before measuring):
@@ -141,6 +145,18 @@ fn append(c: &mut Criterion) {
             })
         });
     });
+    group.bench_function("memory/append_unchecked", |b| {
+        b.iter_custom(|iters| {
+            chunked(iters, |n| {
+                let mut log = AuditLog::open(MemoryStore::new()).unwrap();
+                let start = Instant::now();
+                for _ in 0..n {
+                    log.append_unchecked(black_box(&bytes)).unwrap();
+                }
+                (start.elapsed(), log)
+            })
+        });
+    });
     group.bench_function("memory/append_canonical", |b| {
         b.iter_custom(|iters| {
             chunked(iters, |n| {
@@ -165,6 +181,15 @@ fn append(c: &mut Criterion) {
         b.iter(|| {
             for _ in 0..FILE_BATCH {
                 log.append_canonical(black_box(&bytes)).unwrap();
+            }
+            log.sync().unwrap();
+            assert_eq!(log.store().durable_len(), log.size());
+        });
+    });
+    group.bench_function("file/group-commit-durable-unchecked", |b| {
+        b.iter(|| {
+            for _ in 0..FILE_BATCH {
+                log.append_unchecked(black_box(&bytes)).unwrap();
             }
             log.sync().unwrap();
             assert_eq!(log.store().durable_len(), log.size());

@@ -82,6 +82,26 @@ impl<S: LogStore> AuditLog<S> {
         self.append_entry(bytes)
     }
 
+    /// Appends `bytes` as an entry without checking that they are a
+    /// canonical [`AuditRecord`]: for producers that canonicalise records
+    /// themselves (another process, a queue consumer) and cannot afford the
+    /// check's parse and re-serialisation (several microseconds per record,
+    /// against well under one for the append itself). Returns the index and
+    /// leaf hash.
+    ///
+    /// The log stays tamper-evident whatever the bytes; but a non-canonical
+    /// entry hashes differently from its record's canonical form, so
+    /// auditors who recompute leaves from parsed records will disagree.
+    /// [`LogVerifier::canonical_records`](crate::verify::LogVerifier::canonical_records)
+    /// finds such entries.
+    ///
+    /// # Errors
+    ///
+    /// The store's error if it cannot append (the log is then unchanged).
+    pub fn append_unchecked(&mut self, bytes: &[u8]) -> Result<(u64, Hash)> {
+        self.append_entry(bytes)
+    }
+
     fn append_entry(&mut self, bytes: &[u8]) -> Result<(u64, Hash)> {
         let leaf = merkle::leaf_hash(bytes);
         let mut next = self.range.clone();

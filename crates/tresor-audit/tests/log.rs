@@ -280,3 +280,31 @@ fn proofs_read_logarithmically_many_nodes() {
     let reopened = AuditLog::open(store).unwrap();
     assert_eq!(reopened.store().reads.get(), u64::from(N.count_ones()));
 }
+
+#[test]
+fn append_unchecked_hashes_the_same_and_the_verifier_flags_non_records() {
+    let (mut checked, _) = build(0);
+    let mut unchecked = AuditLog::open(MemoryStore::new()).unwrap();
+    for i in 0..5 {
+        let bytes = record(i).canonical_bytes().unwrap();
+        assert_eq!(
+            checked.append_canonical(&bytes).unwrap(),
+            unchecked.append_unchecked(&bytes).unwrap()
+        );
+    }
+    assert_eq!(checked.root(), unchecked.root());
+
+    // Any bytes go in, and the log stays consistent...
+    let (index, leaf) = unchecked.append_unchecked(b"{ \"not\": \"canonical\" }").unwrap();
+    assert_eq!(leaf, merkle::leaf_hash(b"{ \"not\": \"canonical\" }"));
+    let plain = tresor_audit::verify::LogVerifier::new()
+        .verify(unchecked.store())
+        .unwrap();
+    assert_eq!((plain.size, plain.root), (6, unchecked.root()));
+    // ...but a verifier that requires records names the entry.
+    let err = tresor_audit::verify::LogVerifier::new()
+        .canonical_records(true)
+        .verify(unchecked.store())
+        .unwrap_err();
+    assert!(err.to_string().contains(&format!("entry {index}")), "{err}");
+}
