@@ -17,11 +17,15 @@ use crate::error::{CliError, Result};
 /// streams of any size, rewrap them under a new key, inspect their headers;
 /// generate signing keys, sign and verify raw HTTP messages (RFC 9421),
 /// print signature bases; register and authenticate API clients, rotate and
-/// revoke their secrets.
+/// revoke their secrets; keep tamper-evident audit logs with signed
+/// checkpoints and Merkle proofs.
 #[derive(Debug, Parser)]
 #[command(name = "tresor", version, propagate_version = true)]
-#[command(after_help = "Exit codes: 0 success, 1 error, 2 bad command line.\n\
-    With --out PATH, the output appears only when the command succeeds.")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 error, 2 bad command line (and for audit \
+    verify-proof an unreadable proof).\n\
+    With --out PATH, the output appears only when the command succeeds."
+)]
 pub(crate) struct Cli {
     /// The command to run.
     #[command(subcommand)]
@@ -56,6 +60,136 @@ pub(crate) enum Command {
     /// Check client secrets offline.
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Keep a tamper-evident audit log: append records, sign checkpoints,
+    /// verify the log, print and check Merkle proofs (RFC 9162).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+/// The `audit` commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Generate a checkpoint signing key: FILE (signer key, mode 0600) and
+    /// FILE.pub (verifier key), in the C2SP note key formats; prints the
+    /// verifier key.
+    Keygen(AuditKeygenArgs),
+    /// Append audit records, one JSON object per line; prints `INDEX
+    /// LEAF_HASH_HEX` per record once it is durable. Creates the log if
+    /// absent.
+    Append(AuditAppendArgs),
+    /// Print a signed checkpoint (C2SP tlog-checkpoint) of the log's current
+    /// tree head.
+    Checkpoint(AuditCheckpointArgs),
+    /// Verify the whole log (read-only), and optionally a signed checkpoint
+    /// against it; prints a JSON summary. Exit code 1 names the first bad
+    /// index or the failed check.
+    Verify(AuditVerifyArgs),
+    /// Print an inclusion proof of one entry as JSON (RFC 9162 vector shape).
+    Prove(AuditProveArgs),
+    /// Print a consistency proof between two tree sizes as JSON (RFC 9162
+    /// vector shape).
+    Consistency(AuditConsistencyArgs),
+    /// Check an inclusion or consistency proof JSON, offline. Exit code 0:
+    /// it verifies; 1: it does not; 2: the input is not a readable proof.
+    VerifyProof(AuditVerifyProofArgs),
+}
+
+/// `--log DIR`, shared by the `audit` commands that read or write a log.
+#[derive(Debug, Args)]
+pub(crate) struct LogArgs {
+    /// The log directory (segment files, FORMAT.md of tresor-audit).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) log: PathBuf,
+}
+
+/// `tresor audit keygen`.
+#[derive(Debug, Args)]
+pub(crate) struct AuditKeygenArgs {
+    /// The key name, also the default checkpoint origin (e.g.
+    /// audit.bank.example/log): printable ASCII without spaces or `+`.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: String,
+    /// Signer key file to create; the verifier key goes to FILE.pub. Neither
+    /// may exist.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+}
+
+/// `tresor audit append`.
+#[derive(Debug, Args)]
+pub(crate) struct AuditAppendArgs {
+    /// The log.
+    #[command(flatten)]
+    pub(crate) log: LogArgs,
+    /// JSON lines to read, one audit record each; `-` or absent: standard
+    /// input.
+    #[arg(long = "in", value_name = "PATH")]
+    pub(crate) input: Option<PathBuf>,
+}
+
+/// `tresor audit checkpoint`.
+#[derive(Debug, Args)]
+pub(crate) struct AuditCheckpointArgs {
+    /// The log.
+    #[command(flatten)]
+    pub(crate) log: LogArgs,
+    /// The signer key file (from `audit keygen`).
+    #[arg(long, value_name = "SIGNER_FILE")]
+    pub(crate) key: PathBuf,
+    /// The checkpoint's origin line [default: the key's name].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) origin: Option<String>,
+}
+
+/// `tresor audit verify`.
+#[derive(Debug, Args)]
+pub(crate) struct AuditVerifyArgs {
+    /// The log.
+    #[command(flatten)]
+    pub(crate) log: LogArgs,
+    /// A signed checkpoint to check against the log (needs --vkey); it may
+    /// be older than the log.
+    #[arg(long, value_name = "FILE", requires = "vkey")]
+    pub(crate) checkpoint: Option<PathBuf>,
+    /// The verifier key file whose signature the checkpoint must carry.
+    #[arg(long, value_name = "VERIFIER_FILE", requires = "checkpoint")]
+    pub(crate) vkey: Option<PathBuf>,
+}
+
+/// `tresor audit prove`.
+#[derive(Debug, Args)]
+pub(crate) struct AuditProveArgs {
+    /// The log.
+    #[command(flatten)]
+    pub(crate) log: LogArgs,
+    /// The entry's index (from 0).
+    #[arg(long, value_name = "I")]
+    pub(crate) index: u64,
+    /// The tree size to prove against, above I [default: the log's size].
+    #[arg(long, value_name = "N")]
+    pub(crate) size: Option<u64>,
+}
+
+/// `tresor audit consistency`.
+#[derive(Debug, Args)]
+pub(crate) struct AuditConsistencyArgs {
+    /// The log.
+    #[command(flatten)]
+    pub(crate) log: LogArgs,
+    /// The older tree size (at least 1).
+    #[arg(long, value_name = "N")]
+    pub(crate) old: u64,
+    /// The newer tree size, at least N [default: the log's size].
+    #[arg(long, value_name = "M")]
+    pub(crate) new: Option<u64>,
+}
+
+/// `tresor audit verify-proof`.
+#[derive(Debug, Args)]
+pub(crate) struct AuditVerifyProofArgs {
+    /// The proof JSON to read; `-` or absent: standard input.
+    #[arg(long = "in", value_name = "PATH")]
+    pub(crate) input: Option<PathBuf>,
 }
 
 /// The `key` commands.

@@ -7,9 +7,10 @@ use serde::Serialize;
 use tresor_envelope::{Envelope, Error, Header, KeyEncryptionKey, Keyring, LocalKek, SealOptions};
 
 use crate::args::{
-    self, ClientCommand, Command, GenerateArgs, HttpCommand, InspectArgs, KekCommand, KeyCommand,
-    OpenArgs, RewrapArgs, SealArgs, SecretCommand,
+    self, AuditCommand, ClientCommand, Command, GenerateArgs, HttpCommand, InspectArgs, KekCommand,
+    KeyCommand, OpenArgs, RewrapArgs, SealArgs, SecretCommand,
 };
+use crate::audit;
 use crate::client;
 use crate::error::{CliError, Result};
 use crate::http;
@@ -17,6 +18,7 @@ use crate::input::Input;
 use crate::keys;
 use crate::output::Output;
 use crate::progress::Progress;
+use crate::proof;
 
 /// Runs a command.
 pub(crate) fn run(command: Command) -> Result<()> {
@@ -43,6 +45,15 @@ pub(crate) fn run(command: Command) -> Result<()> {
             ClientCommand::Reactivate(args) => client::set_status(&args, false),
         },
         Command::Secret(SecretCommand::Check(args)) => client::secret_check(&args),
+        Command::Audit(command) => match command {
+            AuditCommand::Keygen(args) => audit::keygen(&args),
+            AuditCommand::Append(args) => audit::append(&args),
+            AuditCommand::Checkpoint(args) => audit::checkpoint(&args),
+            AuditCommand::Verify(args) => audit::verify(&args),
+            AuditCommand::Prove(args) => audit::prove(&args),
+            AuditCommand::Consistency(args) => audit::consistency(&args),
+            AuditCommand::VerifyProof(args) => proof::verify_proof(&args),
+        },
     }
 }
 

@@ -31,6 +31,38 @@ pub(crate) enum CliError {
     #[error(transparent)]
     Auth(#[from] tresor_credentials::AuthError),
 
+    /// An audit log error: a damaged or altered log (the message names the
+    /// first bad entry, node or file position), a checkpoint whose
+    /// signature or tree head does not match, a proof that does not verify,
+    /// a log locked by another writer, an invalid record.
+    #[error(transparent)]
+    Audit(#[from] tresor_audit::Error),
+
+    /// An audit record on line `line` of `audit append`'s input was refused;
+    /// the records before it are appended (and were printed).
+    #[error("line {line}: {reason}; nothing from this line on was appended")]
+    AuditLine {
+        /// The line number, from 1.
+        line: u64,
+        /// What is wrong with the line.
+        reason: String,
+    },
+
+    /// A note key file (`audit keygen`'s) could not be read or parsed.
+    #[error("key file {path:?}: {source}")]
+    NoteKeyFile {
+        /// The key file given on the command line.
+        path: PathBuf,
+        /// Why it could not be used (never the key itself).
+        source: tresor_audit::Error,
+    },
+
+    /// `audit verify-proof` could not read a proof from its input: not
+    /// JSON, neither proof shape, bad Base64, a hash not 32 bytes long.
+    /// Exit code 2, unlike a proof that reads but does not verify.
+    #[error("unreadable proof: {0}")]
+    UnreadableProof(String),
+
     /// A raw HTTP message could not be read or parsed.
     #[error("invalid HTTP message: {0}")]
     Http(String),
@@ -80,6 +112,14 @@ impl CliError {
             what,
             path: path.into(),
             source,
+        }
+    }
+
+    /// The process exit code: 2 for an unreadable proof, else 1.
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            CliError::UnreadableProof(_) => 2,
+            _ => 1,
         }
     }
 

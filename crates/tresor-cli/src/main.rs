@@ -1,6 +1,7 @@
-//! `tresor`: envelope encryption, HTTP message signatures and API client
-//! credentials from the shell, on top of [`tresor_envelope`],
-//! [`tresor_httpsig`] and [`tresor_credentials`].
+//! `tresor`: envelope encryption, HTTP message signatures, API client
+//! credentials and tamper-evident audit logs from the shell, on top of
+//! [`tresor_envelope`], [`tresor_httpsig`], [`tresor_credentials`] and
+//! [`tresor_audit`].
 //!
 //! Files and streams of any size are sealed in constant memory under a fresh
 //! data key, wrapped by a key-encryption key (KEK) read from a key file. The
@@ -35,7 +36,8 @@
 //!   input, never from the command line, and are never echoed.
 //! - **Failures are one line** on standard error, `tresor: error: <message>`,
 //!   with exit code 1. A malformed command line (unknown or missing flag) is
-//!   reported by the argument parser with exit code 2; an interruption exits
+//!   reported by the argument parser with exit code 2, and so is an
+//!   unreadable proof given to `audit verify-proof`; an interruption exits
 //!   with 130.
 //! - **Progress** is drawn on standard error only when it is a terminal: a
 //!   bar when the input's size is known (a file), else a byte counter.
@@ -264,8 +266,49 @@
 //! (format and CRC-32 checksum): exit code 0 and `well-formed client secret
 //! (prefix tresor_cs)`, or exit code 1 and `malformed client secret:
 //! <reason>`. Never prints the input.
+//!
+//! ## Audit logs: `tresor audit …`
+//!
+//! A log directory holds [`tresor_audit`]'s segment files (its `FORMAT.md`):
+//! RFC 8785 canonical records under an RFC 9162 Merkle tree. `verify`,
+//! `prove` and `consistency` open it read-only (no lock, nothing written or
+//! repaired); `append` and `checkpoint` take the writer's lock.
+//!
+//! - `audit keygen --name NAME --out FILE`: an Ed25519 signer key in `FILE`
+//!   (mode 0600, `PRIVATE+KEY+NAME+HASH+BASE64`) and its verifier key in
+//!   `FILE.pub` (`NAME+HASH+BASE64`), C2SP note key formats; neither may
+//!   exist. Prints the verifier key.
+//! - `audit append --log DIR [--in PATH]`: JSON lines, one record each
+//!   (blank lines skipped); prints `INDEX LEAF_HASH_HEX` per record, only
+//!   once it is synced. Group commit: records already buffered in the input
+//!   (at most 4096) are synced together, before the tool waits for more
+//!   input and at the end. A bad line: the records before it are synced and
+//!   printed, then `tresor: error: line N: …; nothing from this line on was
+//!   appended`. Creates the log if absent.
+//! - `audit checkpoint --log DIR --key SIGNER_FILE [--origin NAME]`: prints
+//!   a signed C2SP checkpoint note of the current size; the origin defaults
+//!   to the key's name.
+//! - `audit verify --log DIR [--checkpoint FILE --vkey VERIFIER_FILE]`:
+//!   checks every entry and stored hash, that the entries are canonical
+//!   records and that nothing follows the last complete record; with a
+//!   checkpoint, its signature by the `--vkey` key and its root against
+//!   the log's tree head at its size (older checkpoints of a grown log
+//!   verify). Prints `{"size":…,"root":B64,"checkpoint_size":…|null,
+//!   "checkpoint_origin":…|null}`; exit code 1 names the first bad entry,
+//!   node or file offset, or the failed check.
+//! - `audit prove --log DIR --index I [--size N]`: prints `{"leafIdx",
+//!   "treeSize", "root", "leafHash", "proof"}` (standard padded Base64).
+//! - `audit consistency --log DIR --old N [--new M]`: prints `{"size1",
+//!   "size2", "root1", "root2", "proof"}`, `1 <= N <= M`.
+//! - `audit verify-proof [--in PATH]`: verifies one proof of either shape
+//!   (`proof: null` is empty, other members ignored): exit code 0 (and
+//!   `{"verified":"inclusion"|"consistency",…}`), 1 if it does not verify,
+//!   2 if the input is not a readable proof (not JSON, neither shape, bad
+//!   Base64, a hash not 32 bytes long, except equal placeholder roots of a
+//!   consistency proof between equal sizes, as in the RFC 9162 vectors).
 
 mod args;
+mod audit;
 mod client;
 mod commands;
 mod error;
@@ -274,6 +317,7 @@ mod input;
 mod keys;
 mod output;
 mod progress;
+mod proof;
 mod rawhttp;
 mod sigkeys;
 
@@ -285,14 +329,14 @@ use clap::Parser;
 use crate::args::Cli;
 
 /// Parses the command line, runs the command, and reports its failure as one
-/// line on standard error with exit code 1.
+/// line on standard error with exit code 1 (2 for an unreadable proof).
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match output::handle_interrupts().and_then(|()| commands::run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let _ = writeln!(io::stderr().lock(), "tresor: error: {}", err.one_line());
-            ExitCode::from(1)
+            ExitCode::from(err.exit_code())
         }
     }
 }

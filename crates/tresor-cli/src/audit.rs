@@ -1,0 +1,470 @@
+//! The audit log commands: `audit keygen`, `append`, `checkpoint`,
+//! `verify`, `prove` and `consistency`, on top of [`tresor_audit`]'s
+//! [`FileStore`] (`audit verify-proof` is in [`crate::proof`]).
+//!
+//! - **Durability before acknowledgement**: `append` prints a record's line
+//!   only once the record is synced to disk. It group-commits: records are
+//!   appended without a sync while more input is already buffered (at most
+//!   [`MAX_PENDING`] of them), and the batch is synced, then its lines
+//!   printed, before the tool waits for more input, at the end of the
+//!   input, and before reporting an error.
+//! - **Readers take no lock**: `verify`, `prove` and `consistency` open the
+//!   log read-only ([`FileStore::open_read_only`]): they never write, never
+//!   repair, and run beside a writer, seeing the log as it was when they
+//!   opened it. `append` and `checkpoint` take the writer's lock (and
+//!   recover a log left by a crash): a checkpoint then only ever covers
+//!   synced entries.
+//! - **Keys**: the signer key file holds a secret and is created mode 0600;
+//!   it is read into a buffer wiped when dropped, and never printed.
+
+use std::cell::Cell;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use tresor_audit::verify::LogVerifier;
+use tresor_audit::{
+    AuditLog, AuditRecord, Checkpoint, FileStore, FileStoreOptions, Hash, LogStore, NoteSigner,
+    NoteVerifier, SyncPolicy, merkle, note,
+};
+use zeroize::Zeroizing;
+
+use crate::args::{
+    AuditAppendArgs, AuditCheckpointArgs, AuditConsistencyArgs, AuditKeygenArgs, AuditProveArgs,
+    AuditVerifyArgs,
+};
+use crate::commands::print_json;
+use crate::error::{CliError, Result};
+use crate::input::Input;
+use crate::output::Output;
+use crate::proof::{ConsistencyJson, InclusionJson, b64};
+use crate::sigkeys::public_path;
+
+/// The most records appended before a sync, whatever the input holds.
+pub(crate) const MAX_PENDING: usize = 4096;
+
+/// The longest input line `append` accepts: a stored record is at most
+/// 16 MiB of canonical JSON, and its input may carry some more whitespace.
+const MAX_LINE: u64 = 32 << 20;
+
+/// The input buffer of `append`: what is already buffered is one batch.
+const APPEND_BUFFER: usize = 256 << 10;
+
+/// The most bytes read from a key file.
+const MAX_KEY_FILE: u64 = 4096;
+
+// ---- keys --------------------------------------------------------------------
+
+/// Reads a small text file (a key or a checkpoint), at most `max` bytes,
+/// into a buffer wiped when dropped.
+fn read_text(path: &Path, max: u64, what: &'static str) -> Result<Zeroizing<String>> {
+    let file = std::fs::File::open(path).map_err(|err| CliError::file(what, path, err))?;
+    let mut text = Zeroizing::new(String::new());
+    file.take(max + 1)
+        .read_to_string(&mut text)
+        .map_err(|err| CliError::file(what, path, err))?;
+    if text.len() as u64 > max {
+        return Err(CliError::Usage(format!(
+            "{path:?} is longer than {max} bytes: not a {}",
+            what.trim_start_matches("cannot read ")
+        )));
+    }
+    Ok(text)
+}
+
+/// A key file's text without its final line ending.
+fn key_line(text: &str) -> &str {
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    text.strip_suffix('\r').unwrap_or(text)
+}
+
+/// Loads a signer key file.
+fn load_signer(path: &Path) -> Result<NoteSigner> {
+    let text = read_text(path, MAX_KEY_FILE, "cannot read signer key")?;
+    NoteSigner::from_key_string(key_line(&text)).map_err(|source| CliError::NoteKeyFile {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Loads a verifier key file.
+fn load_verifier(path: &Path) -> Result<NoteVerifier> {
+    let text = read_text(path, MAX_KEY_FILE, "cannot read verifier key")?;
+    NoteVerifier::from_key_string(key_line(&text)).map_err(|source| CliError::NoteKeyFile {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// `tresor audit keygen`: writes the signer key to `--out` (mode 0600) and
+/// the verifier key to `--out`.pub (mode 0644), never overwriting either;
+/// prints the verifier key.
+pub(crate) fn keygen(args: &AuditKeygenArgs) -> Result<()> {
+    let out = &args.out;
+    if out.as_os_str() == "-" {
+        return Err(CliError::Usage(
+            "audit keygen writes the key to a file only: give --out FILE".to_owned(),
+        ));
+    }
+    let public_out = public_path(out);
+    for path in [out.as_path(), public_out.as_path()] {
+        if path.symlink_metadata().is_ok() {
+            return Err(CliError::Usage(format!(
+                "{path:?} exists already: refusing to overwrite it"
+            )));
+        }
+    }
+    let signer = NoteSigner::generate(&args.name)?;
+    let verifier = signer.verifier().to_key_string();
+
+    let mut output = Output::create_new(out, 0o600)?;
+    let mut line = signer.to_key_string();
+    line.push('\n');
+    output
+        .write_all(line.as_bytes())
+        .map_err(|err| CliError::file("cannot write key file", out, err))?;
+    output.finish()?;
+
+    let placed = Output::create_new(&public_out, 0o644).and_then(|mut output| {
+        writeln!(output, "{verifier}")
+            .map_err(|err| CliError::file("cannot write key file", &public_out, err))?;
+        output.finish()
+    });
+    if let Err(err) = placed {
+        // The signer key file is ours (just created): take it back.
+        let _ = std::fs::remove_file(out);
+        return Err(err);
+    }
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "{verifier}")
+        .and_then(|()| stdout.flush())
+        .map_err(CliError::Stdout)
+}
+
+// ---- opening logs ------------------------------------------------------------
+
+/// Opens an existing log for writing (takes the lock, recovers).
+fn open_writer(dir: &Path) -> Result<AuditLog<FileStore>> {
+    let store = FileStore::open(dir, FileStoreOptions::default().with_create(false))
+        .map_err(|err| no_log(dir, err))?;
+    Ok(AuditLog::open(store)?)
+}
+
+/// Opens an existing log read-only: no lock, nothing written.
+fn open_reader(dir: &Path) -> Result<AuditLog<FileStore>> {
+    let store = FileStore::open_read_only(dir).map_err(|err| no_log(dir, err))?;
+    Ok(AuditLog::open(store)?)
+}
+
+/// Names a missing log plainly.
+fn no_log(dir: &Path, err: tresor_audit::Error) -> CliError {
+    match err {
+        tresor_audit::Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => {
+            CliError::Usage(format!(
+                "no audit log at {dir:?} (`tresor audit append` creates one)"
+            ))
+        }
+        other => other.into(),
+    }
+}
+
+// ---- append ------------------------------------------------------------------
+
+/// Appended records whose lines are not printed yet: synced and printed
+/// together.
+struct Batch<'a> {
+    log: AuditLog<FileStore>,
+    pending: Vec<(u64, Hash)>,
+    stdout: BufWriter<io::StdoutLock<'a>>,
+}
+
+impl Batch<'_> {
+    /// Syncs the log, then prints the pending records' lines.
+    fn commit(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.log.sync()?;
+        for (index, leaf) in self.pending.drain(..) {
+            writeln!(self.stdout, "{index} {}", hex::encode(leaf)).map_err(CliError::Stdout)?;
+        }
+        self.stdout.flush().map_err(CliError::Stdout)
+    }
+}
+
+/// Reads one line of at most [`MAX_LINE`] bytes into `line` (cleared
+/// first), its line ending included. Returns false at the end of input.
+fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>, number: u64) -> Result<bool> {
+    line.clear();
+    reader
+        .take(MAX_LINE + 1)
+        .read_until(b'\n', line)
+        .map_err(|err| CliError::AuditLine {
+            line: number,
+            reason: format!("cannot read the input: {err}"),
+        })?;
+    if line.len() as u64 > MAX_LINE {
+        return Err(CliError::AuditLine {
+            line: number,
+            reason: format!("longer than {MAX_LINE} bytes"),
+        });
+    }
+    Ok(!line.is_empty())
+}
+
+/// The record on one input line, or `None` for a blank line.
+fn parse_line(line: &[u8]) -> Result<Option<AuditRecord>, String> {
+    let text = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_owned())?;
+    let text = text.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
+    if text.is_empty() {
+        return Ok(None);
+    }
+    AuditRecord::from_json(text)
+        .map(Some)
+        .map_err(|err| err.to_string())
+}
+
+/// `tresor audit append`: appends the input's records (one JSON object a
+/// line, blank lines skipped) and prints `INDEX LEAF_HASH_HEX` for each,
+/// once it is durable.
+pub(crate) fn append(args: &AuditAppendArgs) -> Result<()> {
+    let input = Input::open(args.input.as_deref(), false)?;
+    let store = FileStore::open(
+        &args.log.log,
+        FileStoreOptions::default().with_sync(SyncPolicy::Manual),
+    )?;
+    let mut batch = Batch {
+        log: AuditLog::open(store)?,
+        pending: Vec::new(),
+        stdout: BufWriter::new(io::stdout().lock()),
+    };
+    let mut reader = BufReader::with_capacity(APPEND_BUFFER, input.into_reader());
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    let result = loop {
+        // Nothing more buffered: make the batch durable and acknowledge it
+        // before the next read, which may wait for the producer.
+        if reader.buffer().is_empty() || batch.pending.len() >= MAX_PENDING {
+            batch.commit()?;
+        }
+        number += 1;
+        match read_line(&mut reader, &mut line, number) {
+            Ok(true) => {}
+            Ok(false) => break Ok(()),
+            Err(err) => break Err(err),
+        }
+        let record = match parse_line(&line) {
+            Ok(Some(record)) => record,
+            Ok(None) => continue,
+            Err(reason) => {
+                break Err(CliError::AuditLine {
+                    line: number,
+                    reason,
+                });
+            }
+        };
+        match batch.log.append(&record) {
+            Ok(appended) => batch.pending.push(appended),
+            Err(err) => {
+                break Err(CliError::AuditLine {
+                    line: number,
+                    reason: err.to_string(),
+                });
+            }
+        }
+    };
+    // The records before a bad line stay appended: acknowledge them first.
+    batch.commit()?;
+    result
+}
+
+// ---- checkpoint --------------------------------------------------------------
+
+/// `tresor audit checkpoint`: prints a signed checkpoint of the log's
+/// current tree head.
+pub(crate) fn checkpoint(args: &AuditCheckpointArgs) -> Result<()> {
+    let signer = load_signer(&args.key)?;
+    let origin = args.origin.as_deref().unwrap_or(signer.name());
+    let log = open_writer(&args.log.log)?;
+    let signed = Checkpoint::new(origin, log.size(), log.root())?.sign(&[&signer])?;
+    let mut stdout = io::stdout().lock();
+    stdout
+        .write_all(signed.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(CliError::Stdout)
+}
+
+// ---- verify ------------------------------------------------------------------
+
+/// What `tresor audit verify` prints.
+#[derive(Serialize)]
+struct VerifySummary {
+    size: u64,
+    root: String,
+    checkpoint_size: Option<u64>,
+    checkpoint_origin: Option<String>,
+}
+
+/// `tresor audit verify`: walks the whole log read-only, and checks the
+/// checkpoint against it.
+pub(crate) fn verify(args: &AuditVerifyArgs) -> Result<()> {
+    let dir = &args.log.log;
+    let checkpoint = match (&args.checkpoint, &args.vkey) {
+        (Some(note_path), Some(vkey)) => {
+            let text = read_text(
+                note_path,
+                note::MAX_NOTE_LEN as u64,
+                "cannot read checkpoint",
+            )?;
+            Some((text, [load_verifier(vkey)?]))
+        }
+        _ => None,
+    };
+    let store = FileStore::open_read_only(dir).map_err(|err| no_log(dir, err))?;
+    let newest = newest_segment(dir, store.len())?;
+    let newest_first = newest.as_ref().map_or(u64::MAX, |(first, _)| *first);
+    // The bytes the newest segment's records take, for the tail check.
+    let newest_bytes = Cell::new(SEGMENT_HEADER_LEN);
+    let mut verifier = LogVerifier::new()
+        .canonical_records(true)
+        .entry_check(|index, entry| {
+            if index >= newest_first {
+                newest_bytes.set(newest_bytes.get() + RECORD_OVERHEAD + entry.len() as u64);
+            }
+            Ok(())
+        });
+    if let Some((note, known)) = &checkpoint {
+        verifier = verifier.checkpoint(note, known, known[0].name());
+    }
+    let report = verifier.verify(&store)?;
+    if let Some((_, path)) = &newest {
+        check_tail(path, newest_bytes.get(), report.size)?;
+    }
+    print_json(
+        &VerifySummary {
+            size: report.size,
+            root: b64(&report.root),
+            checkpoint_size: report.checkpoint.as_ref().map(Checkpoint::size),
+            checkpoint_origin: report.checkpoint.as_ref().map(|cp| cp.origin().to_owned()),
+        },
+        false,
+    )
+}
+
+/// The header of a segment file (`FORMAT.md` of tresor-audit).
+const SEGMENT_HEADER_LEN: u64 = 24;
+
+/// What a record takes besides its entry: length, index, CRC32C.
+const RECORD_OVERHEAD: u64 = 16;
+
+/// The segment that holds the log's end: the `seg-<20 digits>.log` file with
+/// the greatest first index not above `size`, with that index.
+fn newest_segment(dir: &Path, size: u64) -> Result<Option<(u64, PathBuf)>> {
+    let entries = std::fs::read_dir(dir).map_err(|err| CliError::file("cannot list", dir, err))?;
+    let mut newest: Option<(u64, PathBuf)> = None;
+    for entry in entries {
+        let entry = entry.map_err(|err| CliError::file("cannot list", dir, err))?;
+        let name = entry.file_name();
+        let Some(first) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix("seg-")?.strip_suffix(".log"))
+            .filter(|digits| digits.len() == 20)
+            .and_then(|digits| digits.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        if first <= size && newest.as_ref().is_none_or(|(best, _)| first > *best) {
+            newest = Some((first, entry.path()));
+        }
+    }
+    Ok(newest)
+}
+
+/// Refuses bytes after the last complete record of the newest segment: the
+/// read-only open skips a torn final record, which is either a crash during
+/// an append or an altered final record (or a writer appending right now).
+fn check_tail(path: &Path, expected: u64, size: u64) -> Result<()> {
+    let len = std::fs::metadata(path)
+        .map_err(|err| CliError::file("cannot read", path, err))?
+        .len();
+    if len > expected {
+        let name = path.file_name().unwrap_or(path.as_os_str());
+        return Err(CliError::Usage(format!(
+            "log corrupted at entry {size}: {name:?} holds {} bytes after its last complete \
+             record (offset {expected}): a torn or altered final record, or a writer appending \
+             right now (verify again once it is idle)",
+            len - expected
+        )));
+    }
+    Ok(())
+}
+
+// ---- proofs ------------------------------------------------------------------
+
+/// An error for a proof the log serves that does not check out: its stored
+/// hashes disagree with its entries.
+fn inconsistent(err: tresor_audit::Error) -> CliError {
+    CliError::Usage(format!(
+        "the log's stored hashes do not match its entries ({err}): run `tresor audit verify`"
+    ))
+}
+
+/// `tresor audit prove`: prints the inclusion proof of entry `--index` in
+/// the tree of `--size` entries.
+pub(crate) fn prove(args: &AuditProveArgs) -> Result<()> {
+    let log = open_reader(&args.log.log)?;
+    let size = args.size.unwrap_or(log.size());
+    if size > log.size() {
+        return Err(CliError::Usage(format!(
+            "--size {size} exceeds the log's {} entries",
+            log.size()
+        )));
+    }
+    if args.index >= size {
+        return Err(CliError::Usage(format!(
+            "--index {} is not below the tree size {size}",
+            args.index
+        )));
+    }
+    let root = log.root_at(size)?;
+    let leaf = merkle::leaf_hash(&log.entry(args.index)?);
+    let proof = log.inclusion_proof(args.index, size)?;
+    // Never hand out a proof that does not verify.
+    merkle::verify_inclusion(&leaf, args.index, size, &proof, &root).map_err(inconsistent)?;
+    print_json(
+        &InclusionJson::new(args.index, size, &root, &leaf, &proof),
+        true,
+    )
+}
+
+/// `tresor audit consistency`: prints the consistency proof between the
+/// trees of `--old` and `--new` entries.
+pub(crate) fn consistency(args: &AuditConsistencyArgs) -> Result<()> {
+    let log = open_reader(&args.log.log)?;
+    let new = args.new.unwrap_or(log.size());
+    let old = args.old;
+    if new > log.size() {
+        return Err(CliError::Usage(format!(
+            "--new {new} exceeds the log's {} entries",
+            log.size()
+        )));
+    }
+    if old == 0 {
+        return Err(CliError::Usage(
+            "--old must be at least 1: no consistency proof exists from the empty tree".to_owned(),
+        ));
+    }
+    if old > new {
+        return Err(CliError::Usage(format!(
+            "--old {old} exceeds the new tree size {new}"
+        )));
+    }
+    let root1 = log.root_at(old)?;
+    let root2 = log.root_at(new)?;
+    let proof = log.consistency_proof(old, new)?;
+    merkle::verify_consistency(old, new, &proof, &root1, &root2).map_err(inconsistent)?;
+    print_json(
+        &ConsistencyJson::new(old, new, &root1, &root2, &proof),
+        true,
+    )
+}
