@@ -100,7 +100,7 @@ pub mod verify;
 
 pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
-pub use file::{FileStore, FileStoreOptions, SyncPolicy};
+pub use file::{FileStore, FileStoreOptions, SyncPolicy, TornTail};
 pub use log::AuditLog;
 pub use memory::MemoryStore;
 pub use note::{NoteSigner, NoteVerifier};

@@ -209,16 +209,24 @@ fn torn_final_record_is_truncated() {
     *bad.last_mut().unwrap() ^= 1;
     for tail in [bad, vec![0u8; 100]] {
         edit(&seg, |b| b.extend_from_slice(&tail));
-        // A reader ignores the torn tail without touching the file.
+        // A reader ignores the torn tail without touching the file, and
+        // says where it is.
         let reader = FileStore::open_read_only(dir.path()).unwrap();
         check_store(&reader, N);
+        let torn = reader.torn_tail().expect("the reader reports the torn tail");
+        assert_eq!(
+            (torn.path.as_path(), torn.offset, torn.bytes),
+            (seg.as_path(), size, tail.len() as u64)
+        );
         drop(reader);
         assert!(std::fs::metadata(&seg).unwrap().len() > size);
         let store = FileStore::open(dir.path(), opts()).unwrap();
         check_store(&store, N);
+        assert_eq!(store.torn_tail(), None, "a writer truncates the tail");
         drop(store);
         assert_eq!(std::fs::metadata(&seg).unwrap().len(), size);
     }
+    assert_eq!(FileStore::open_read_only(dir.path()).unwrap().torn_tail(), None);
     // The log continues where it was.
     let mut w = Writer::open(dir.path(), opts()).unwrap();
     w.fill_to(N + 5);
@@ -472,7 +480,14 @@ fn torn_segment_creation_is_dropped_and_bad_headers_refused() {
     let next = dir.path().join(format!("seg-{N:020}.log"));
     // A new segment whose header was cut short, or zero-filled.
     for content in [vec![], b"TRSAU".to_vec(), vec![0u8; 24]] {
-        std::fs::write(&next, content).unwrap();
+        std::fs::write(&next, &content).unwrap();
+        let reader = FileStore::open_read_only(dir.path()).unwrap();
+        let torn = reader.torn_tail().expect("the reader reports the torn segment");
+        assert_eq!(
+            (torn.path.as_path(), torn.offset, torn.bytes),
+            (next.as_path(), 0, content.len() as u64)
+        );
+        drop(reader);
         let store = FileStore::open(dir.path(), opts()).unwrap();
         check_store(&store, N);
         drop(store);

@@ -17,15 +17,14 @@
 //! - **Keys**: the signer key file holds a secret and is created mode 0600;
 //!   it is read into a buffer wiped when dropped, and never printed.
 
-use std::cell::Cell;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 use tresor_audit::verify::LogVerifier;
 use tresor_audit::{
-    AuditLog, AuditRecord, Checkpoint, FileStore, FileStoreOptions, Hash, LogStore, NoteSigner,
-    NoteVerifier, SyncPolicy, merkle, note,
+    AuditLog, AuditRecord, Checkpoint, FileStore, FileStoreOptions, Hash, NoteSigner, NoteVerifier,
+    SyncPolicy, merkle, note,
 };
 use zeroize::Zeroizing;
 
@@ -321,24 +320,21 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> Result<()> {
         _ => None,
     };
     let store = FileStore::open_read_only(dir).map_err(|err| no_log(dir, err))?;
-    let newest = newest_segment(dir, store.len())?;
-    let newest_first = newest.as_ref().map_or(u64::MAX, |(first, _)| *first);
-    // The bytes the newest segment's records take, for the tail check.
-    let newest_bytes = Cell::new(SEGMENT_HEADER_LEN);
-    let mut verifier = LogVerifier::new()
-        .canonical_records(true)
-        .entry_check(|index, entry| {
-            if index >= newest_first {
-                newest_bytes.set(newest_bytes.get() + RECORD_OVERHEAD + entry.len() as u64);
-            }
-            Ok(())
-        });
+    let mut verifier = LogVerifier::new().canonical_records(true);
     if let Some((note, known)) = &checkpoint {
         verifier = verifier.checkpoint(note, known, known[0].name());
     }
     let report = verifier.verify(&store)?;
-    if let Some((_, path)) = &newest {
-        check_tail(path, newest_bytes.get(), report.size)?;
+    // The read-only open skips bytes after the last complete record: a
+    // torn or altered final record, or a writer appending right now.
+    if let Some(torn) = store.torn_tail() {
+        let name = torn.path.file_name().unwrap_or(torn.path.as_os_str());
+        return Err(CliError::Usage(format!(
+            "log corrupted at entry {}: {name:?} holds {} bytes after its last complete \
+             record (offset {}): a torn or altered final record, or a writer appending \
+             right now (verify again once it is idle)",
+            report.size, torn.bytes, torn.offset
+        )));
     }
     print_json(
         &VerifySummary {
@@ -349,54 +345,6 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> Result<()> {
         },
         false,
     )
-}
-
-/// The header of a segment file (`FORMAT.md` of tresor-audit).
-const SEGMENT_HEADER_LEN: u64 = 24;
-
-/// What a record takes besides its entry: length, index, CRC32C.
-const RECORD_OVERHEAD: u64 = 16;
-
-/// The segment that holds the log's end: the `seg-<20 digits>.log` file with
-/// the greatest first index not above `size`, with that index.
-fn newest_segment(dir: &Path, size: u64) -> Result<Option<(u64, PathBuf)>> {
-    let entries = std::fs::read_dir(dir).map_err(|err| CliError::file("cannot list", dir, err))?;
-    let mut newest: Option<(u64, PathBuf)> = None;
-    for entry in entries {
-        let entry = entry.map_err(|err| CliError::file("cannot list", dir, err))?;
-        let name = entry.file_name();
-        let Some(first) = name
-            .to_str()
-            .and_then(|name| name.strip_prefix("seg-")?.strip_suffix(".log"))
-            .filter(|digits| digits.len() == 20)
-            .and_then(|digits| digits.parse::<u64>().ok())
-        else {
-            continue;
-        };
-        if first <= size && newest.as_ref().is_none_or(|(best, _)| first > *best) {
-            newest = Some((first, entry.path()));
-        }
-    }
-    Ok(newest)
-}
-
-/// Refuses bytes after the last complete record of the newest segment: the
-/// read-only open skips a torn final record, which is either a crash during
-/// an append or an altered final record (or a writer appending right now).
-fn check_tail(path: &Path, expected: u64, size: u64) -> Result<()> {
-    let len = std::fs::metadata(path)
-        .map_err(|err| CliError::file("cannot read", path, err))?
-        .len();
-    if len > expected {
-        let name = path.file_name().unwrap_or(path.as_os_str());
-        return Err(CliError::Usage(format!(
-            "log corrupted at entry {size}: {name:?} holds {} bytes after its last complete \
-             record (offset {expected}): a torn or altered final record, or a writer appending \
-             right now (verify again once it is idle)",
-            len - expected
-        )));
-    }
-    Ok(())
 }
 
 // ---- proofs ------------------------------------------------------------------

@@ -165,11 +165,29 @@ impl FileStoreOptions {
     }
 }
 
+/// Bytes after the last complete record of a log, which a read-only open
+/// skipped (a writer's open truncates them): a crash in the middle of an
+/// append, an append in progress, or an altered final record. Nothing in
+/// them was acknowledged as durable, but a verifier should say they are
+/// there ([`FileStore::torn_tail`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TornTail {
+    /// The file holding them: the newest segment (or a newly created
+    /// segment without a complete header).
+    pub path: PathBuf,
+    /// Where they start in that file.
+    pub offset: u64,
+    /// How many there are.
+    pub bytes: u64,
+}
+
 /// The file store: append-only segment files plus derived index and node
 /// files, recovered on open. See the [module documentation](self).
 #[derive(Debug)]
 pub struct FileStore {
     dir: PathBuf,
+    /// What a read-only open skipped at the end of the log.
+    torn_tail: Option<TornTail>,
     options: FileStoreOptions,
     read_only: bool,
     /// Holds the exclusive lock (writers only).
@@ -316,6 +334,7 @@ impl FileStore {
             format::total_nodes(rec.derived_keep).saturating_mul(NODE_SLOT),
         )?;
         let mut store = FileStore {
+            torn_tail: None,
             dir,
             options,
             read_only: false,
@@ -372,7 +391,21 @@ impl FileStore {
         };
         let index = derived(INDEX_FILE, rec.index_header_ok)?;
         let nodes = derived(NODES_FILE, rec.nodes_header_ok)?;
+        let torn_tail = match (&rec.drop_segment, rec.segments.last()) {
+            (Some(path), _) => Some(TornTail {
+                path: path.clone(),
+                offset: 0,
+                bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+            }),
+            (None, Some(last)) if rec.last_file_len > rec.last_end => Some(TornTail {
+                path: last.path.clone(),
+                offset: rec.last_end,
+                bytes: rec.last_file_len - rec.last_end,
+            }),
+            _ => None,
+        };
         Ok(FileStore {
+            torn_tail,
             options: FileStoreOptions::default().with_create(false),
             read_only: true,
             _lock: None,
@@ -402,6 +435,12 @@ impl FileStore {
     /// Whether the store was opened with [`FileStore::open_read_only`].
     pub fn is_read_only(&self) -> bool {
         self.read_only
+    }
+
+    /// The bytes a read-only open found after the last complete record and
+    /// skipped (always `None` for a writer, whose open truncates them).
+    pub fn torn_tail(&self) -> Option<&TornTail> {
+        self.torn_tail.as_ref()
     }
 
     /// Reads every entry, checking each record's CRC32C and entry number:
