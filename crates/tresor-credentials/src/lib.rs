@@ -288,3 +288,8 @@ pub use verifier::{VERIFIER_CONTEXT, verifier_input};
 
 /// Re-exported so callers name the same `SecretString` as the crate.
 pub use secrecy;
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
