@@ -6,9 +6,11 @@
 //! "unknown key-encryption key". The `httpsig_*` targets' fixtures (fixed
 //! RFC 9421 test keys, a raw HTTP/1.1 parser) are in [`httpsig`], the
 //! `audit_*` targets' (input layouts, fixed Merkle trees and note keys) in
-//! [`audit`].
+//! [`audit`], the `cred_*` targets' (a fixed registry and token issuer,
+//! independent form, secret-format and JWS checks) in [`credentials`].
 
 pub mod audit;
+pub mod credentials;
 pub mod httpsig;
 
 use std::io::{self, Read};

@@ -295,7 +295,9 @@ fn append_unchecked_hashes_the_same_and_the_verifier_flags_non_records() {
     assert_eq!(checked.root(), unchecked.root());
 
     // Any bytes go in, and the log stays consistent...
-    let (index, leaf) = unchecked.append_unchecked(b"{ \"not\": \"canonical\" }").unwrap();
+    let (index, leaf) = unchecked
+        .append_unchecked(b"{ \"not\": \"canonical\" }")
+        .unwrap();
     assert_eq!(leaf, merkle::leaf_hash(b"{ \"not\": \"canonical\" }"));
     let plain = tresor_audit::verify::LogVerifier::new()
         .verify(unchecked.store())

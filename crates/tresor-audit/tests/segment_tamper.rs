@@ -213,7 +213,9 @@ fn torn_final_record_is_truncated() {
         // says where it is.
         let reader = FileStore::open_read_only(dir.path()).unwrap();
         check_store(&reader, N);
-        let torn = reader.torn_tail().expect("the reader reports the torn tail");
+        let torn = reader
+            .torn_tail()
+            .expect("the reader reports the torn tail");
         assert_eq!(
             (torn.path.as_path(), torn.offset, torn.bytes),
             (seg.as_path(), size, tail.len() as u64)
@@ -226,7 +228,10 @@ fn torn_final_record_is_truncated() {
         drop(store);
         assert_eq!(std::fs::metadata(&seg).unwrap().len(), size);
     }
-    assert_eq!(FileStore::open_read_only(dir.path()).unwrap().torn_tail(), None);
+    assert_eq!(
+        FileStore::open_read_only(dir.path()).unwrap().torn_tail(),
+        None
+    );
     // The log continues where it was.
     let mut w = Writer::open(dir.path(), opts()).unwrap();
     w.fill_to(N + 5);
@@ -482,7 +487,9 @@ fn torn_segment_creation_is_dropped_and_bad_headers_refused() {
     for content in [vec![], b"TRSAU".to_vec(), vec![0u8; 24]] {
         std::fs::write(&next, &content).unwrap();
         let reader = FileStore::open_read_only(dir.path()).unwrap();
-        let torn = reader.torn_tail().expect("the reader reports the torn segment");
+        let torn = reader
+            .torn_tail()
+            .expect("the reader reports the torn segment");
         assert_eq!(
             (torn.path.as_path(), torn.offset, torn.bytes),
             (next.as_path(), 0, content.len() as u64)

@@ -20,11 +20,17 @@
 //! real `FileStore`, proofs in fixed trees and the RFC 9162 vectors of
 //! `rfc9162/`, notes and checkpoints signed with fixed keys, and the
 //! RFC 8785 examples; they too are the same on every run.
+//!
+//! The `cred_*` seeds (module `credentials`) are token requests, client
+//! assertions, access tokens and secrets made with the fixed clients,
+//! secrets and Ed25519 keys of `tresor_fuzz::credentials`; the same on
+//! every run.
 
 // Byte offsets into envelopes this program has just built.
 #![allow(clippy::indexing_slicing)]
 
 mod audit;
+mod credentials;
 mod httpsig;
 
 use std::fs;
@@ -100,6 +106,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let [httpsig_fields, httpsig_base, httpsig_verify] = httpsig::seeds()?;
     let [audit_recovery, audit_proofs, audit_note, audit_jcs] = audit::seeds()?;
+    let [cred_token_request, cred_assertion, cred_secret_format] = credentials::seeds()?;
 
     for (target, seeds) in [
         ("header_parse", header_parse),
@@ -112,6 +119,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("audit_proofs", audit_proofs),
         ("audit_note", audit_note),
         ("audit_jcs", audit_jcs),
+        ("cred_token_request", cred_token_request),
+        ("cred_assertion", cred_assertion),
+        ("cred_secret_format", cred_secret_format),
     ] {
         write_corpus(&root.join(target), &seeds)?;
         println!(
