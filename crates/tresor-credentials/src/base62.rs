@@ -58,20 +58,32 @@ pub(crate) fn encode(bytes: &[u8], width: usize) -> Option<Zeroizing<String>> {
 /// Decodes base62 `text` into a big-endian number of exactly `len` bytes,
 /// or `None` if a character is not base62 or the value needs more bytes.
 pub(crate) fn decode(text: &str, len: usize) -> Option<Zeroizing<Vec<u8>>> {
-    let mut num = Zeroizing::new(vec![0u8; len]);
+    // num = num * 62 + digit over 32-bit limbs, least significant limb
+    // first (a secret is checked on every authentication: byte-wise
+    // arithmetic cost a microsecond).
+    let mut limbs = Zeroizing::new(vec![0u32; len.div_ceil(4)]);
     for c in text.bytes() {
-        let mut carry = u32::from(digit_value(c)?);
-        // num = num * 62 + digit, least significant byte last.
-        for b in num.iter_mut().rev() {
-            let acc = u32::from(*b) * 62 + carry;
-            *b = u8::try_from(acc & 0xff).unwrap_or(0);
-            carry = acc >> 8;
+        let mut carry = u64::from(digit_value(c)?);
+        for limb in limbs.iter_mut() {
+            let acc = u64::from(*limb) * 62 + carry;
+            *limb = u32::try_from(acc & 0xffff_ffff).unwrap_or(0);
+            carry = acc >> 32;
         }
         if carry != 0 {
             return None;
         }
     }
-    Some(num)
+    // Big-endian bytes; the limbs may hold up to 3 bytes more than `len`,
+    // which must be zero.
+    let mut wide = Zeroizing::new(Vec::with_capacity(limbs.len() * 4));
+    for limb in limbs.iter().rev() {
+        wide.extend_from_slice(&limb.to_be_bytes());
+    }
+    let extra = wide.len() - len;
+    if wide.iter().take(extra).any(|&b| b != 0) {
+        return None;
+    }
+    Some(Zeroizing::new(wide.get(extra..)?.to_vec()))
 }
 
 /// Encodes a `u32` in exactly 6 base62 digits (62^6 > 2^32).
@@ -106,6 +118,14 @@ mod tests {
         assert_eq!(&*decode("4gfFC3", 4).unwrap(), &u32::MAX.to_be_bytes());
         assert!(decode("4gfFC4", 4).is_none());
         assert!(decode("4gf-C3", 4).is_none());
+        // Lengths that are not a multiple of the limb size.
+        assert_eq!(&*decode("z", 1).unwrap(), &[61]);
+        assert_eq!(&*decode("46", 1).unwrap(), &[0xfe]);
+        assert!(decode("48", 1).is_none());
+        assert!(decode("4A", 1).is_none());
+        assert_eq!(&*decode("0H3C", 3).unwrap(), &[0x01, 0x00, 0x0a]);
+        assert!(decode("z", 0).is_none());
+        assert!(decode("", 0).is_some());
     }
 
     #[test]
