@@ -46,6 +46,9 @@ pub const SECRET_BODY_BYTES: usize = 32;
 /// The length of a secret's body in base62 characters.
 pub const SECRET_BODY_LEN: usize = 43;
 
+/// 2^256 - 1 in [`SECRET_BODY_LEN`] base62 digits: the greatest body.
+const MAX_BODY: &str = "yhjskwdA6OZ1AL1YmHWZWm8LLG7HjnuCA2j5rOw8Xp1";
+
 /// The length of a secret's checksum in base62 characters.
 pub const SECRET_CHECK_LEN: usize = 6;
 
@@ -224,7 +227,10 @@ pub fn validate_secret_format(text: &str) -> Result<&str> {
     {
         return bad("body or checksum outside the base62 alphabet");
     }
-    if base62::decode(body, SECRET_BODY_BYTES).is_none() {
+    // Fixed width, and the alphabet is in ASCII order: the body is below
+    // 2^256 exactly when it is not greater, as a string, than 2^256 - 1 in
+    // base62 (no arithmetic on every authentication).
+    if body > MAX_BODY {
         return bad("body exceeds 256 bits");
     }
     let signed = text.get(..n - SECRET_CHECK_LEN).unwrap_or_default();
@@ -242,4 +248,21 @@ pub fn validate_secret_with_prefix(text: &str, prefix: &SecretPrefix) -> Result<
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod max_body_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn max_body_is_the_greatest_256_bit_number() {
+        assert_eq!(
+            &*base62::encode(&[0xff; 32], SECRET_BODY_LEN).unwrap(),
+            MAX_BODY
+        );
+        assert!(base62::decode(MAX_BODY, SECRET_BODY_BYTES).is_some());
+        // The next number up, and the last digit bumped, need 257 bits.
+        assert!(base62::decode("yhjskwdA6OZ1AL1YmHWZWm8LLG7HjnuCA2j5rOw8Xp2", 32).is_none());
+    }
 }
