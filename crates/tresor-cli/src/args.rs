@@ -604,12 +604,15 @@ pub(crate) struct ClientAddKeyArgs {
     /// a public JWK.
     #[arg(long, value_name = "FILE")]
     pub(crate) public_key: PathBuf,
-    /// The challenge text printed by `client key-challenge`.
+    /// The challenge text printed by `client key-challenge`. Without it,
+    /// the proof file holds the challenge on its first line and the
+    /// signature on its second.
     #[arg(long, value_name = "TEXT")]
-    pub(crate) challenge: String,
+    pub(crate) challenge: Option<String>,
     /// The client's signature over the challenge text's bytes (no newline),
     /// Base64 (standard or URL-safe, padding optional); ECDSA as fixed-size
-    /// r||s.
+    /// r||s. Without `--challenge`: two lines, the challenge, then the
+    /// signature.
     #[arg(long, value_name = "FILE")]
     pub(crate) proof: PathBuf,
     /// The algorithm to pin the key to: ES256, ES384, EdDSA, PS256 or PS512

@@ -538,14 +538,31 @@ pub(crate) fn add_key(args: &ClientAddKeyArgs) -> Result<()> {
         options = options.alg(alg);
     }
     let public_key = read_small("--public-key", &args.public_key)?;
-    let proof = decode_base64(&read_small("--proof", &args.proof)?).ok_or_else(|| {
+    let proof_file = read_small("--proof", &args.proof)?;
+    let (challenge, signature) = match &args.challenge {
+        Some(challenge) => (challenge.trim(), proof_file.trim()),
+        None => {
+            let mut lines = proof_file.lines().map(str::trim).filter(|l| !l.is_empty());
+            match (lines.next(), lines.next(), lines.next()) {
+                (Some(challenge), Some(signature), None) => (challenge, signature),
+                _ => {
+                    return Err(CliError::Usage(format!(
+                        "--proof {:?} must hold two lines, the challenge and the Base64 \
+                         signature over it (or give the challenge with --challenge)",
+                        args.proof
+                    )));
+                }
+            }
+        }
+    };
+    let proof = decode_base64(signature).ok_or_else(|| {
         CliError::Usage(format!(
             "--proof {:?} does not hold Base64 (the signature over the challenge)",
             args.proof
         ))
     })?;
     let registry = registry_with_pepper(&args.client.store, &args.pepper)?;
-    let key = registry.add_key_with(&id, &public_key, args.challenge.trim(), &proof, options)?;
+    let key = registry.add_key_with(&id, &public_key, challenge, &proof, options)?;
     print_json(
         &AddedKey {
             client_id: id.as_str(),

@@ -246,14 +246,15 @@
 //! `status`, `created`, `updated`, `active_secrets`, `public_keys` (a
 //! count).
 //!
-//! ## `tresor client key-challenge --store PATH [--pepper FILE] --client-id ID`, `tresor client add-key --store PATH [--pepper FILE] --client-id ID --public-key FILE --challenge TEXT --proof FILE [--alg ALG]`
+//! ## `tresor client key-challenge --store PATH [--pepper FILE] --client-id ID`, `tresor client add-key --store PATH [--pepper FILE] --client-id ID --public-key FILE --proof FILE [--challenge TEXT] [--alg ALG]`
 //!
 //! Public keys are registered with proof of possession: `key-challenge`
 //! prints `{"client_id":…,"challenge":…,"expires":…}` (valid 5 minutes);
 //! the client signs the challenge text's bytes (no newline) with its
-//! private key; `add-key` takes the public key (SPKI PEM or public JWK),
-//! the challenge and the signature in Base64 (`--proof FILE`), verifies
-//! the proof, stores the key and prints `{"client_id":…,"kid":…,"alg":…,
+//! private key; `add-key` takes the public key (SPKI PEM or public JWK)
+//! and the proof file (the challenge on its first line, the Base64
+//! signature on its second; or the signature alone with `--challenge
+//! TEXT`), verifies the proof, stores the key and prints `{"client_id":…,"kid":…,"alg":…,
 //! "state":"active"}`.
 //!
 //! ## `tresor client suspend|reactivate --store PATH --client-id ID`

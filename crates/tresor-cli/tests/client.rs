@@ -1114,4 +1114,68 @@ fn add_key_with_proof_of_possession() {
 
     // The same key again: refused.
     failure(&add("proof.b64", challenge), "is already registered");
+
+    // The form, `--public-key FILE --proof FILE` and nothing else:
+    // the proof file holds the challenge, then the signature.
+    ok(
+        &dir,
+        &[
+            "key",
+            "generate",
+            "--alg",
+            "ecdsa-p256",
+            "--out",
+            "second.key",
+        ],
+        None,
+    );
+    let second = PrivateKey::from_pem(&String::from_utf8(dir.read("second.key")).unwrap()).unwrap();
+    let add_contract = |proof: &str| {
+        run(
+            &dir,
+            &[
+                "client",
+                "add-key",
+                "--store",
+                STORE,
+                "--client-id",
+                &client.client_id,
+                "--public-key",
+                "second.key.pub",
+                "--proof",
+                proof,
+            ],
+            None,
+        )
+    };
+    dir.write("one-line.proof", b"only a signature\n");
+    failure(&add_contract("one-line.proof"), "must hold two lines");
+    let challenge_json: Value = serde_json::from_str(&ok(
+        &dir,
+        &[
+            "client",
+            "key-challenge",
+            "--store",
+            STORE,
+            "--client-id",
+            &client.client_id,
+        ],
+        None,
+    ))
+    .unwrap();
+    let challenge = challenge_json["challenge"].as_str().unwrap();
+    let signature = second.sign(challenge.as_bytes()).unwrap();
+    dir.write(
+        "second.proof",
+        format!("{challenge}\n{}\n", Base64::encode_string(&signature)).as_bytes(),
+    );
+    let out = add_contract("second.proof");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let added: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(added["alg"], "ES256");
 }
