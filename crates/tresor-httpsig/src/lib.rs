@@ -66,6 +66,10 @@
 //! assert_eq!(verified.algorithm(), Algorithm::EcdsaP256Sha256);
 //! assert!(verified.body_checked());
 //!
+//! // The same request again is a replay (the policy requires nonces, so
+//! // the verifier remembers them).
+//! assert!(matches!(verifier.verify_request(&request), Err(Error::ReplayedNonce)));
+//!
 //! // An altered body fails, and the error names the rule.
 //! let mut altered = request.clone();
 //! *altered.body_mut() = br#"{"amount":"9120.00","currency":"EUR"}"#.to_vec();
@@ -132,7 +136,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use nonce::{MemoryNonceStore, NonceStore};
 pub use policy::{DEFAULT_CLOCK_SKEW, DEFAULT_MAX_AGE, Policy, default_components};
 pub use sign::Signer;
-pub use verify::{Verified, Verifier};
+pub use verify::{DEFAULT_NONCE_CAPACITY, Verified, Verifier};
 
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -139,6 +139,11 @@ impl Policy {
         self
     }
 
+    /// Whether every signature must carry a `nonce`.
+    pub fn nonce_required(&self) -> bool {
+        self.require_nonce
+    }
+
     /// The allowed algorithms.
     pub fn allowed_algorithms(&self) -> &[Algorithm] {
         &self.allowed_algorithms

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::fields::{Limits, Selector, parse_signature_inputs, select_signature};
 use crate::key::KeyResolver;
 use crate::message::Message;
-use crate::nonce::NonceStore;
+use crate::nonce::{MemoryNonceStore, NonceStore};
 use crate::policy::Policy;
 
 /// What a successful verification established. Only a [`Verifier`] can
@@ -103,8 +103,22 @@ pub struct Verifier {
     policy: Policy,
     clock: Arc<dyn Clock>,
     nonces: Option<Arc<dyn NonceStore>>,
+    /// Whether `nonces` is the in-memory store `new` made (rebuilt on the
+    /// verifier's clock when that changes).
+    default_nonces: bool,
     limits: Limits,
     scheme: Option<String>,
+}
+
+/// The capacity of the in-memory nonce store a [`Verifier`] makes for a
+/// policy that requires nonces (a few tens of MB when full).
+pub const DEFAULT_NONCE_CAPACITY: usize = 100_000;
+
+fn default_nonce_store(clock: &Arc<dyn Clock>) -> Arc<dyn NonceStore> {
+    Arc::new(MemoryNonceStore::with_clock(
+        DEFAULT_NONCE_CAPACITY,
+        clock.clone(),
+    ))
 }
 
 impl std::fmt::Debug for Verifier {
@@ -117,13 +131,22 @@ impl std::fmt::Debug for Verifier {
 }
 
 impl Verifier {
-    /// A verifier on the system clock, without replay protection.
+    /// A verifier on the system clock. If the policy requires a nonce
+    /// ([`Policy::require_nonce`]), replays are rejected from the start: the
+    /// verifier remembers nonces in a [`MemoryNonceStore`] of
+    /// [`DEFAULT_NONCE_CAPACITY`] entries, for this process only (several
+    /// servers need a shared [`NonceStore`]: see [`Verifier::nonce_store`]).
+    /// Otherwise nonces are not remembered unless a store is given.
     pub fn new(resolver: Arc<dyn KeyResolver>, policy: Policy) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let default_nonces = policy.nonce_required();
+        let nonces = default_nonces.then(|| default_nonce_store(&clock));
         Self {
             resolver,
             policy,
-            clock: Arc::new(SystemClock),
-            nonces: None,
+            clock,
+            nonces,
+            default_nonces,
             limits: Limits::default(),
             scheme: None,
         }
@@ -132,6 +155,10 @@ impl Verifier {
     /// The clock (tests pin the time).
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        if self.default_nonces {
+            // Nonces expire on the verifier's time, not the system's.
+            self.nonces = Some(default_nonce_store(&clock));
+        }
         self.clock = clock;
         self
     }
@@ -140,6 +167,7 @@ impl Verifier {
     #[must_use]
     pub fn nonce_store(mut self, store: Arc<dyn NonceStore>) -> Self {
         self.nonces = Some(store);
+        self.default_nonces = false;
         self
     }
 

@@ -282,6 +282,37 @@ fn replay_is_rejected_and_forgeries_do_not_burn_nonces() {
 }
 
 #[test]
+fn a_policy_requiring_nonces_rejects_replays_without_an_explicit_store() {
+    // On a pinned clock (the store must expire nonces on the verifier's
+    // time, not the system's), and on the system clock.
+    let pinned = verifier_at(Policy::new().require_nonce(true), T);
+    let req = signed(signer().nonce("n-1"));
+    pinned.verify_request(&req).unwrap();
+    assert_eq!(
+        pinned.verify_request(&req).unwrap_err(),
+        Error::ReplayedNonce
+    );
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let system = Verifier::new(resolver(), Policy::new().require_nonce(true));
+    let req = signed(signer().created(now).nonce("n-2"));
+    system.verify_request(&req).unwrap();
+    assert_eq!(
+        system.verify_request(&req).unwrap_err(),
+        Error::ReplayedNonce
+    );
+
+    // Without the requirement, nothing is remembered unless asked.
+    let lenient = verifier_at(Policy::new(), T);
+    let req = signed(signer().nonce("n-3"));
+    lenient.verify_request(&req).unwrap();
+    lenient.verify_request(&req).unwrap();
+}
+
+#[test]
 fn alg_parameter_must_match_the_key() {
     let req = signed(signer().include_alg(true));
     verify(&req, Policy::new(), T).unwrap();
