@@ -26,7 +26,6 @@ use tresor_audit::{
     AuditLog, AuditRecord, Checkpoint, FileStore, FileStoreOptions, Hash, NoteSigner, NoteVerifier,
     SyncPolicy, merkle, note,
 };
-use zeroize::Zeroizing;
 
 use crate::args::{
     AuditAppendArgs, AuditCheckpointArgs, AuditConsistencyArgs, AuditKeygenArgs, AuditProveArgs,
@@ -34,7 +33,7 @@ use crate::args::{
 };
 use crate::commands::print_json;
 use crate::error::{CliError, Result};
-use crate::input::Input;
+use crate::input::{Input, read_small_text};
 use crate::output::Output;
 use crate::proof::{ConsistencyJson, InclusionJson, b64};
 use crate::sigkeys::public_path;
@@ -54,23 +53,6 @@ const MAX_KEY_FILE: u64 = 4096;
 
 // ---- keys --------------------------------------------------------------------
 
-/// Reads a small text file (a key or a checkpoint), at most `max` bytes,
-/// into a buffer wiped when dropped.
-fn read_text(path: &Path, max: u64, what: &'static str) -> Result<Zeroizing<String>> {
-    let file = std::fs::File::open(path).map_err(|err| CliError::file(what, path, err))?;
-    let mut text = Zeroizing::new(String::new());
-    file.take(max + 1)
-        .read_to_string(&mut text)
-        .map_err(|err| CliError::file(what, path, err))?;
-    if text.len() as u64 > max {
-        return Err(CliError::Usage(format!(
-            "{path:?} is longer than {max} bytes: not a {}",
-            what.trim_start_matches("cannot read ")
-        )));
-    }
-    Ok(text)
-}
-
 /// A key file's text without its final line ending.
 fn key_line(text: &str) -> &str {
     let text = text.strip_suffix('\n').unwrap_or(text);
@@ -79,7 +61,7 @@ fn key_line(text: &str) -> &str {
 
 /// Loads a signer key file.
 fn load_signer(path: &Path) -> Result<NoteSigner> {
-    let text = read_text(path, MAX_KEY_FILE, "cannot read signer key")?;
+    let text = read_small_text(path, MAX_KEY_FILE, "signer key")?;
     NoteSigner::from_key_string(key_line(&text)).map_err(|source| CliError::NoteKeyFile {
         path: path.to_owned(),
         source,
@@ -88,7 +70,7 @@ fn load_signer(path: &Path) -> Result<NoteSigner> {
 
 /// Loads a verifier key file.
 fn load_verifier(path: &Path) -> Result<NoteVerifier> {
-    let text = read_text(path, MAX_KEY_FILE, "cannot read verifier key")?;
+    let text = read_small_text(path, MAX_KEY_FILE, "verifier key")?;
     NoteVerifier::from_key_string(key_line(&text)).map_err(|source| CliError::NoteKeyFile {
         path: path.to_owned(),
         source,
@@ -310,11 +292,7 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> Result<()> {
     let dir = &args.log.log;
     let checkpoint = match (&args.checkpoint, &args.vkey) {
         (Some(note_path), Some(vkey)) => {
-            let text = read_text(
-                note_path,
-                note::MAX_NOTE_LEN as u64,
-                "cannot read checkpoint",
-            )?;
+            let text = read_small_text(note_path, note::MAX_NOTE_LEN as u64, "checkpoint")?;
             Some((text, [load_verifier(vkey)?]))
         }
         _ => None,

@@ -34,6 +34,7 @@ use crate::args::{
 };
 use crate::commands::print_json;
 use crate::error::{CliError, Result};
+use crate::input::read_small_text;
 
 /// The most bytes read from standard input as a secret (a secret is at most
 /// 82 bytes; more is accepted so that an over-long input is refused like
@@ -466,22 +467,6 @@ pub(crate) fn list(args: &StoreArgs) -> Result<()> {
 /// The most bytes read from a `--public-key` or `--proof` file.
 const MAX_KEY_FILE: u64 = 64 * 1024;
 
-/// Reads a small text file given to `flag`.
-fn read_small(flag: &str, path: &Path) -> Result<String> {
-    let file = std::fs::File::open(path)
-        .map_err(|err| CliError::Usage(format!("cannot read {flag} {path:?}: {err}")))?;
-    let mut text = String::new();
-    file.take(MAX_KEY_FILE + 1)
-        .read_to_string(&mut text)
-        .map_err(|err| CliError::Usage(format!("cannot read {flag} {path:?}: {err}")))?;
-    if u64::try_from(text.len()).unwrap_or(u64::MAX) > MAX_KEY_FILE {
-        return Err(CliError::Usage(format!(
-            "{flag} {path:?} is larger than 64 KiB"
-        )));
-    }
-    Ok(text)
-}
-
 /// Decodes Base64, standard or URL-safe, padded or not.
 fn decode_base64(text: &str) -> Option<Vec<u8>> {
     use base64ct::{Base64, Base64Unpadded, Base64Url, Base64UrlUnpadded, Encoding};
@@ -537,8 +522,8 @@ pub(crate) fn add_key(args: &ClientAddKeyArgs) -> Result<()> {
         })?;
         options = options.alg(alg);
     }
-    let public_key = read_small("--public-key", &args.public_key)?;
-    let proof_file = read_small("--proof", &args.proof)?;
+    let public_key = read_small_text(&args.public_key, MAX_KEY_FILE, "--public-key")?;
+    let proof_file = read_small_text(&args.proof, MAX_KEY_FILE, "--proof")?;
     let (challenge, signature) = match &args.challenge {
         Some(challenge) => (challenge.trim(), proof_file.trim()),
         None => {

@@ -95,3 +95,32 @@ fn stdin_metadata() -> Option<Metadata> {
 fn stdin_metadata() -> Option<Metadata> {
     None
 }
+
+/// Reads a small text file whole (a key, a proof, a checkpoint): at most
+/// `max` bytes, UTF-8, wiped from memory on drop. `what` names the file in
+/// errors, e.g. `key file` or `--proof`.
+pub(crate) fn read_small_text(
+    path: &Path,
+    max: u64,
+    what: &str,
+) -> Result<zeroize::Zeroizing<String>> {
+    let io_error = |verb: &str, err: io::Error| {
+        CliError::Usage(format!("cannot {verb} {what} {path:?}: {err}"))
+    };
+    let file = File::open(path).map_err(|err| io_error("open", err))?;
+    let mut bytes = zeroize::Zeroizing::new(Vec::new());
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|err| io_error("read", err))?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > max {
+        return Err(CliError::Usage(format!(
+            "{what} {path:?} is larger than {max} bytes"
+        )));
+    }
+    let text = String::from_utf8(std::mem::take(&mut *bytes)).map_err(|err| {
+        // Wipe the bytes the failed conversion hands back.
+        drop(zeroize::Zeroizing::new(err.into_bytes()));
+        CliError::Usage(format!("{what} {path:?} is not text"))
+    })?;
+    Ok(zeroize::Zeroizing::new(text))
+}

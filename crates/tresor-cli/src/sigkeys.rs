@@ -14,15 +14,14 @@
 //! `--alg` is given, which must then fit the key; RSA keys need `--alg`.
 //! The file's text is wiped from memory once parsed.
 
-use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tresor_httpsig::{Algorithm, HmacKey, PrivateKey, PublicKey, SigningKey, VerifyingKey};
-use zeroize::Zeroizing;
 
 use crate::error::{CliError, Result};
+use crate::input::read_small_text;
 use crate::output::Output;
 
 /// The largest key file read, in bytes (an 8192-bit RSA private key in PEM
@@ -83,28 +82,6 @@ pub(crate) fn algorithm(name: Option<&str>) -> Result<Option<Algorithm>> {
     .transpose()
 }
 
-/// Reads a key file's text into a buffer wiped on drop.
-fn read(path: &Path) -> Result<Zeroizing<String>> {
-    let file = File::open(path).map_err(|err| CliError::file("cannot open key file", path, err))?;
-    let mut bytes = Zeroizing::new(Vec::new());
-    file.take(MAX_KEY_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|err| CliError::file("cannot read key file", path, err))?;
-    if bytes.len() as u64 > MAX_KEY_FILE {
-        return Err(CliError::Usage(format!(
-            "key file {path:?} is larger than {MAX_KEY_FILE} bytes: not a key"
-        )));
-    }
-    let text = String::from_utf8(std::mem::take(&mut *bytes)).map_err(|err| {
-        // Wipe the bytes the failed conversion hands back.
-        drop(Zeroizing::new(err.into_bytes()));
-        CliError::Usage(format!(
-            "key file {path:?} is not text: expected a PEM key, a JWK or a Base64 secret"
-        ))
-    })?;
-    Ok(Zeroizing::new(text))
-}
-
 fn key_error(path: &Path, source: tresor_httpsig::Error) -> CliError {
     CliError::SigKeyFile {
         path: path.to_owned(),
@@ -158,7 +135,7 @@ fn hmac(path: &Path, text: &str, alg: Option<Algorithm>) -> Result<HmacKey> {
 
 /// Loads the signing key in `path` for `alg` (or the key's own algorithm).
 pub(crate) fn signing_key(path: &Path, alg: Option<Algorithm>) -> Result<Arc<dyn SigningKey>> {
-    let text = read(path)?;
+    let text = read_small_text(path, MAX_KEY_FILE, "key file")?;
     let kind = KeyText::of(&text);
     if alg == Some(Algorithm::HmacSha256) && kind != KeyText::Secret {
         return Err(alg_mismatch(path, Algorithm::HmacSha256, kind));
@@ -185,7 +162,7 @@ pub(crate) fn signing_key(path: &Path, alg: Option<Algorithm>) -> Result<Arc<dyn
 /// Loads the verifying key in `path` for `alg` (or the key's own
 /// algorithm). A private key is accepted too: its public key verifies.
 pub(crate) fn verifying_key(path: &Path, alg: Option<Algorithm>) -> Result<Arc<dyn VerifyingKey>> {
-    let text = read(path)?;
+    let text = read_small_text(path, MAX_KEY_FILE, "key file")?;
     let kind = KeyText::of(&text);
     if alg == Some(Algorithm::HmacSha256) && kind != KeyText::Secret {
         return Err(alg_mismatch(path, Algorithm::HmacSha256, kind));
