@@ -242,12 +242,13 @@ pub(crate) struct MessageArgs {
 /// `tresor http sign`.
 #[derive(Debug, Args)]
 pub(crate) struct HttpSignArgs {
-    /// Signing key file: PEM private key, private JWK, or for hmac-sha256 the
-    /// Base64 shared secret.
+    /// Signing key file: PEM private key, private JWK, symmetric JWK
+    /// (`"kty":"oct"`, hmac-sha256), or with `--alg hmac-sha256` only, the
+    /// Base64 shared secret (a secret is never inferred).
     #[arg(long, value_name = "FILE")]
     pub(crate) key: PathBuf,
     /// Algorithm (RFC 9421 name); it must fit the key. Needed for RSA keys
-    /// [default: the key's].
+    /// and for a Base64 hmac-sha256 secret [default: the key's].
     #[arg(long, value_name = "ALG")]
     pub(crate) alg: Option<String>,
     /// The `keyid` parameter.
@@ -303,12 +304,14 @@ pub(crate) struct HttpSignArgs {
 #[derive(Debug, Args)]
 pub(crate) struct HttpVerifyArgs {
     /// Verifying key file: PEM public key (SPKI or PKCS#1; a private key
-    /// works too), JWK, or for hmac-sha256 the Base64 shared secret.
+    /// works too), JWK, symmetric JWK (`"kty":"oct"`, hmac-sha256), or with
+    /// `--alg hmac-sha256` only, the Base64 shared secret (a secret is never
+    /// inferred).
     #[arg(long, value_name = "FILE")]
     pub(crate) key: PathBuf,
     /// Algorithm (RFC 9421 name); it must fit the key and agree with the
-    /// signature's `alg` parameter. Needed for RSA keys [default: the
-    /// key's].
+    /// signature's `alg` parameter. Needed for RSA keys and for a Base64
+    /// hmac-sha256 secret [default: the key's].
     #[arg(long, value_name = "ALG")]
     pub(crate) alg: Option<String>,
     /// The label of the signature to verify [default: the first].

@@ -6,19 +6,33 @@
 //! - a PEM key: a private key (PKCS#8 `PRIVATE KEY`, SEC1 `EC PRIVATE KEY`,
 //!   PKCS#1 `RSA PRIVATE KEY`) or a public key (SPKI `PUBLIC KEY`, PKCS#1
 //!   `RSA PUBLIC KEY`);
-//! - a JWK (a JSON object);
-//! - anything else is taken as an `hmac-sha256` shared secret in standard
-//!   Base64 (at least 32 bytes once decoded).
+//! - a JWK (a JSON object): an asymmetric key (`kty` `OKP`, `EC`, `RSA`), or
+//!   an `hmac-sha256` secret as a symmetric JWK (`"kty":"oct"`, RFC 7518
+//!   section 6.4, `alg` `HS256` when present);
+//! - with `--alg hmac-sha256` only: an `hmac-sha256` shared secret in
+//!   standard Base64 (at least 32 bytes once decoded).
 //!
-//! The key decides the algorithm (Ed25519, P-256, P-384, HMAC) unless
-//! `--alg` is given, which must then fit the key; RSA keys need `--alg`.
-//! The file's text is wiped from memory once parsed.
+//! **A secret is never inferred.** A file that is neither PEM nor JSON is
+//! refused unless `--alg hmac-sha256` says it is a secret, because a public
+//! key stored as bare Base64 (DER SPKI, as many KMS and HSM APIs export it,
+//! or a raw EC point) would otherwise become an HMAC key, and anyone who
+//! knows the public key could forge signatures under it. Even with
+//! `--alg hmac-sha256`, decoded bytes shaped like a key (a DER `SEQUENCE`
+//! spanning the whole input, or a SEC1 EC point) are refused. (A raw
+//! 32-byte Ed25519 public key cannot be told apart from a random secret:
+//! that is why the flag is required.)
+//!
+//! The key decides the algorithm (Ed25519, P-256, P-384; HMAC for a
+//! symmetric JWK) unless `--alg` is given, which must then fit the key; RSA
+//! keys need `--alg`. The file's text is wiped from memory once parsed.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 use tresor_httpsig::{Algorithm, HmacKey, PrivateKey, PublicKey, SigningKey, VerifyingKey};
+use zeroize::Zeroizing;
 
 use crate::error::{CliError, Result};
 use crate::input::read_small_text;
@@ -35,10 +49,14 @@ enum KeyText {
     PemPrivate,
     /// A PEM public key (or any other PEM block).
     PemPublic,
-    /// A JSON Web Key.
+    /// A JSON Web Key of an asymmetric key type.
     Jwk,
-    /// Anything else: a Base64 HMAC secret.
-    Secret,
+    /// A symmetric JSON Web Key (`"kty":"oct"`): an HMAC secret that says
+    /// so itself.
+    OctJwk,
+    /// Anything else: a Base64 HMAC secret if, and only if, `--alg
+    /// hmac-sha256` says so.
+    Base64,
 }
 
 impl KeyText {
@@ -52,9 +70,18 @@ impl KeyText {
                 KeyText::PemPublic
             }
         } else if text.starts_with('{') {
-            KeyText::Jwk
+            // Only `kty` is read: the other members (a secret among them)
+            // are skipped, not copied.
+            let kty = serde_json::from_str::<JwkType>(text)
+                .ok()
+                .and_then(|j| j.kty);
+            if kty.as_deref() == Some("oct") {
+                KeyText::OctJwk
+            } else {
+                KeyText::Jwk
+            }
         } else {
-            KeyText::Secret
+            KeyText::Base64
         }
     }
 
@@ -62,8 +89,18 @@ impl KeyText {
         match self {
             KeyText::PemPrivate => "a PEM private key",
             KeyText::PemPublic => "a PEM public key",
-            KeyText::Jwk => "a JWK",
-            KeyText::Secret => "an hmac-sha256 secret",
+            KeyText::Jwk => "an asymmetric JWK",
+            KeyText::OctJwk => "a symmetric (oct) JWK, an hmac-sha256 secret",
+            KeyText::Base64 => "neither a PEM key nor a JWK",
+        }
+    }
+
+    /// Whether the file holds an HMAC secret (given `--alg`).
+    fn is_secret(self, alg: Option<Algorithm>) -> bool {
+        match self {
+            KeyText::OctJwk => true,
+            KeyText::Base64 => alg == Some(Algorithm::HmacSha256),
+            KeyText::PemPrivate | KeyText::PemPublic | KeyText::Jwk => false,
         }
     }
 }
@@ -115,29 +152,116 @@ fn alg_mismatch(path: &Path, alg: Algorithm, kind: KeyText) -> CliError {
     ))
 }
 
-/// Loads an HMAC secret, with a clear error for a file that holds nothing
-/// recognisable.
-fn hmac(path: &Path, text: &str, alg: Option<Algorithm>) -> Result<HmacKey> {
+/// The error for a file that is neither PEM nor JSON, read without
+/// `--alg hmac-sha256`.
+fn secret_not_inferred(path: &Path, alg: Option<Algorithm>) -> CliError {
+    match alg {
+        Some(alg) => CliError::Usage(format!(
+            "--alg {alg} does not fit key file {path:?}, which holds neither a PEM key nor a \
+             JWK (only an hmac-sha256 secret may be bare Base64)"
+        )),
+        None => CliError::Usage(format!(
+            "key file {path:?} holds neither a PEM key nor a JWK; if it holds an hmac-sha256 \
+             secret in Base64, say so with --alg hmac-sha256 (a secret is never inferred, so \
+             a public key cannot be taken for one)"
+        )),
+    }
+}
+
+/// What decoded secret bytes look like when they are in fact a key, if
+/// they do: a DER `SEQUENCE` spanning the whole input (SPKI, PKCS#1,
+/// PKCS#8, SEC1 private keys all are one), or a SEC1 EC point of a NIST
+/// curve (P-256, P-384, P-521; compressed or not).
+fn key_shape(bytes: &[u8]) -> Option<&'static str> {
+    if let [0x30, len, rest @ ..] = bytes {
+        let spans = match *len {
+            n @ 0..=0x7f => usize::from(n) == rest.len(),
+            n @ 0x81..=0x84 => {
+                let count = usize::from(n & 0x7f);
+                rest.get(..count).is_some_and(|octets| {
+                    let value = octets.iter().fold(0usize, |acc, &o| {
+                        acc.saturating_mul(256).saturating_add(usize::from(o))
+                    });
+                    rest.len().checked_sub(count) == Some(value)
+                })
+            }
+            _ => false,
+        };
+        if spans {
+            return Some("a DER-encoded key (an ASN.1 SEQUENCE, such as an SPKI public key)");
+        }
+    }
+    match (bytes.first(), bytes.len()) {
+        (Some(0x04), 65 | 97 | 133) | (Some(0x02 | 0x03), 33 | 49 | 67) => {
+            Some("an EC public key (a SEC1 point)")
+        }
+        _ => None,
+    }
+}
+
+/// Loads the HMAC secret of a file that holds one (see
+/// [`KeyText::is_secret`]).
+fn hmac(path: &Path, text: &str, kind: KeyText, alg: Option<Algorithm>) -> Result<HmacKey> {
     match alg {
         None | Some(Algorithm::HmacSha256) => {}
-        Some(alg) => return Err(alg_mismatch(path, alg, KeyText::Secret)),
+        Some(alg) => return Err(alg_mismatch(path, alg, kind)),
     }
-    HmacKey::from_base64(text).map_err(|err| {
-        if alg.is_none() && !text.trim().is_empty() && err.to_string().contains("Base64") {
+    let secret = match kind {
+        KeyText::OctJwk => oct_jwk_secret(path, text)?,
+        _ => Zeroizing::new(Base64::decode_vec(text.trim()).map_err(|_| {
             CliError::Usage(format!(
-                "key file {path:?} holds neither a PEM key, a JWK nor a Base64 hmac-sha256 secret"
+                "key file {path:?} is not an hmac-sha256 secret in standard Base64"
             ))
-        } else {
-            key_error(path, err)
-        }
-    })
+        })?),
+    };
+    if let Some(shape) = key_shape(&secret) {
+        return Err(CliError::Usage(format!(
+            "key file {path:?} holds {shape}, not an hmac-sha256 secret: refusing to use a key \
+             as a shared secret"
+        )));
+    }
+    HmacKey::new(&secret).map_err(|err| key_error(path, err))
+}
+
+/// The `kty` member of a JWK (the others are skipped).
+#[derive(serde::Deserialize)]
+struct JwkType {
+    kty: Option<String>,
+}
+
+/// The members of a symmetric JWK that matter here.
+#[derive(serde::Deserialize)]
+struct OctJwk {
+    k: Option<String>,
+    alg: Option<String>,
+}
+
+/// The secret of a symmetric JWK: `kty` `oct`, `k` in base64url, `alg`
+/// `HS256` when present.
+fn oct_jwk_secret(path: &Path, text: &str) -> Result<Zeroizing<Vec<u8>>> {
+    let bad = |what: &str| CliError::Usage(format!("key file {path:?}: {what}"));
+    let jwk: OctJwk = serde_json::from_str(text).map_err(|_| bad("the JWK is not valid"))?;
+    let k = Zeroizing::new(jwk.k.unwrap_or_default());
+    match jwk.alg.as_deref() {
+        None | Some("HS256") => {}
+        Some(_) => return Err(bad("a symmetric JWK must have alg HS256 (hmac-sha256)")),
+    }
+    if k.is_empty() {
+        return Err(bad("a symmetric JWK needs its secret in member \"k\""));
+    }
+    let secret = Base64UrlUnpadded::decode_vec(&k)
+        .map_err(|_| bad("member \"k\" of the JWK is not base64url without padding"))?;
+    Ok(Zeroizing::new(secret))
 }
 
 /// Loads the signing key in `path` for `alg` (or the key's own algorithm).
 pub(crate) fn signing_key(path: &Path, alg: Option<Algorithm>) -> Result<Arc<dyn SigningKey>> {
     let text = read_small_text(path, MAX_KEY_FILE, "key file")?;
     let kind = KeyText::of(&text);
-    if alg == Some(Algorithm::HmacSha256) && kind != KeyText::Secret {
+    if kind.is_secret(alg) {
+        return Ok(Arc::new(hmac(path, &text, kind, alg)?));
+    }
+    if alg == Some(Algorithm::HmacSha256) {
         return Err(alg_mismatch(path, Algorithm::HmacSha256, kind));
     }
     let load = |alg: Option<Algorithm>| match (kind, alg) {
@@ -147,7 +271,7 @@ pub(crate) fn signing_key(path: &Path, alg: Option<Algorithm>) -> Result<Arc<dyn
         (_, Some(alg)) => PrivateKey::from_pem_with_alg(&text, alg),
     };
     match kind {
-        KeyText::Secret => Ok(Arc::new(hmac(path, &text, alg)?)),
+        KeyText::Base64 | KeyText::OctJwk => Err(secret_not_inferred(path, alg)),
         KeyText::PemPublic => Err(CliError::Usage(format!(
             "key file {path:?} holds a public key: signing needs the private key"
         ))),
@@ -164,7 +288,10 @@ pub(crate) fn signing_key(path: &Path, alg: Option<Algorithm>) -> Result<Arc<dyn
 pub(crate) fn verifying_key(path: &Path, alg: Option<Algorithm>) -> Result<Arc<dyn VerifyingKey>> {
     let text = read_small_text(path, MAX_KEY_FILE, "key file")?;
     let kind = KeyText::of(&text);
-    if alg == Some(Algorithm::HmacSha256) && kind != KeyText::Secret {
+    if kind.is_secret(alg) {
+        return Ok(Arc::new(hmac(path, &text, kind, alg)?));
+    }
+    if alg == Some(Algorithm::HmacSha256) {
         return Err(alg_mismatch(path, Algorithm::HmacSha256, kind));
     }
     let load = |alg: Option<Algorithm>| match (kind, alg) {
@@ -178,7 +305,7 @@ pub(crate) fn verifying_key(path: &Path, alg: Option<Algorithm>) -> Result<Arc<d
         (_, Some(alg)) => PublicKey::from_pem_with_alg(&text, alg),
     };
     match kind {
-        KeyText::Secret => Ok(Arc::new(hmac(path, &text, alg)?)),
+        KeyText::Base64 | KeyText::OctJwk => Err(secret_not_inferred(path, alg)),
         KeyText::PemPrivate | KeyText::PemPublic | KeyText::Jwk => match load(alg) {
             Ok(key) => Ok(Arc::new(key)),
             Err(_) if alg.is_none() && is_rsa(load) => Err(rsa_needs_alg(path)),
@@ -268,7 +395,35 @@ mod tests {
             KeyText::PemPublic
         );
         assert_eq!(KeyText::of(" {\"kty\":\"OKP\"}"), KeyText::Jwk);
-        assert_eq!(KeyText::of("c2VjcmV0"), KeyText::Secret);
+        assert_eq!(KeyText::of("{\"kty\":\"oct\",\"k\":\"\"}"), KeyText::OctJwk);
+        assert_eq!(KeyText::of("c2VjcmV0"), KeyText::Base64);
+        assert!(!KeyText::Base64.is_secret(None));
+        assert!(KeyText::Base64.is_secret(Some(Algorithm::HmacSha256)));
+        assert!(KeyText::OctJwk.is_secret(None));
+    }
+
+    #[test]
+    fn key_shapes() {
+        // A P-256 SPKI (91 bytes: SEQUENCE, short length 0x59).
+        let mut spki = vec![0x30, 0x59];
+        spki.extend_from_slice(&[0; 0x59]);
+        assert!(key_shape(&spki).is_some());
+        // A long-form length (an RSA SPKI).
+        let mut rsa = vec![0x30, 0x82, 0x01, 0x22];
+        rsa.extend_from_slice(&[0; 0x122]);
+        assert!(key_shape(&rsa).is_some());
+        // SEC1 points.
+        let mut point = vec![0x04];
+        point.extend_from_slice(&[1; 64]);
+        assert!(key_shape(&point).is_some());
+        assert!(key_shape(&[0x02; 33]).is_some());
+        // Random-looking secrets.
+        assert!(key_shape(&[0x5a; 32]).is_none());
+        // 0x30 but a length that does not span the input.
+        let mut not_der = vec![0x30, 0x10];
+        not_der.extend_from_slice(&[0; 30]);
+        assert!(key_shape(&not_der).is_none());
+        assert!(key_shape(&[]).is_none());
     }
 
     #[test]

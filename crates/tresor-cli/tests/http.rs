@@ -8,8 +8,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use std::sync::Arc;
+
+use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 use serde_json::Value;
-use tresor_httpsig::PublicKey;
+use tresor_httpsig::{HmacKey, PublicKey, Signer};
 
 mod common;
 
@@ -84,6 +87,14 @@ impl Dir {
     }
 }
 
+fn base64_decode(text: &str) -> Vec<u8> {
+    Base64::decode_vec(text.trim()).unwrap()
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    Base64UrlUnpadded::encode_string(bytes)
+}
+
 fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
 }
@@ -135,7 +146,7 @@ const EXAMPLES: [Example; 6] = [
         "b25_request_signed.txt",
         "sig-b25",
         "test-shared-secret",
-        &[],
+        &["--alg", "hmac-sha256"],
         ("Host: example.com", "Host: example.org"),
     ),
     (
@@ -264,13 +275,16 @@ fn verify_rejects_every_tampered_rfc_example() {
 fn sign_reproduces_the_deterministic_rfc_signatures() {
     let dir = Dir::new();
     let request = vector("rfc-test-request.txt");
-    // B.2.5, hmac-sha256: the key file holds the Base64 secret.
+    // B.2.5, hmac-sha256: the key file holds the Base64 secret, which is
+    // read as one only when --alg says so.
     let secret = vector("test-shared-secret");
     let b25 = [
         "http",
         "sign",
         "--key",
         path_str(&secret),
+        "--alg",
+        "hmac-sha256",
         "--keyid",
         "test-shared-secret",
         "--label",
@@ -290,11 +304,21 @@ fn sign_reproduces_the_deterministic_rfc_signatures() {
         String::from_utf8(dir.ok(&b25, b"")).unwrap(),
         String::from_utf8(read_vector("b25_request_signed.txt")).unwrap()
     );
-    // With --alg given explicitly, the same.
-    let mut explicit = b25.to_vec();
-    explicit.extend_from_slice(&["--alg", "hmac-sha256"]);
+    // The same secret as a symmetric JWK (kty oct), which says what it is:
+    // no --alg needed.
+    let k = base64url(&base64_decode(
+        &String::from_utf8(read_vector("test-shared-secret")).unwrap(),
+    ));
+    dir.write(
+        "shared.jwk",
+        format!("{{\"kty\":\"oct\",\"alg\":\"HS256\",\"k\":\"{k}\"}}").as_bytes(),
+    );
+    let jwk = dir.path("shared.jwk");
+    let mut from_jwk = b25.to_vec();
+    from_jwk[3] = path_str(&jwk);
+    from_jwk.drain(4..6);
     assert_eq!(
-        dir.ok(&explicit, b""),
+        dir.ok(&from_jwk, b""),
         read_vector("b25_request_signed.txt")
     );
 
@@ -777,7 +801,19 @@ fn wrong_key_and_algorithm_mismatches() {
     dir.fails(
         &["http", "verify", "--key", "garbage.key"],
         &signed,
-        "neither a PEM key, a JWK nor a Base64 hmac-sha256 secret",
+        "holds neither a PEM key nor a JWK",
+    );
+    dir.fails(
+        &[
+            "http",
+            "verify",
+            "--key",
+            "garbage.key",
+            "--alg",
+            "hmac-sha256",
+        ],
+        &signed,
+        "not an hmac-sha256 secret in standard Base64",
     );
     dir.fails(
         &["http", "verify", "--key", "missing.key"],
@@ -1230,4 +1266,128 @@ fn bad_flags_are_errors() {
     // A malformed command line is the parser's: exit code 2.
     let output = dir.run(&["http", "verify"], b"");
     assert_eq!(output.status.code(), Some(2));
+}
+
+/// Signs `REQUEST` (origin form, Host bank.example) with hmac-sha256 under
+/// `secret`, as an attacker who knows those bytes would, and returns the
+/// raw signed message.
+fn hmac_signed_request(secret: &[u8]) -> Vec<u8> {
+    let mut request = http::Request::builder()
+        .method("POST")
+        .uri("/transfer")
+        .header("host", "bank.example")
+        .header("content-type", "text/plain")
+        .header("content-length", "5")
+        .body(b"hello".to_vec())
+        .unwrap();
+    Signer::new(Arc::new(HmacKey::new(secret).unwrap()), "victim")
+        .sign_request(&mut request)
+        .unwrap();
+    let mut raw = String::from("POST /transfer HTTP/1.1\r\n");
+    for (name, value) in request.headers() {
+        raw.push_str(&format!("{}: {}\r\n", name, value.to_str().unwrap()));
+    }
+    raw.push_str("\r\nhello");
+    raw.into_bytes()
+}
+
+/// Regression: finding 1 of the security review (issue 8). A public key
+/// stored as bare Base64 (DER SPKI, as KMS and HSM APIs export it, or a
+/// raw Ed25519 key) was loaded as an hmac-sha256 secret, so anyone who
+/// knew the public key could forge signatures that verified with exit 0.
+/// A secret is never inferred now: bare Base64 needs `--alg hmac-sha256`,
+/// and bytes shaped like a key are refused even then.
+#[test]
+fn a_public_key_in_bare_base64_is_never_taken_for_an_hmac_secret() {
+    let dir = Dir::new();
+    dir.ok(
+        &["key", "generate", "--alg", "ed25519", "--out", "victim.key"],
+        b"",
+    );
+    let public =
+        PublicKey::from_pem(&String::from_utf8(dir.read("victim.key.pub")).unwrap()).unwrap();
+    let spki = public.to_der_spki();
+    let jwk: Value = serde_json::from_str(&public.to_jwk()).unwrap();
+    let raw = Base64UrlUnpadded::decode_vec(jwk["x"].as_str().unwrap()).unwrap();
+    assert_eq!(raw.len(), 32);
+
+    for (file, bytes) in [("victim.spki.b64", &spki), ("victim.raw.b64", &raw)] {
+        dir.write(
+            file,
+            format!("{}\n", Base64::encode_string(bytes)).as_bytes(),
+        );
+        let forged = hmac_signed_request(bytes);
+        dir.write(
+            &format!("{file}.jwk"),
+            format!("{{\"kty\":\"oct\",\"k\":\"{}\"}}", base64url(bytes)).as_bytes(),
+        );
+        // (Before the fix, this verified with exit 0.)
+        dir.fails(
+            &["http", "verify", "--key", file],
+            &forged,
+            "a secret is never inferred",
+        );
+        dir.fails(
+            &["http", "sign", "--key", file, "--keyid", "victim"],
+            REQUEST,
+            "a secret is never inferred",
+        );
+        for alg in ["ed25519", "ecdsa-p256-sha256"] {
+            dir.fails(
+                &["http", "verify", "--key", file, "--alg", alg],
+                &forged,
+                "does not fit key file",
+            );
+        }
+    }
+
+    // The SPKI is refused as a secret even when --alg hmac-sha256 or a
+    // symmetric JWK claims it is one.
+    let forged = hmac_signed_request(&spki);
+    for args in [
+        vec!["--key", "victim.spki.b64", "--alg", "hmac-sha256"],
+        vec!["--key", "victim.spki.b64.jwk"],
+    ] {
+        let mut full = vec!["http", "verify"];
+        full.extend(args);
+        dir.fails(&full, &forged, "holds a DER-encoded key");
+    }
+    // So is an uncompressed EC point (a P-256 public key).
+    dir.ok(
+        &[
+            "key",
+            "generate",
+            "--alg",
+            "ecdsa-p256",
+            "--out",
+            "p256.key",
+        ],
+        b"",
+    );
+    let p256 = PublicKey::from_pem(&String::from_utf8(dir.read("p256.key.pub")).unwrap()).unwrap();
+    let p256_jwk: Value = serde_json::from_str(&p256.to_jwk()).unwrap();
+    let mut point = vec![0x04];
+    for c in ["x", "y"] {
+        point.extend(Base64UrlUnpadded::decode_vec(p256_jwk[c].as_str().unwrap()).unwrap());
+    }
+    dir.write("p256.point.b64", Base64::encode_string(&point).as_bytes());
+    dir.fails(
+        &[
+            "http",
+            "verify",
+            "--key",
+            "p256.point.b64",
+            "--alg",
+            "hmac-sha256",
+        ],
+        &hmac_signed_request(&point),
+        "holds an EC public key",
+    );
+
+    // A real secret, said to be one, still works both ways.
+    let secret = [0x5au8; 32];
+    dir.write("shared.secret", Base64::encode_string(&secret).as_bytes());
+    let signed = hmac_signed_request(&secret);
+    let out = dir.verify("shared.secret", &signed, &["--alg", "hmac-sha256"]);
+    assert_eq!(out["alg"], "hmac-sha256");
 }
