@@ -292,7 +292,7 @@ impl Verifier {
         }
 
         if let (Some(store), Some(nonce)) = (&self.nonces, params.nonce()) {
-            store.check_and_remember(key_id, nonce, self.policy.nonce_horizon(params, now))?;
+            store.check_and_remember(key_id, nonce, self.policy.nonce_horizon(params))?;
         }
 
         Ok(Verified {

