@@ -133,7 +133,7 @@ pub use message::{KNOWN_STRUCTURED_FIELDS, Message, StructuredType};
 pub use params::{SignatureParams, serialize_signature_params};
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use nonce::{MemoryNonceStore, NonceStore};
+pub use nonce::{DEFAULT_KEY_SHARE_DIVISOR, MemoryNonceStore, NonceStore};
 pub use policy::{DEFAULT_CLOCK_SKEW, DEFAULT_MAX_AGE, Policy, default_components};
 pub use sign::Signer;
 pub use verify::{DEFAULT_NONCE_CAPACITY, Verified, Verifier};

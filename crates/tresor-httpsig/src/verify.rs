@@ -111,7 +111,11 @@ pub struct Verifier {
 }
 
 /// The capacity of the in-memory nonce store a [`Verifier`] makes for a
-/// policy that requires nonces (a few tens of MB when full).
+/// policy that requires nonces (a few tens of MB when full). Each key id
+/// gets the default share of it, `DEFAULT_NONCE_CAPACITY /`
+/// [`DEFAULT_KEY_SHARE_DIVISOR`](crate::DEFAULT_KEY_SHARE_DIVISOR) = 10 000
+/// live nonces (about 33 requests a second per key over the default 305 s
+/// window); a key past its share is refused without affecting the others.
 pub const DEFAULT_NONCE_CAPACITY: usize = 100_000;
 
 fn default_nonce_store(clock: &Arc<dyn Clock>) -> Arc<dyn NonceStore> {
@@ -134,8 +138,11 @@ impl Verifier {
     /// A verifier on the system clock. If the policy requires a nonce
     /// ([`Policy::require_nonce`]), replays are rejected from the start: the
     /// verifier remembers nonces in a [`MemoryNonceStore`] of
-    /// [`DEFAULT_NONCE_CAPACITY`] entries, for this process only (several
-    /// servers need a shared [`NonceStore`]: see [`Verifier::nonce_store`]).
+    /// [`DEFAULT_NONCE_CAPACITY`] entries with the default per-key share,
+    /// for this process only (several servers need a shared
+    /// [`NonceStore`]: see [`Verifier::nonce_store`]; another capacity or
+    /// share: give a [`MemoryNonceStore`] built with
+    /// [`MemoryNonceStore::per_key_limit`]).
     /// Otherwise nonces are not remembered unless a store is given.
     pub fn new(resolver: Arc<dyn KeyResolver>, policy: Policy) -> Self {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);

@@ -12,7 +12,8 @@ use base64ct::{Base64, Encoding};
 use http::Request;
 use sig_support::{MapResolver, TestHmac};
 use tresor_httpsig::{
-    ComponentId, Error, FixedClock, Message, Policy, SignatureParams, SigningKey, Verifier,
+    ComponentId, DEFAULT_KEY_SHARE_DIVISOR, DEFAULT_NONCE_CAPACITY, Error, FixedClock,
+    MemoryNonceStore, Message, NonceStore, Policy, SignatureParams, Signer, SigningKey, Verifier,
     serialize_signature_params, signature_base,
 };
 
@@ -145,4 +146,111 @@ fn finding3_nonce_required_refuses_signatures_without_a_time_bound() {
         verifier.verify_request(&req).unwrap_err(),
         Error::ReplayedNonce
     );
+}
+
+// --- Finding 4: one tenant starves all --------------------------------------
+
+/// Regression: finding 4 of the security review, issue 8. One key filling
+/// the shared store made every other key's fresh nonces fail.
+#[test]
+fn finding4_one_key_flooding_the_nonce_store_does_not_starve_others() {
+    let clock = Arc::new(FixedClock::new(T));
+    let store = MemoryNonceStore::with_clock(100, clock.clone());
+    let share = store.key_limit();
+    assert!(share > 0 && share < store.capacity());
+    let mut accepted = 0;
+    let mut refused = 0;
+    for i in 0..store.capacity() {
+        match store.check_and_remember("flooder", &format!("n-{i}"), T + 300) {
+            Ok(()) => accepted += 1,
+            Err(Error::LimitExceeded { .. }) => refused += 1,
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(accepted, share);
+    assert_eq!(refused, store.capacity() - share);
+    // Another tenant's fresh nonce is still accepted.
+    store
+        .check_and_remember("other-tenant", "n-0", T + 300)
+        .unwrap();
+    // The flooder's share frees up as its nonces expire.
+    clock.set(T + 301);
+    store
+        .check_and_remember("flooder", "late", T + 600)
+        .unwrap();
+}
+
+/// Regression: finding 4 of the security review, issue 8, with an explicit
+/// per-key limit and through the verifier.
+#[test]
+fn finding4_per_key_limit_through_the_verifier() {
+    let clock = Arc::new(FixedClock::new(T));
+    let store = Arc::new(MemoryNonceStore::with_clock(10, clock.clone()).per_key_limit(3));
+    assert_eq!(store.key_limit(), 3);
+    let resolver = Arc::new(
+        MapResolver::default()
+            .with("client-1", key())
+            .with("client-2", key()),
+    );
+    let verifier = Verifier::new(resolver, Policy::new().require_nonce(true))
+        .clock(clock.clone())
+        .nonce_store(store.clone());
+    let request = |key_id: &str, nonce: &str| {
+        let mut req = get("/accounts", Some("api.bank.example"));
+        Signer::new(key(), key_id)
+            .created(T)
+            .nonce(nonce)
+            .sign_request(&mut req)
+            .unwrap();
+        req
+    };
+    for i in 0..3 {
+        verifier
+            .verify_request(&request("client-1", &format!("n-{i}")))
+            .unwrap();
+    }
+    assert!(matches!(
+        verifier.verify_request(&request("client-1", "n-3")),
+        Err(Error::LimitExceeded { .. })
+    ));
+    verifier
+        .verify_request(&request("client-2", "n-0"))
+        .unwrap();
+}
+
+/// Regression: finding 4 of the security review, issue 8, for the store a
+/// verifier makes by itself when its policy requires nonces: one key gets
+/// a tenth of [`DEFAULT_NONCE_CAPACITY`], and another key still works.
+#[test]
+fn finding4_default_verifier_store_gives_each_key_a_share() {
+    let share = DEFAULT_NONCE_CAPACITY / DEFAULT_KEY_SHARE_DIVISOR;
+    let resolver = Arc::new(
+        MapResolver::default()
+            .with("client-1", key())
+            .with("client-2", key()),
+    );
+    let verifier = Verifier::new(resolver, Policy::new().require_nonce(true))
+        .clock(Arc::new(FixedClock::new(T)));
+    let signer = |key_id: &str| Signer::new(key(), key_id).created(T);
+    let mut req = get("/accounts", Some("api.bank.example"));
+    for i in 0..=share {
+        req.headers_mut().remove("signature-input");
+        req.headers_mut().remove("signature");
+        signer("client-1")
+            .nonce(format!("n-{i}"))
+            .sign_request(&mut req)
+            .unwrap();
+        let result = verifier.verify_request(&req);
+        if i < share {
+            result.unwrap();
+        } else {
+            assert!(matches!(result, Err(Error::LimitExceeded { .. })));
+        }
+    }
+    let mut other = get("/accounts", Some("api.bank.example"));
+    signer("client-2")
+        .nonce("n-0")
+        .sign_request(&mut other)
+        .unwrap();
+    verifier.verify_request(&other).unwrap();
 }
