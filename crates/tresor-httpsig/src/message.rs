@@ -50,7 +50,11 @@ enum Kind<'a> {
 ///
 /// For a server-side request whose URI is in origin form (`/path?query`),
 /// the authority comes from the `Host` field and the scheme is `https`
-/// unless set with [`Message::with_scheme`].
+/// unless set with [`Message::with_scheme`]. When the URI has an authority
+/// (absolute form, HTTP/2 `:authority`) and the request also has a `Host`
+/// field, the two must agree, and a request may have only one `Host` line
+/// ([`Message::check_host`]): computing `@authority` or `@target-uri`, and
+/// signing or verifying a request, refuse it otherwise.
 #[derive(Clone, Debug)]
 pub struct Message<'a> {
     kind: Kind<'a>,
@@ -235,7 +239,42 @@ impl<'a> Message<'a> {
         }
     }
 
+    /// For a request: refuses a `Host` field that contradicts the target
+    /// URI, so that what the signature covers as `@authority` is also what
+    /// an application routing by `Host` sees. More than one `Host` line is
+    /// refused, and so is a `Host` that differs from the URI's authority
+    /// (absolute-form or HTTP/2 `:authority`), compared as `@authority` is
+    /// computed: host case-insensitively, the scheme's default port
+    /// omitted. A response, a request without `Host` and an origin-form
+    /// request (whose authority is the `Host`) pass.
+    pub fn check_host(&self) -> Result<()> {
+        let Kind::Request { uri, .. } = self.kind else {
+            return Ok(());
+        };
+        let mut hosts = self.headers.get_all(http::header::HOST).iter();
+        let first = hosts.next();
+        if hosts.next().is_some() {
+            return Err(Error::Malformed {
+                field: "Host",
+                reason: "more than one host field".to_owned(),
+            });
+        }
+        if let (Some(target), Some(host)) = (uri.authority(), first) {
+            let scheme = self.scheme_value(uri);
+            let host = parse_host(host)?;
+            if normalized_authority(target, &scheme) != normalized_authority(&host, &scheme) {
+                return Err(Error::Malformed {
+                    field: "Host",
+                    reason: "the host field differs from the authority of the request target"
+                        .to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn authority_value(&self, uri: &Uri, id: &ComponentId) -> Result<String> {
+        self.check_host()?;
         let parsed;
         let authority = match uri.authority() {
             Some(a) => a,
@@ -246,29 +285,11 @@ impl<'a> Message<'a> {
                         component: id.to_string(),
                     });
                 };
-                parsed = Authority::try_from(trim_ows(host.as_bytes())).map_err(|_| {
-                    Error::Malformed {
-                        field: "Host",
-                        reason: "not a valid authority".to_owned(),
-                    }
-                })?;
+                parsed = parse_host(host)?;
                 &parsed
             }
         };
-        let scheme = self.scheme_value(uri);
-        let mut out = authority.host().to_ascii_lowercase();
-        if let Some(port) = authority.port_u16() {
-            let default = match scheme.as_str() {
-                "https" => Some(443),
-                "http" => Some(80),
-                _ => None,
-            };
-            if default != Some(port) {
-                out.push(':');
-                out.push_str(&port.to_string());
-            }
-        }
-        Ok(out)
+        Ok(normalized_authority(authority, &self.scheme_value(uri)))
     }
 
     fn derived_value(&self, d: DerivedComponent, id: &ComponentId) -> Result<String> {
@@ -439,6 +460,31 @@ impl<'a> Message<'a> {
         };
         out.ok_or_else(err)
     }
+}
+
+fn parse_host(host: &HeaderValue) -> Result<Authority> {
+    Authority::try_from(trim_ows(host.as_bytes())).map_err(|_| Error::Malformed {
+        field: "Host",
+        reason: "not a valid authority".to_owned(),
+    })
+}
+
+/// The authority as `@authority` has it (RFC 9421 section 2.2.3): the host
+/// in lower case, the port unless it is the scheme's default.
+fn normalized_authority(authority: &Authority, scheme: &str) -> String {
+    let mut out = authority.host().to_ascii_lowercase();
+    if let Some(port) = authority.port_u16() {
+        let default = match scheme {
+            "https" => Some(443),
+            "http" => Some(80),
+            _ => None,
+        };
+        if default != Some(port) {
+            out.push(':');
+            out.push_str(&port.to_string());
+        }
+    }
+    out
 }
 
 /// Path and query of the URI, as in an origin-form request line.

@@ -88,6 +88,8 @@ impl Verified {
 /// nonce.
 ///
 /// Checks run in this order, the first failure ending verification:
+/// a request's `Host` agrees with its URI's authority and occurs at most
+/// once ([`Message::check_host`], [`Error::Malformed`] with field `Host`) →
 /// parse `Signature-Input`/`Signature` (within [`Limits`]) → select the
 /// signature (policy label, else policy tag, else the first) → `keyid`
 /// present and known ([`Error::UnknownKey`]) → the key's algorithm allowed
@@ -240,6 +242,7 @@ impl Verifier {
     /// `Content-Digest` against them; `None` when the body is checked
     /// separately (see [`Verified::body_checked`]).
     pub fn verify_message(&self, message: &Message<'_>, body: Option<&[u8]>) -> Result<Verified> {
+        message.check_host()?;
         let headers = message.headers();
         let selector = match (self.policy.required_label(), self.policy.required_tag()) {
             (Some(label), _) => Selector::Label(label.to_owned()),

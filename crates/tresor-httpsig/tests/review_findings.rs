@@ -254,3 +254,95 @@ fn finding4_default_verifier_store_gives_each_key_a_share() {
         .unwrap();
     verifier.verify_request(&other).unwrap();
 }
+
+// --- Finding 6: Host swap under a valid signature ---------------------------
+
+fn signed_for_tenant_a() -> Request<Vec<u8>> {
+    let mut req = get("/accounts", Some("tenant-a.example"));
+    Signer::new(key(), "client-1")
+        .created(T)
+        .sign_request(&mut req)
+        .unwrap();
+    req
+}
+
+fn verifier() -> Verifier {
+    Verifier::new(resolver(), Policy::new()).clock(Arc::new(FixedClock::new(T)))
+}
+
+/// Regression: finding 6 of the security review, issue 8. A signed
+/// origin-form request rewritten to absolute form naming the signed host,
+/// with `Host` set to another tenant, verified.
+#[test]
+fn finding6_host_differing_from_the_uri_authority_is_refused() {
+    let mut req = signed_for_tenant_a();
+    verifier().verify_request(&req).unwrap();
+    *req.uri_mut() = "https://tenant-a.example/accounts".parse().unwrap();
+    req.headers_mut()
+        .insert("host", "tenant-b.example".parse().unwrap());
+    assert!(matches!(
+        verifier().verify_request(&req).unwrap_err(),
+        Error::Malformed { field: "Host", .. }
+    ));
+    // The same through the request head.
+    let (parts, _) = req.into_parts();
+    assert!(matches!(
+        verifier().verify_request_parts(&parts, None).unwrap_err(),
+        Error::Malformed { field: "Host", .. }
+    ));
+}
+
+/// Regression: finding 6 of the security review, issue 8. Several `Host`
+/// lines are refused even when the URI has an authority.
+#[test]
+fn finding6_several_host_lines_are_refused() {
+    let mut req = signed_for_tenant_a();
+    *req.uri_mut() = "https://tenant-a.example/accounts".parse().unwrap();
+    req.headers_mut()
+        .append("host", "tenant-b.example".parse().unwrap());
+    assert!(matches!(
+        verifier().verify_request(&req).unwrap_err(),
+        Error::Malformed { field: "Host", .. }
+    ));
+}
+
+/// Finding 6: the comparison ignores case and the scheme's default port, so
+/// equivalent forms still verify.
+#[test]
+fn finding6_equivalent_host_and_authority_verify() {
+    for (uri, host) in [
+        ("https://tenant-a.example/accounts", "tenant-a.example"),
+        ("https://TENANT-A.example:443/accounts", "tenant-a.example"),
+        ("https://tenant-a.example/accounts", "Tenant-A.Example:443"),
+    ] {
+        let mut req = signed_for_tenant_a();
+        *req.uri_mut() = uri.parse().unwrap();
+        req.headers_mut().insert("host", host.parse().unwrap());
+        verifier()
+            .verify_request(&req)
+            .unwrap_or_else(|e| panic!("{uri} with Host {host}: {e}"));
+    }
+    // A non-default port is part of the authority.
+    let mut req = signed_for_tenant_a();
+    *req.uri_mut() = "https://tenant-a.example/accounts".parse().unwrap();
+    req.headers_mut()
+        .insert("host", "tenant-a.example:8443".parse().unwrap());
+    assert!(matches!(
+        verifier().verify_request(&req).unwrap_err(),
+        Error::Malformed { field: "Host", .. }
+    ));
+}
+
+/// Finding 6: the signer does not sign an ambiguous request either.
+#[test]
+fn finding6_signer_refuses_an_ambiguous_request() {
+    let mut req = get(
+        "https://tenant-a.example/accounts",
+        Some("tenant-b.example"),
+    );
+    assert!(matches!(
+        Signer::new(key(), "client-1").sign_request(&mut req),
+        Err(Error::Malformed { field: "Host", .. })
+    ));
+    assert!(!req.headers().contains_key("signature"));
+}
