@@ -511,18 +511,36 @@ fn trim_ows(mut b: &[u8]) -> &[u8] {
     b
 }
 
-/// Parses `application/x-www-form-urlencoded` (WHATWG URL section 5.1):
-/// split on `&`, skip empty sequences, split at the first `=`, `+` to
-/// space, percent-decode, UTF-8 decode (invalid sequences replaced).
+/// Parses `application/x-www-form-urlencoded` (WHATWG URL section 5.1),
+/// as RFC 9421 section 2.2.8 requires for `@query-param`: split on `&`,
+/// skip empty sequences, split at the first `=`, `+` to space,
+/// percent-decode, then "UTF-8 decode without BOM", which replaces every
+/// invalid sequence with U+FFFD. So `%FF`, `%C3` and `%EF%BF%BD` all
+/// decode to U+FFFD, and their `@query-param` values are all `%EF%BF%BD`:
+/// one signature covers each of them. [`query_is_utf8`] tells whether a
+/// query avoids that replacement (see `Policy::require_utf8_query`).
 pub(crate) fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
+    query_pieces(query)
+        .map(|(n, v)| (form_decode(n), form_decode(v)))
+        .collect()
+}
+
+/// The raw name and value of each `&`-separated, non-empty sequence.
+fn query_pieces(query: &str) -> impl Iterator<Item = (&str, &str)> {
     query
         .split('&')
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            let (n, v) = s.split_once('=').unwrap_or((s, ""));
-            (form_decode(n), form_decode(v))
-        })
-        .collect()
+        .map(|s| s.split_once('=').unwrap_or((s, "")))
+}
+
+/// Whether every query parameter name and value percent-decodes to valid
+/// UTF-8, so that the `application/x-www-form-urlencoded` parsing of
+/// [`form_urlencoded_pairs`] replaces nothing.
+pub(crate) fn query_is_utf8(query: &str) -> bool {
+    query_pieces(query).all(|(n, v)| {
+        std::str::from_utf8(&form_decode_bytes(n)).is_ok()
+            && std::str::from_utf8(&form_decode_bytes(v)).is_ok()
+    })
 }
 
 fn hex_val(b: u8) -> Option<u8> {
@@ -535,6 +553,12 @@ fn hex_val(b: u8) -> Option<u8> {
 }
 
 fn form_decode(s: &str) -> String {
+    String::from_utf8_lossy(&form_decode_bytes(s)).into_owned()
+}
+
+/// `+` to space and percent-decoding (a `%` not followed by two hex
+/// digits stays as it is), on bytes.
+fn form_decode_bytes(s: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
     let mut rest = s.as_bytes();
     while let Some((&b, tail)) = rest.split_first() {
@@ -554,7 +578,7 @@ fn form_decode(s: &str) -> String {
             _ => out.push(b),
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// Percent-encodes with the `application/x-www-form-urlencoded`
@@ -570,4 +594,21 @@ pub(crate) fn percent_encode(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_utf8_check() {
+        for ok in [
+            "", "a=1&b=2", "x=%C3%A9", "%C3%A9=x", "x=+%20", "x=%", "x=%zz", "&&x",
+        ] {
+            assert!(query_is_utf8(ok), "{ok}");
+        }
+        for bad in ["x=%FF", "x=%C3", "%FE=1", "a=1&b=%C3%28", "x=%ED%A0%80"] {
+            assert!(!query_is_utf8(bad), "{bad}");
+        }
+    }
 }

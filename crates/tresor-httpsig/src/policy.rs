@@ -4,7 +4,7 @@
 use crate::alg::Algorithm;
 use crate::component::ComponentId;
 use crate::error::{Error, Result};
-use crate::message::Message;
+use crate::message::{Message, query_is_utf8};
 use crate::params::SignatureParams;
 
 /// Default maximum age of a signature, in seconds (5 minutes).
@@ -28,6 +28,9 @@ pub const DEFAULT_CLOCK_SKEW: u64 = 5;
 /// - `expires`, when present, is always honoured.
 /// - `nonce` and `tag` not required; the first signature on the message is
 ///   verified unless a label or tag selects another.
+/// - query parameters must percent-decode to valid UTF-8
+///   ([`Policy::require_utf8_query`]); the tower layer verifies with the
+///   verifier's policy, so it refuses such requests unless told otherwise.
 ///
 /// Time rules, with `now` the verifier's clock and `skew` the clock skew:
 /// a signature is rejected as [`Error::NotYetValid`] when
@@ -55,6 +58,7 @@ pub struct Policy {
     require_nonce: bool,
     required_tag: Option<String>,
     label: Option<String>,
+    require_utf8_query: bool,
 }
 
 impl Default for Policy {
@@ -72,6 +76,7 @@ impl Default for Policy {
             require_nonce: false,
             required_tag: None,
             label: None,
+            require_utf8_query: true,
         }
     }
 }
@@ -152,6 +157,32 @@ impl Policy {
         self
     }
 
+    /// Whether a request whose query parameters do not all percent-decode
+    /// to valid UTF-8 is refused (default yes), as [`Error::Malformed`]
+    /// with field `query`, before its signature is checked.
+    ///
+    /// RFC 9421 section 2.2.8 computes `@query-param` through the
+    /// `application/x-www-form-urlencoded` parser, which replaces every
+    /// invalid UTF-8 sequence with U+FFFD: `x=%FF`, `x=%C3` and
+    /// `x=%EF%BF%BD` all give the value `%EF%BF%BD`, so one signature
+    /// covering `@query-param` verifies all three. This crate computes the
+    /// value exactly as the RFC says (interoperability); this rule is what
+    /// keeps a signature over one from passing for another. Every name and
+    /// value of the query is checked, covered or not. `false` accepts such
+    /// queries (for clients that send legacy, non-UTF-8 encodings); the
+    /// `@query` component, which covers the raw query, is never ambiguous.
+    #[must_use]
+    pub fn require_utf8_query(mut self, required: bool) -> Self {
+        self.require_utf8_query = required;
+        self
+    }
+
+    /// Whether query parameters must percent-decode to valid UTF-8 (see
+    /// [`Policy::require_utf8_query`]).
+    pub fn utf8_query_required(&self) -> bool {
+        self.require_utf8_query
+    }
+
     /// Whether every signature must carry a `nonce`.
     pub fn nonce_required(&self) -> bool {
         self.require_nonce
@@ -213,6 +244,27 @@ impl Policy {
                     component: required.to_string(),
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// Refuses a request (or the related request of a response) whose
+    /// query parameters do not percent-decode to valid UTF-8, when the
+    /// policy says so.
+    pub(crate) fn check_query(&self, message: &Message<'_>) -> Result<()> {
+        if !self.require_utf8_query {
+            return Ok(());
+        }
+        let uri = message
+            .uri()
+            .or_else(|| message.related_request().and_then(Message::uri));
+        if let Some(query) = uri.and_then(http::Uri::query)
+            && !query_is_utf8(query)
+        {
+            return Err(Error::Malformed {
+                field: "query",
+                reason: "a query parameter does not percent-decode to valid utf-8".to_owned(),
+            });
         }
         Ok(())
     }

@@ -90,6 +90,9 @@ impl Verified {
 /// Checks run in this order, the first failure ending verification:
 /// a request's `Host` agrees with its URI's authority and occurs at most
 /// once ([`Message::check_host`], [`Error::Malformed`] with field `Host`) →
+/// its query parameters decode to UTF-8 if the policy requires it
+/// ([`Policy::require_utf8_query`], [`Error::Malformed`] with field
+/// `query`) →
 /// parse `Signature-Input`/`Signature` (within [`Limits`]) → select the
 /// signature (policy label, else policy tag, else the first) → `keyid`
 /// present and known ([`Error::UnknownKey`]) → the key's algorithm allowed
@@ -243,6 +246,7 @@ impl Verifier {
     /// separately (see [`Verified::body_checked`]).
     pub fn verify_message(&self, message: &Message<'_>, body: Option<&[u8]>) -> Result<Verified> {
         message.check_host()?;
+        self.policy.check_query(message)?;
         let headers = message.headers();
         let selector = match (self.policy.required_label(), self.policy.required_tag()) {
             (Some(label), _) => Selector::Label(label.to_owned()),

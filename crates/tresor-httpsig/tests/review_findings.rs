@@ -346,3 +346,77 @@ fn finding6_signer_refuses_an_ambiguous_request() {
     ));
     assert!(!req.headers().contains_key("signature"));
 }
+
+// --- Finding 10: @query-param and invalid UTF-8 -----------------------------
+
+fn query_param_policy() -> Policy {
+    Policy::new()
+        .without_default_components()
+        .require_component(ComponentId::method())
+        .require_component(ComponentId::path())
+        .require_component(ComponentId::query_param("x").unwrap())
+}
+
+fn signed_with_query(query: &str) -> Request<Vec<u8>> {
+    let mut req = get(&format!("/pay?x={query}"), Some("api.bank.example"));
+    Signer::new(key(), "client-1")
+        .created(T)
+        .components(vec![
+            ComponentId::method(),
+            ComponentId::path(),
+            ComponentId::query_param("x").unwrap(),
+        ])
+        .sign_request(&mut req)
+        .unwrap();
+    req
+}
+
+fn with_query(mut req: Request<Vec<u8>>, query: &str) -> Request<Vec<u8>> {
+    *req.uri_mut() = format!("/pay?x={query}").parse().unwrap();
+    req
+}
+
+/// Regression: finding 10 of the security review, issue 8. `%FF` and `%C3`
+/// decode to the same replacement character, so under RFC 9421 section
+/// 2.2.8 one signature covers both; the policy (on by default) refuses such
+/// query parameters, so a signature over one never verifies the other.
+#[test]
+fn finding10_invalid_utf8_query_parameters_are_refused_by_default() {
+    assert!(Policy::new().utf8_query_required());
+    let at_t =
+        |policy: Policy| Verifier::new(resolver(), policy).clock(Arc::new(FixedClock::new(T)));
+    let strict = at_t(query_param_policy());
+    let over_ff = signed_with_query("%FF");
+    let over_c3 = signed_with_query("%C3");
+    for req in [&over_ff, &over_c3, &with_query(over_ff.clone(), "%C3")] {
+        assert!(matches!(
+            strict.verify_request(req).unwrap_err(),
+            Error::Malformed { field: "query", .. }
+        ));
+    }
+    // Names are checked too, and `+` and valid UTF-8 are fine.
+    let req = with_query(signed_with_query("a"), "a&%FE=1");
+    assert!(matches!(
+        strict.verify_request(&req).unwrap_err(),
+        Error::Malformed { field: "query", .. }
+    ));
+    strict
+        .verify_request(&signed_with_query("%C3%A9+x"))
+        .unwrap();
+
+    // With the option off, the component value follows RFC 9421 section
+    // 2.2.8 exactly: both decode to U+FFFD, so the values are equal.
+    let lenient = at_t(query_param_policy().require_utf8_query(false));
+    lenient.verify_request(&over_ff).unwrap();
+    lenient
+        .verify_request(&with_query(over_ff.clone(), "%C3"))
+        .unwrap();
+    let id = ComponentId::query_param("x").unwrap();
+    for raw in ["%FF", "%C3", "%EF%BF%BD"] {
+        let req = get(&format!("/pay?x={raw}"), Some("api.bank.example"));
+        assert_eq!(
+            Message::from_request(&req).component_value(&id).unwrap(),
+            "%EF%BF%BD"
+        );
+    }
+}

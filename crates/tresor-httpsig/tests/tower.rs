@@ -580,6 +580,36 @@ async fn a_host_contradicting_the_absolute_uri_is_refused() {
     assert_eq!(body, "alice");
 }
 
+/// Regression: finding 10 of the security review, issue 8. The default
+/// policy refuses a query parameter that is not UTF-8 once decoded, so a
+/// signature over `%FF` cannot pass for `%C3` (or the reverse).
+#[tokio::test]
+async fn query_parameters_that_are_not_utf8_are_refused_by_default() {
+    let f = start().await;
+    let signed = Fixture::sign_only(
+        f.alice_signer(),
+        Request::get(f.url("/balance?account=%FF"))
+            .body(Full::new(Bytes::new()))
+            .unwrap(),
+    )
+    .await;
+    let answer = send_raw(&f, signed).await;
+    assert_unauthorized(&answer);
+    let log = f.take_log();
+    assert!(
+        matches!(log[..], [(Error::Malformed { field: "query", .. }, _)]),
+        "{log:?}"
+    );
+
+    // Valid UTF-8 passes.
+    let client = f.signing_client(f.alice_signer());
+    let get = Request::get(f.url("/balance?account=%C3%A9"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let answer = read(client.oneshot(get).await.unwrap()).await;
+    assert_eq!(answer.0, StatusCode::OK, "{:?}", f.take_log());
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
 
