@@ -25,7 +25,25 @@
 //! - **Freshness and replay**: `created` is required by default and checked
 //!   against a maximum age and clock skew; `expires` is always honoured; a
 //!   [`NonceStore`] rejects a replayed nonce (and is only consulted after
-//!   the signature verified, so forgeries cannot burn nonces).
+//!   the signature verified, so forgeries cannot burn nonces). A nonce is
+//!   remembered for as long as its signature can be accepted, and a policy
+//!   that requires nonces refuses a signature that nothing bounds in time
+//!   (no `expires`, no `created` under a maximum age).
+//! - **Tenant isolation in the replay store**: [`MemoryNonceStore`] gives
+//!   each key id a bounded share ([`MemoryNonceStore::per_key_limit`],
+//!   default a tenth of the capacity), so one key flooding it with valid
+//!   requests is refused alone, the other keys keep working; shared stores
+//!   must do the same ([`NonceStore`]).
+//! - **One authority**: a request whose `Host` field contradicts the
+//!   authority of its URI (absolute form, HTTP/2 `:authority`), or that
+//!   has several `Host` lines, is neither signed nor verified
+//!   ([`Message::check_host`]), so what `@authority` covers is what an
+//!   application routing by `Host` sees.
+//! - **Unambiguous query parameters**: `@query-param` is computed exactly
+//!   as RFC 9421 section 2.2.8 says, which maps every invalid UTF-8
+//!   sequence to U+FFFD (`%FF` and `%C3` give the same value); the default
+//!   policy therefore refuses query parameters that do not percent-decode
+//!   to valid UTF-8 ([`Policy::require_utf8_query`]).
 //! - **Precise errors, uniform answers**: each [`Error`] names the rule that
 //!   failed (missing component, expired, unknown key, algorithm not allowed,
 //!   bad signature, digest mismatch, replayed nonce, malformed header) for
@@ -133,7 +151,7 @@ pub use message::{KNOWN_STRUCTURED_FIELDS, Message, StructuredType};
 pub use params::{SignatureParams, serialize_signature_params};
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use nonce::{MemoryNonceStore, NonceStore};
+pub use nonce::{DEFAULT_KEY_SHARE_DIVISOR, MemoryNonceStore, NonceStore};
 pub use policy::{DEFAULT_CLOCK_SKEW, DEFAULT_MAX_AGE, Policy, default_components};
 pub use sign::Signer;
 pub use verify::{DEFAULT_NONCE_CAPACITY, Verified, Verifier};

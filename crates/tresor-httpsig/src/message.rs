@@ -50,7 +50,11 @@ enum Kind<'a> {
 ///
 /// For a server-side request whose URI is in origin form (`/path?query`),
 /// the authority comes from the `Host` field and the scheme is `https`
-/// unless set with [`Message::with_scheme`].
+/// unless set with [`Message::with_scheme`]. When the URI has an authority
+/// (absolute form, HTTP/2 `:authority`) and the request also has a `Host`
+/// field, the two must agree, and a request may have only one `Host` line
+/// ([`Message::check_host`]): computing `@authority` or `@target-uri`, and
+/// signing or verifying a request, refuse it otherwise.
 #[derive(Clone, Debug)]
 pub struct Message<'a> {
     kind: Kind<'a>,
@@ -235,7 +239,42 @@ impl<'a> Message<'a> {
         }
     }
 
+    /// For a request: refuses a `Host` field that contradicts the target
+    /// URI, so that what the signature covers as `@authority` is also what
+    /// an application routing by `Host` sees. More than one `Host` line is
+    /// refused, and so is a `Host` that differs from the URI's authority
+    /// (absolute-form or HTTP/2 `:authority`), compared as `@authority` is
+    /// computed: host case-insensitively, the scheme's default port
+    /// omitted. A response, a request without `Host` and an origin-form
+    /// request (whose authority is the `Host`) pass.
+    pub fn check_host(&self) -> Result<()> {
+        let Kind::Request { uri, .. } = self.kind else {
+            return Ok(());
+        };
+        let mut hosts = self.headers.get_all(http::header::HOST).iter();
+        let first = hosts.next();
+        if hosts.next().is_some() {
+            return Err(Error::Malformed {
+                field: "Host",
+                reason: "more than one host field".to_owned(),
+            });
+        }
+        if let (Some(target), Some(host)) = (uri.authority(), first) {
+            let scheme = self.scheme_value(uri);
+            let host = parse_host(host)?;
+            if normalized_authority(target, &scheme) != normalized_authority(&host, &scheme) {
+                return Err(Error::Malformed {
+                    field: "Host",
+                    reason: "the host field differs from the authority of the request target"
+                        .to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn authority_value(&self, uri: &Uri, id: &ComponentId) -> Result<String> {
+        self.check_host()?;
         let parsed;
         let authority = match uri.authority() {
             Some(a) => a,
@@ -246,29 +285,11 @@ impl<'a> Message<'a> {
                         component: id.to_string(),
                     });
                 };
-                parsed = Authority::try_from(trim_ows(host.as_bytes())).map_err(|_| {
-                    Error::Malformed {
-                        field: "Host",
-                        reason: "not a valid authority".to_owned(),
-                    }
-                })?;
+                parsed = parse_host(host)?;
                 &parsed
             }
         };
-        let scheme = self.scheme_value(uri);
-        let mut out = authority.host().to_ascii_lowercase();
-        if let Some(port) = authority.port_u16() {
-            let default = match scheme.as_str() {
-                "https" => Some(443),
-                "http" => Some(80),
-                _ => None,
-            };
-            if default != Some(port) {
-                out.push(':');
-                out.push_str(&port.to_string());
-            }
-        }
-        Ok(out)
+        Ok(normalized_authority(authority, &self.scheme_value(uri)))
     }
 
     fn derived_value(&self, d: DerivedComponent, id: &ComponentId) -> Result<String> {
@@ -441,6 +462,31 @@ impl<'a> Message<'a> {
     }
 }
 
+fn parse_host(host: &HeaderValue) -> Result<Authority> {
+    Authority::try_from(trim_ows(host.as_bytes())).map_err(|_| Error::Malformed {
+        field: "Host",
+        reason: "not a valid authority".to_owned(),
+    })
+}
+
+/// The authority as `@authority` has it (RFC 9421 section 2.2.3): the host
+/// in lower case, the port unless it is the scheme's default.
+fn normalized_authority(authority: &Authority, scheme: &str) -> String {
+    let mut out = authority.host().to_ascii_lowercase();
+    if let Some(port) = authority.port_u16() {
+        let default = match scheme {
+            "https" => Some(443),
+            "http" => Some(80),
+            _ => None,
+        };
+        if default != Some(port) {
+            out.push(':');
+            out.push_str(&port.to_string());
+        }
+    }
+    out
+}
+
 /// Path and query of the URI, as in an origin-form request line.
 fn origin_form(uri: &Uri) -> String {
     match uri.path_and_query() {
@@ -465,18 +511,36 @@ fn trim_ows(mut b: &[u8]) -> &[u8] {
     b
 }
 
-/// Parses `application/x-www-form-urlencoded` (WHATWG URL section 5.1):
-/// split on `&`, skip empty sequences, split at the first `=`, `+` to
-/// space, percent-decode, UTF-8 decode (invalid sequences replaced).
+/// Parses `application/x-www-form-urlencoded` (WHATWG URL section 5.1),
+/// as RFC 9421 section 2.2.8 requires for `@query-param`: split on `&`,
+/// skip empty sequences, split at the first `=`, `+` to space,
+/// percent-decode, then "UTF-8 decode without BOM", which replaces every
+/// invalid sequence with U+FFFD. So `%FF`, `%C3` and `%EF%BF%BD` all
+/// decode to U+FFFD, and their `@query-param` values are all `%EF%BF%BD`:
+/// one signature covers each of them. [`query_is_utf8`] tells whether a
+/// query avoids that replacement (see `Policy::require_utf8_query`).
 pub(crate) fn form_urlencoded_pairs(query: &str) -> Vec<(String, String)> {
+    query_pieces(query)
+        .map(|(n, v)| (form_decode(n), form_decode(v)))
+        .collect()
+}
+
+/// The raw name and value of each `&`-separated, non-empty sequence.
+fn query_pieces(query: &str) -> impl Iterator<Item = (&str, &str)> {
     query
         .split('&')
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            let (n, v) = s.split_once('=').unwrap_or((s, ""));
-            (form_decode(n), form_decode(v))
-        })
-        .collect()
+        .map(|s| s.split_once('=').unwrap_or((s, "")))
+}
+
+/// Whether every query parameter name and value percent-decodes to valid
+/// UTF-8, so that the `application/x-www-form-urlencoded` parsing of
+/// [`form_urlencoded_pairs`] replaces nothing.
+pub(crate) fn query_is_utf8(query: &str) -> bool {
+    query_pieces(query).all(|(n, v)| {
+        std::str::from_utf8(&form_decode_bytes(n)).is_ok()
+            && std::str::from_utf8(&form_decode_bytes(v)).is_ok()
+    })
 }
 
 fn hex_val(b: u8) -> Option<u8> {
@@ -489,6 +553,12 @@ fn hex_val(b: u8) -> Option<u8> {
 }
 
 fn form_decode(s: &str) -> String {
+    String::from_utf8_lossy(&form_decode_bytes(s)).into_owned()
+}
+
+/// `+` to space and percent-decoding (a `%` not followed by two hex
+/// digits stays as it is), on bytes.
+fn form_decode_bytes(s: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(s.len());
     let mut rest = s.as_bytes();
     while let Some((&b, tail)) = rest.split_first() {
@@ -508,7 +578,7 @@ fn form_decode(s: &str) -> String {
             _ => out.push(b),
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// Percent-encodes with the `application/x-www-form-urlencoded`
@@ -524,4 +594,21 @@ pub(crate) fn percent_encode(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_utf8_check() {
+        for ok in [
+            "", "a=1&b=2", "x=%C3%A9", "%C3%A9=x", "x=+%20", "x=%", "x=%zz", "&&x",
+        ] {
+            assert!(query_is_utf8(ok), "{ok}");
+        }
+        for bad in ["x=%FF", "x=%C3", "%FE=1", "a=1&b=%C3%28", "x=%ED%A0%80"] {
+            assert!(!query_is_utf8(bad), "{bad}");
+        }
+    }
 }

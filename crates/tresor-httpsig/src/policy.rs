@@ -4,7 +4,7 @@
 use crate::alg::Algorithm;
 use crate::component::ComponentId;
 use crate::error::{Error, Result};
-use crate::message::Message;
+use crate::message::{Message, query_is_utf8};
 use crate::params::SignatureParams;
 
 /// Default maximum age of a signature, in seconds (5 minutes).
@@ -28,12 +28,25 @@ pub const DEFAULT_CLOCK_SKEW: u64 = 5;
 /// - `expires`, when present, is always honoured.
 /// - `nonce` and `tag` not required; the first signature on the message is
 ///   verified unless a label or tag selects another.
+/// - query parameters must percent-decode to valid UTF-8
+///   ([`Policy::require_utf8_query`]); the tower layer verifies with the
+///   verifier's policy, so it refuses such requests unless told otherwise.
 ///
 /// Time rules, with `now` the verifier's clock and `skew` the clock skew:
 /// a signature is rejected as [`Error::NotYetValid`] when
 /// `created > now + skew`, as [`Error::TooOld`] when
 /// `now - created > max_age + skew`, and as [`Error::Expired`] when
 /// `now > expires + skew`. The boundaries themselves are accepted.
+///
+/// Nonces: a policy that requires a nonce ([`Policy::require_nonce`])
+/// also requires the signature to be bounded in time, since its nonce is
+/// remembered exactly as long as the signature can be accepted: `expires`,
+/// or `created` under a maximum age. A signature with neither (possible
+/// with [`Policy::require_created`]`(false)` or [`Policy::max_age`]`(None)`)
+/// is refused as [`Error::MissingParameter`] naming `"created or expires"`
+/// (or `"expires"` when there is no maximum age). A signature without
+/// `created` but with `expires` is accepted until `expires + skew`, and
+/// its nonce remembered until then.
 #[derive(Clone, Debug)]
 pub struct Policy {
     default_components: bool,
@@ -45,6 +58,7 @@ pub struct Policy {
     require_nonce: bool,
     required_tag: Option<String>,
     label: Option<String>,
+    require_utf8_query: bool,
 }
 
 impl Default for Policy {
@@ -62,6 +76,7 @@ impl Default for Policy {
             require_nonce: false,
             required_tag: None,
             label: None,
+            require_utf8_query: true,
         }
     }
 }
@@ -117,7 +132,10 @@ impl Policy {
     }
 
     /// Whether `nonce` must be present (default no). A nonce, when present,
-    /// is checked for replay if the verifier has a nonce store.
+    /// is checked for replay if the verifier has a nonce store, and
+    /// remembered as long as its signature can be accepted. When nonces are
+    /// required, a signature that nothing bounds in time (no `expires`, and
+    /// no `created` under a maximum age) is refused (see [`Policy`]).
     #[must_use]
     pub fn require_nonce(mut self, required: bool) -> Self {
         self.require_nonce = required;
@@ -137,6 +155,32 @@ impl Policy {
     pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = Some(label.into());
         self
+    }
+
+    /// Whether a request whose query parameters do not all percent-decode
+    /// to valid UTF-8 is refused (default yes), as [`Error::Malformed`]
+    /// with field `query`, before its signature is checked.
+    ///
+    /// RFC 9421 section 2.2.8 computes `@query-param` through the
+    /// `application/x-www-form-urlencoded` parser, which replaces every
+    /// invalid UTF-8 sequence with U+FFFD: `x=%FF`, `x=%C3` and
+    /// `x=%EF%BF%BD` all give the value `%EF%BF%BD`, so one signature
+    /// covering `@query-param` verifies all three. This crate computes the
+    /// value exactly as the RFC says (interoperability); this rule is what
+    /// keeps a signature over one from passing for another. Every name and
+    /// value of the query is checked, covered or not. `false` accepts such
+    /// queries (for clients that send legacy, non-UTF-8 encodings); the
+    /// `@query` component, which covers the raw query, is never ambiguous.
+    #[must_use]
+    pub fn require_utf8_query(mut self, required: bool) -> Self {
+        self.require_utf8_query = required;
+        self
+    }
+
+    /// Whether query parameters must percent-decode to valid UTF-8 (see
+    /// [`Policy::require_utf8_query`]).
+    pub fn utf8_query_required(&self) -> bool {
+        self.require_utf8_query
     }
 
     /// Whether every signature must carry a `nonce`.
@@ -204,6 +248,27 @@ impl Policy {
         Ok(())
     }
 
+    /// Refuses a request (or the related request of a response) whose
+    /// query parameters do not percent-decode to valid UTF-8, when the
+    /// policy says so.
+    pub(crate) fn check_query(&self, message: &Message<'_>) -> Result<()> {
+        if !self.require_utf8_query {
+            return Ok(());
+        }
+        let uri = message
+            .uri()
+            .or_else(|| message.related_request().and_then(Message::uri));
+        if let Some(query) = uri.and_then(http::Uri::query)
+            && !query_is_utf8(query)
+        {
+            return Err(Error::Malformed {
+                field: "query",
+                reason: "a query parameter does not percent-decode to valid utf-8".to_owned(),
+            });
+        }
+        Ok(())
+    }
+
     pub(crate) fn check_algorithm(
         &self,
         key_alg: Algorithm,
@@ -259,8 +324,22 @@ impl Policy {
         {
             return Err(Error::Expired { expires, now });
         }
-        if self.require_nonce && params.nonce().is_none() {
-            return Err(Error::MissingParameter { parameter: "nonce" });
+        if self.require_nonce {
+            if params.nonce().is_none() {
+                return Err(Error::MissingParameter { parameter: "nonce" });
+            }
+            // A nonce protects against replay only while it is remembered,
+            // and it must be remembered as long as the signature can be
+            // accepted: a signature that nothing bounds in time is refused.
+            if self.acceptance_end(params).is_none() {
+                return Err(Error::MissingParameter {
+                    parameter: if self.max_age.is_some() {
+                        "created or expires"
+                    } else {
+                        "expires"
+                    },
+                });
+            }
         }
         if let Some(expected) = &self.required_tag
             && params.tag() != Some(expected.as_str())
@@ -273,26 +352,43 @@ impl Policy {
         Ok(())
     }
 
-    /// Until when (UNIX seconds) a nonce must be remembered: as long as the
-    /// signature could still be accepted.
-    pub(crate) fn nonce_horizon(&self, params: &SignatureParams, now: i64) -> i64 {
+    /// The last time (UNIX seconds) at which a signature with `params`
+    /// can still be accepted under [`Policy::check_params`], or `None` when
+    /// nothing bounds it (no `expires`, and no `created` with a maximum
+    /// age).
+    ///
+    /// A signature is accepted at `t` only if `t <= created + max_age +
+    /// skew` (when it has `created` and the policy a maximum age) and `t <=
+    /// expires + skew` (when it has `expires`); `created` alone bounds
+    /// nothing without a maximum age, and the absence of `created` bounds
+    /// nothing at all.
+    pub(crate) fn acceptance_end(&self, params: &SignatureParams) -> Option<i64> {
         let skew = i64::try_from(self.clock_skew).unwrap_or(i64::MAX);
-        let by_age = self.max_age.map(|max_age| {
-            params
-                .created()
-                .unwrap_or(now)
-                .saturating_add(i64::try_from(max_age).unwrap_or(i64::MAX))
-                .saturating_add(skew)
-        });
+        let by_age = match (params.created(), self.max_age) {
+            (Some(created), Some(max_age)) => Some(
+                created
+                    .saturating_add(i64::try_from(max_age).unwrap_or(i64::MAX))
+                    .saturating_add(skew),
+            ),
+            _ => None,
+        };
         let by_expiry = params.expires().map(|e| e.saturating_add(skew));
         match (by_age, by_expiry) {
-            (Some(a), Some(e)) => a.min(e),
-            (Some(a), None) => a,
-            (None, Some(e)) => e,
-            // No age limit and no expiry: the signature never stops being
-            // acceptable, so its nonce is remembered as long as the store can.
-            (None, None) => i64::MAX,
+            (Some(a), Some(e)) => Some(a.min(e)),
+            (Some(a), None) => Some(a),
+            (None, Some(e)) => Some(e),
+            (None, None) => None,
         }
+    }
+
+    /// Until when (UNIX seconds) a nonce must be remembered: as long as the
+    /// signature could still be accepted (`acceptance_end`), never
+    /// less. An unbounded signature is remembered until `i64::MAX`; a
+    /// policy that requires nonces refuses such signatures in
+    /// `check_params`, so only a nonce that the policy does not
+    /// require (checked because the verifier has a store) gets there.
+    pub(crate) fn nonce_horizon(&self, params: &SignatureParams) -> i64 {
+        self.acceptance_end(params).unwrap_or(i64::MAX)
     }
 }
 
@@ -336,4 +432,112 @@ pub fn default_components(message: &Message<'_>, body_len: Option<usize>) -> Vec
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn params(created: Option<i64>, expires: Option<i64>) -> SignatureParams {
+        let mut p = SignatureParams::new();
+        if let Some(c) = created {
+            p = p.with_created(c).expect("a valid created");
+        }
+        if let Some(e) = expires {
+            p = p.with_expires(e).expect("a valid expires");
+        }
+        p.with_nonce("n").expect("a valid nonce")
+    }
+
+    fn policy(require_created: bool, max_age: Option<u64>, skew: u64, nonce: bool) -> Policy {
+        Policy::new()
+            .require_created(require_created)
+            .max_age(max_age)
+            .clock_skew(skew)
+            .require_nonce(nonce)
+    }
+
+    #[test]
+    fn horizon_in_every_combination() {
+        let p = policy(false, Some(300), 5, false);
+        // created only: created + max age + skew.
+        assert_eq!(p.nonce_horizon(&params(Some(1000), None)), 1305);
+        // expires only: expires + skew, not now + max age.
+        assert_eq!(p.nonce_horizon(&params(None, Some(5000))), 5005);
+        // both: the earlier bound.
+        assert_eq!(p.nonce_horizon(&params(Some(1000), Some(1100))), 1105);
+        assert_eq!(p.nonce_horizon(&params(Some(1000), Some(9000))), 1305);
+        // neither: unbounded.
+        assert_eq!(p.acceptance_end(&params(None, None)), None);
+        assert_eq!(p.nonce_horizon(&params(None, None)), i64::MAX);
+        // no maximum age: created bounds nothing.
+        let p = policy(true, None, 5, false);
+        assert_eq!(p.acceptance_end(&params(Some(1000), None)), None);
+        assert_eq!(p.nonce_horizon(&params(Some(1000), Some(2000))), 2005);
+        // saturation instead of overflow.
+        let p = policy(false, Some(u64::MAX), u64::MAX, false);
+        assert_eq!(
+            p.nonce_horizon(&params(Some(999_999_999_999_999), None)),
+            i64::MAX
+        );
+    }
+
+    #[test]
+    fn nonce_required_refuses_unbounded_signatures() {
+        let missing = |parameter| Err(Error::MissingParameter { parameter });
+        let p = policy(false, Some(300), 5, true);
+        assert_eq!(
+            p.check_params(&params(None, None), 1000),
+            missing("created or expires")
+        );
+        assert_eq!(p.check_params(&params(None, Some(2000)), 1000), Ok(()));
+        assert_eq!(p.check_params(&params(Some(1000), None), 1000), Ok(()));
+        let p = policy(true, None, 5, true);
+        assert_eq!(
+            p.check_params(&params(Some(1000), None), 1000),
+            missing("expires")
+        );
+        assert_eq!(
+            p.check_params(&params(Some(1000), Some(2000)), 1000),
+            Ok(())
+        );
+    }
+
+    proptest! {
+        /// For any parameters accepted by `check_params` at `now`, every
+        /// later time at which they are still accepted is within the nonce
+        /// horizon; and when the policy requires nonces, an accepted
+        /// signature always has a finite bound.
+        #[test]
+        fn horizon_covers_every_acceptance(
+            created in proptest::option::of(-2_000i64..2_000),
+            expires in proptest::option::of(-2_000i64..4_000),
+            require_created in any::<bool>(),
+            require_nonce in any::<bool>(),
+            max_age in proptest::option::of(0u64..1_500),
+            skew in 0u64..20,
+            now in -2_000i64..2_000,
+            later in 0i64..6_000,
+        ) {
+            let p = policy(require_created, max_age, skew, require_nonce);
+            let sig = params(created, expires);
+            prop_assume!(p.check_params(&sig, now).is_ok());
+            let horizon = p.nonce_horizon(&sig);
+            let t = now.saturating_add(later);
+            if p.check_params(&sig, t).is_ok() {
+                prop_assert!(t <= horizon, "accepted at {t}, horizon {horizon}");
+            }
+            // The horizon is exact: accepted at the horizon itself when finite
+            // (and not before `created` - skew).
+            if let Some(end) = p.acceptance_end(&sig) {
+                prop_assert!(end >= now);
+                prop_assert!(p.check_params(&sig, end).is_ok());
+                prop_assert!(p.check_params(&sig, end.saturating_add(1)).is_err());
+            } else {
+                prop_assert!(!require_nonce);
+            }
+        }
+    }
 }

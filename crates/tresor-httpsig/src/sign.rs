@@ -71,6 +71,10 @@ enum NonceMode {
 ///
 /// Parameters are written in the order `created`, `expires`, `keyid`,
 /// `alg`, `nonce`, `tag`.
+///
+/// A request whose `Host` field contradicts the authority of its URI, or
+/// that has several `Host` lines, is not signed ([`Error::Malformed`] with
+/// field `Host`, see [`Message::check_host`]).
 #[derive(Clone)]
 pub struct Signer {
     key: Arc<dyn SigningKey>,
@@ -349,6 +353,9 @@ impl Signer {
         msg: &Message<'_>,
         body_len: usize,
     ) -> Result<(Vec<ComponentId>, SignatureParams, SignatureBase, Vec<u8>)> {
+        // An ambiguous request (a Host that contradicts the URI) is not
+        // signed, whatever the covered components.
+        msg.check_host()?;
         let components = match &self.components {
             Some(c) => c.clone(),
             None => default_components(msg, Some(body_len))

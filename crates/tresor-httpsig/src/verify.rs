@@ -88,6 +88,11 @@ impl Verified {
 /// nonce.
 ///
 /// Checks run in this order, the first failure ending verification:
+/// a request's `Host` agrees with its URI's authority and occurs at most
+/// once ([`Message::check_host`], [`Error::Malformed`] with field `Host`) →
+/// its query parameters decode to UTF-8 if the policy requires it
+/// ([`Policy::require_utf8_query`], [`Error::Malformed`] with field
+/// `query`) →
 /// parse `Signature-Input`/`Signature` (within [`Limits`]) → select the
 /// signature (policy label, else policy tag, else the first) → `keyid`
 /// present and known ([`Error::UnknownKey`]) → the key's algorithm allowed
@@ -111,7 +116,11 @@ pub struct Verifier {
 }
 
 /// The capacity of the in-memory nonce store a [`Verifier`] makes for a
-/// policy that requires nonces (a few tens of MB when full).
+/// policy that requires nonces (a few tens of MB when full). Each key id
+/// gets the default share of it, `DEFAULT_NONCE_CAPACITY /`
+/// [`DEFAULT_KEY_SHARE_DIVISOR`](crate::DEFAULT_KEY_SHARE_DIVISOR) = 10 000
+/// live nonces (about 33 requests a second per key over the default 305 s
+/// window); a key past its share is refused without affecting the others.
 pub const DEFAULT_NONCE_CAPACITY: usize = 100_000;
 
 fn default_nonce_store(clock: &Arc<dyn Clock>) -> Arc<dyn NonceStore> {
@@ -134,8 +143,11 @@ impl Verifier {
     /// A verifier on the system clock. If the policy requires a nonce
     /// ([`Policy::require_nonce`]), replays are rejected from the start: the
     /// verifier remembers nonces in a [`MemoryNonceStore`] of
-    /// [`DEFAULT_NONCE_CAPACITY`] entries, for this process only (several
-    /// servers need a shared [`NonceStore`]: see [`Verifier::nonce_store`]).
+    /// [`DEFAULT_NONCE_CAPACITY`] entries with the default per-key share,
+    /// for this process only (several servers need a shared
+    /// [`NonceStore`]: see [`Verifier::nonce_store`]; another capacity or
+    /// share: give a [`MemoryNonceStore`] built with
+    /// [`MemoryNonceStore::per_key_limit`]).
     /// Otherwise nonces are not remembered unless a store is given.
     pub fn new(resolver: Arc<dyn KeyResolver>, policy: Policy) -> Self {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -233,6 +245,8 @@ impl Verifier {
     /// `Content-Digest` against them; `None` when the body is checked
     /// separately (see [`Verified::body_checked`]).
     pub fn verify_message(&self, message: &Message<'_>, body: Option<&[u8]>) -> Result<Verified> {
+        message.check_host()?;
+        self.policy.check_query(message)?;
         let headers = message.headers();
         let selector = match (self.policy.required_label(), self.policy.required_tag()) {
             (Some(label), _) => Selector::Label(label.to_owned()),
@@ -292,7 +306,7 @@ impl Verifier {
         }
 
         if let (Some(store), Some(nonce)) = (&self.nonces, params.nonce()) {
-            store.check_and_remember(key_id, nonce, self.policy.nonce_horizon(params, now))?;
+            store.check_and_remember(key_id, nonce, self.policy.nonce_horizon(params))?;
         }
 
         Ok(Verified {

@@ -503,6 +503,113 @@ async fn inner_errors_pass_through_and_rejections_skip_the_inner_service() {
     assert_eq!(*called.lock().unwrap(), 1);
 }
 
+/// Sends `head` (a raw HTTP/1.1 request head without body) to the server
+/// and returns the status code and the body.
+async fn send_raw_head(f: &Fixture, head: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let (addr, head) = (f.addr, head.to_owned());
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        answer
+    })
+    .await
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    (status, body)
+}
+
+/// Regression: finding 6 of the security review, issue 8. A signed request
+/// rewritten in transit to absolute form naming the signed host, with
+/// `Host` naming another tenant, is refused by the layer (before its nonce
+/// is used), while the same request with an agreeing `Host` passes.
+#[tokio::test]
+async fn a_host_contradicting_the_absolute_uri_is_refused() {
+    let f = start().await;
+    let signed = Fixture::sign_only(
+        f.alice_signer(),
+        Request::get(f.url("/balance"))
+            .body(Full::new(Bytes::new()))
+            .unwrap(),
+    )
+    .await;
+    let head = |host: &str| {
+        format!(
+            "GET {} HTTP/1.1\r\nHost: {host}\r\nSignature-Input: {}\r\nSignature: {}\r\nConnection: close\r\n\r\n",
+            f.url("/balance"),
+            signed.headers()["signature-input"].to_str().unwrap(),
+            signed.headers()["signature"].to_str().unwrap(),
+        )
+    };
+
+    let (status, body) = send_raw_head(&f, &head("tenant-b.example")).await;
+    assert_eq!(status, 401);
+    assert_eq!(body.as_bytes(), UNAUTHORIZED_BODY);
+    let log = f.take_log();
+    assert_eq!(log.len(), 1);
+    assert!(
+        matches!(log[0].0, Error::Malformed { field: "Host", .. }),
+        "{:?}",
+        log[0].0
+    );
+
+    // Two Host lines, one of them the signed host: refused too.
+    let two = head(&f.addr.to_string()).replace(
+        "Connection: close",
+        "Host: tenant-b.example\r\nConnection: close",
+    );
+    let (status, _) = send_raw_head(&f, &two).await;
+    assert!(status == 400 || status == 401, "{status}");
+    assert!(
+        f.take_log()
+            .iter()
+            .all(|(e, _)| matches!(e, Error::Malformed { field: "Host", .. }))
+    );
+
+    // The same signed request with the Host it names: accepted.
+    let (status, body) = send_raw_head(&f, &head(&f.addr.to_string())).await;
+    assert_eq!(status, 200, "{:?}", f.take_log());
+    assert_eq!(body, "alice");
+}
+
+/// Regression: finding 10 of the security review, issue 8. The default
+/// policy refuses a query parameter that is not UTF-8 once decoded, so a
+/// signature over `%FF` cannot pass for `%C3` (or the reverse).
+#[tokio::test]
+async fn query_parameters_that_are_not_utf8_are_refused_by_default() {
+    let f = start().await;
+    let signed = Fixture::sign_only(
+        f.alice_signer(),
+        Request::get(f.url("/balance?account=%FF"))
+            .body(Full::new(Bytes::new()))
+            .unwrap(),
+    )
+    .await;
+    let answer = send_raw(&f, signed).await;
+    assert_unauthorized(&answer);
+    let log = f.take_log();
+    assert!(
+        matches!(log[..], [(Error::Malformed { field: "query", .. }, _)]),
+        "{log:?}"
+    );
+
+    // Valid UTF-8 passes.
+    let client = f.signing_client(f.alice_signer());
+    let get = Request::get(f.url("/balance?account=%C3%A9"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let answer = read(client.oneshot(get).await.unwrap()).await;
+    assert_eq!(answer.0, StatusCode::OK, "{:?}", f.take_log());
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
 
