@@ -19,8 +19,11 @@
 //!   each of the client's usable keys with the assertion's algorithm is
 //!   tried (at most [`MAX_STORED_KEYS`](crate::MAX_STORED_KEYS));
 //! - the signature verifies; then the claims are checked:
-//!   `iss` = `sub` = the client id; `aud` is the issuer string (or an array
-//!   containing it); `exp` is present, not passed (with the clock skew) and
+//!   `iss` = `sub` = the client id; `aud` is the issuer alone: a string
+//!   equal to it, or an array of exactly one such string (an array that
+//!   merely contains the issuer among other values is refused, against
+//!   audience injection, as the OAuth working group's update of RFC 7523
+//!   requires); `exp` is present, not passed (with the clock skew) and
 //!   at most [`max_lifetime`](AssertionVerifier::max_lifetime) ahead;
 //!   `nbf` and `iat`, when present, are not in the future (with the skew);
 //!   `jti` is present (1 to 256 characters);
@@ -392,7 +395,7 @@ impl AssertionVerifier {
         if claims.get("iss").and_then(Value::as_str) != Some(id.as_str()) {
             return fail(FailureReason::WrongIssuer, kid);
         }
-        match jwt::audience_contains(claims, &self.audience) {
+        match jwt::audience_is_sole(claims, &self.audience) {
             Ok(true) => {}
             Ok(false) => return fail(FailureReason::WrongAudience, kid),
             Err(()) => return fail(FailureReason::MalformedAssertion, kid),

@@ -114,7 +114,8 @@
 //! validity window). And it
 //! authenticates OAuth clients by `private_key_jwt` (RFC 7523,
 //! `assertion` module docs): strict JWS parsing, the key's algorithm
-//! pinned, `iss` = `sub` = client id, `aud` = issuer, short `exp`, `jti`
+//! pinned, `iss` = `sub` = client id, `aud` = the issuer alone (a one-element
+//! array at most, never a list containing it), short `exp`, `jti`
 //! replay-checked.
 //!
 //! ```

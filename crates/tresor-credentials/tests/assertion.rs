@@ -144,7 +144,8 @@ fn iss_sub_aud_rules() {
         &s.with_claims(|c| c["sub"] = "not-an-id".into()),
         FailureReason::MalformedClientId,
     );
-    // aud: the issuer, as a string or in an array; nothing else.
+    // aud: the issuer, as a string or a one-element array; nothing else
+    // (the sole-audience rule: `aud_must_be_the_issuer_alone`).
     s.expect(
         &s.with_claims(|c| c["aud"] = "https://as.bank.example/token".into()),
         FailureReason::WrongAudience,
@@ -167,9 +168,40 @@ fn iss_sub_aud_rules() {
         }),
         FailureReason::MalformedAssertion,
     );
-    assert!(
-        s.run(&s.with_claims(|c| c["aud"] = json!(["x", ISSUER])), None)
-            .is_ok()
+}
+
+// regression: finding 9 of the security review, issue 8 (audience
+// injection: the issuer must be the sole `aud` value, as the OAuth working
+// group's update of RFC 7523 requires).
+#[test]
+fn aud_must_be_the_issuer_alone() {
+    let s = setup();
+    // Accepted: the issuer as a string, or as the only element of an array.
+    s.run(&s.with_claims(|c| c["aud"] = ISSUER.into()), None)
+        .unwrap();
+    s.run(&s.with_claims(|c| c["aud"] = json!([ISSUER])), None)
+        .unwrap();
+    // Refused: the issuer among other audiences, in any position.
+    s.expect(
+        &s.with_claims(|c| c["aud"] = json!([ISSUER, "https://other.example"])),
+        FailureReason::WrongAudience,
+    );
+    s.expect(
+        &s.with_claims(|c| c["aud"] = json!(["x", ISSUER])),
+        FailureReason::WrongAudience,
+    );
+    s.expect(
+        &s.with_claims(|c| c["aud"] = json!([ISSUER, ISSUER])),
+        FailureReason::WrongAudience,
+    );
+    // Refused: an empty array, a non-string element.
+    s.expect(
+        &s.with_claims(|c| c["aud"] = json!([])),
+        FailureReason::MalformedAssertion,
+    );
+    s.expect(
+        &s.with_claims(|c| c["aud"] = json!([7])),
+        FailureReason::MalformedAssertion,
     );
 }
 
