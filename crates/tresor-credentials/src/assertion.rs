@@ -28,7 +28,9 @@
 //!   `nbf` and `iat`, when present, are not in the future (with the skew);
 //!   `jti` is present (1 to 256 characters);
 //! - last, `(client id, jti)` was not seen before: the [`ReplayCache`]
-//!   remembers it until `exp` plus the skew. Only assertions whose
+//!   remembers it until `exp` plus the skew, inclusive, the same bound as
+//!   acceptance (accepted iff now <= `exp` + skew, remembered while
+//!   now <= `exp` + skew). Only assertions whose
 //!   signature verified reach the cache, so forgeries cannot fill it or
 //!   burn another client's `jti`.
 //!
@@ -78,6 +80,14 @@ pub trait ReplayCache: Send + Sync {
     /// and returns `true`, or returns `false` if it was recorded before and
     /// has not expired. An error (store down, cache full) makes the
     /// authentication fail closed ([`AuthError::Unavailable`]).
+    ///
+    /// "Until" is **inclusive**: an entry recorded until `expires` is live
+    /// while `now <= expires` and may be forgotten only once
+    /// `now > expires`. The verifier passes `exp` plus the clock skew, the
+    /// last second at which it still accepts the assertion, so acceptance
+    /// and remembering share one bound and no second is left in which a
+    /// captured assertion could be replayed. (A store with exclusive
+    /// expiry, such as Redis `PX`, must be given one second more.)
     fn check_and_record(
         &self,
         client_id: &ClientId,
@@ -154,11 +164,12 @@ impl ReplayCache for MemoryReplayCache {
             reason: "replay cache lock poisoned".into(),
         })?;
         let key = (client_id.clone(), jti.to_owned());
-        if entries.get(&key).is_some_and(|&until| now < until) {
+        // Inclusive: live while now <= until (see the trait docs).
+        if entries.get(&key).is_some_and(|&until| now <= until) {
             return Ok(false);
         }
         if entries.len() >= self.capacity && !entries.contains_key(&key) {
-            entries.retain(|_, until| now < *until);
+            entries.retain(|_, until| now <= *until);
             entries.shrink_to_fit();
             if entries.len() >= self.capacity {
                 return Err(Error::Storage {
@@ -424,6 +435,8 @@ impl AssertionVerifier {
         if record.status != crate::ClientStatus::Active {
             return fail(FailureReason::ClientSuspended, kid);
         }
+        // Remembered until the last second it is accepted (inclusive; the
+        // acceptance test above is `now <= exp + skew`).
         match self
             .replay
             .check_and_record(&id, jti, exp.saturating_add(self.skew), now)

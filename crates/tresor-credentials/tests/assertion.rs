@@ -489,8 +489,9 @@ fn the_replay_cache_is_bounded_and_fails_closed() {
     assert!(!cache.check_and_record(&id, "a", T0 + 10, T0).unwrap());
     assert!(cache.check_and_record(&id, "b", T0 + 20, T0).unwrap());
     assert!(cache.check_and_record(&id, "c", T0 + 20, T0).is_err());
-    // Once "a" expired it makes room.
-    assert!(cache.check_and_record(&id, "c", T0 + 20, T0 + 10).unwrap());
+    // Once "a" expired it makes room (live through T0 + 10 inclusive).
+    assert!(cache.check_and_record(&id, "c", T0 + 20, T0 + 10).is_err());
+    assert!(cache.check_and_record(&id, "c", T0 + 20, T0 + 11).unwrap());
     assert_eq!(cache.len(), 2);
 
     // Through the verifier: full cache → Unavailable, never a pass.
@@ -507,4 +508,29 @@ fn the_replay_cache_is_bounded_and_fails_closed() {
         s.f.audit.last_reason(),
         Some(FailureReason::ReplayCacheUnavailable)
     );
+}
+
+// regression: finding 5 of the security review, issue 8 (off-by-one replay
+// window: an assertion accepted at now == exp + skew must be remembered at
+// that second too).
+#[test]
+fn an_assertion_accepted_at_the_last_second_cannot_be_replayed_in_it() {
+    let s = setup();
+    // The clock stands at T0; exp + 30 s skew == T0: the last second.
+    let assertion = s.with_claims(|c| c["exp"] = (T0 - 30).into());
+    s.run(&assertion, None).unwrap();
+    for _ in 0..3 {
+        s.expect(&assertion, FailureReason::AssertionReplayed);
+    }
+    // One second later it is expired, not replayable either.
+    s.f.clock.set(T0 + 1);
+    s.expect(&assertion, FailureReason::AssertionExpired);
+
+    // The cache contract: an entry recorded until `expires` is live at
+    // `expires` (inclusive) and gone one second later.
+    let cache = MemoryReplayCache::new(10);
+    let id = ClientId::parse("AAAAAAAAAAAAAAAAAAAAAA").unwrap();
+    assert!(cache.check_and_record(&id, "j", T0 + 10, T0).unwrap());
+    assert!(!cache.check_and_record(&id, "j", T0 + 10, T0 + 10).unwrap());
+    assert!(cache.check_and_record(&id, "j", T0 + 20, T0 + 11).unwrap());
 }
