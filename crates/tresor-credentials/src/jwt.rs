@@ -420,6 +420,7 @@ pub(crate) fn audience_contains(claims: &Map<String, Value>, audience: &str) -> 
 /// value is `Ok(false)` even if it contains `audience`. `Err` if `aud` is
 /// missing, an empty array, has a non-string element, or is of another
 /// shape.
+#[cfg_attr(not(feature = "httpsig"), allow(dead_code))]
 pub(crate) fn audience_is_sole(claims: &Map<String, Value>, audience: &str) -> Result<bool, ()> {
     match claims.get("aud") {
         Some(Value::String(aud)) => Ok(aud == audience),

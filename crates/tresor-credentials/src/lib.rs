@@ -82,6 +82,7 @@
 //! | `secrets[].mac` | `HMAC-SHA-256(pepper, len‖context‖len‖client_id‖len‖secret)` ([`verifier_input`]) | a MAC is one-way; the pepper key is not in the store (KMS, HSM, key file), so the MAC cannot even be used to test guesses offline |
 //! | `secrets[].id`, `pepper_version`, `created`, `expires`, `revoked` | bookkeeping | they name, version and date a secret, they are not it |
 //! | `public_keys[]` | public JWKs with their thumbprint, algorithm, state and validity | public keys verify, they cannot sign |
+//! | `revoked_kids[]` | the thumbprints of revoked keys whose JWK was pruned, with the time, kept for ever so the key is never registered again | a thumbprint is a hash of a public key |
 //!
 //! And why the MAC is enough: the secret is 256 uniformly random bits, so
 //! there is nothing to brute-force even with the pepper (a slow password
@@ -261,7 +262,7 @@ pub use assertion::{
 pub use audit::{AuditFn, AuthAudit, AuthEvent, AuthOutcome, FailureReason, NoAudit};
 pub use client::{
     CLIENT_ID_LEN, ClientId, ClientRecord, ClientStatus, KeyState, MAX_NAME_LEN, MAX_SCOPE_LEN,
-    MAX_SCOPES, Mac, RegisteredKey, SECRET_ID_LEN, SecretId, SecretVerifier,
+    MAX_SCOPES, Mac, RegisteredKey, RevokedKid, SECRET_ID_LEN, SecretId, SecretVerifier,
 };
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use endpoint::{DefaultScopes, TokenEndpoint, TokenRequest, TokenResponse};

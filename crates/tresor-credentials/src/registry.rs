@@ -476,6 +476,7 @@ impl Registry {
             updated: now,
             secrets: Vec::new(),
             public_keys: Vec::new(),
+            revoked_kids: Vec::new(),
         };
         Ok((record, now))
     }

@@ -9,7 +9,7 @@ use crate::store::{CredentialStore, StoredClient};
 
 /// A [`CredentialStore`] in process memory; everything is lost on drop.
 ///
-/// Keeps an index of public key ids, so
+/// Keeps an index of public key ids (revoked tombstones included), so
 /// [`find_by_key`](CredentialStore::find_by_key) is a lookup and a key id
 /// belongs to one client only.
 #[derive(Debug, Default)]
@@ -27,14 +27,10 @@ struct Inner {
 impl Inner {
     /// Refuses a record holding a key id another client holds.
     fn check_keys(&self, record: &ClientRecord) -> Result<()> {
-        for key in &record.public_keys {
-            if self
-                .keys
-                .get(&key.kid)
-                .is_some_and(|owner| owner != &record.id)
-            {
+        for kid in record.key_ids() {
+            if self.keys.get(kid).is_some_and(|owner| owner != &record.id) {
                 return Err(Error::KeyExists {
-                    kid: key.kid.clone(),
+                    kid: kid.to_owned(),
                 });
             }
         }
@@ -42,11 +38,13 @@ impl Inner {
     }
 
     fn index(&mut self, old: Option<&ClientRecord>, new: &ClientRecord) {
-        for key in old.map(|r| r.public_keys.as_slice()).unwrap_or_default() {
-            self.keys.remove(&key.kid);
+        if let Some(old) = old {
+            for kid in old.key_ids() {
+                self.keys.remove(kid);
+            }
         }
-        for key in &new.public_keys {
-            self.keys.insert(key.kid.clone(), new.id.clone());
+        for kid in new.key_ids() {
+            self.keys.insert(kid.to_owned(), new.id.clone());
         }
     }
 }
