@@ -34,8 +34,12 @@
 //!   signature verified reach the cache, so forgeries cannot fill it or
 //!   burn another client's `jti`.
 //!
-//! Failed attempts count against the registry's rate limits like failed
-//! secrets. A failing replay cache (or a full one) is
+//! Failed attempts count against the registry's rate limits
+//! ([`ratelimit`](crate::ratelimit) module docs): a failure before the
+//! signature verified (malformed, unknown client or key, bad signature)
+//! against the source only, since the claimed `sub` is not established and
+//! client ids are not secret; a failure after it (wrong `iss` or `aud`,
+//! expired, replayed …) against the (client, source) pair and the source. A failing replay cache (or a full one) is
 //! [`AuthError::Unavailable`], never a silent pass.
 
 use std::collections::HashMap;
@@ -317,6 +321,15 @@ impl AssertionVerifier {
                 key_id,
             });
         };
+        // Before the signature verified, the claimed client is not
+        // established: a failure is charged to the source only, so
+        // unsigned garbage naming a client cannot lock it out.
+        let reject = |reason, key_id: Option<&str>| {
+            registry.limiter.record_failure(None, source);
+            report(AuthOutcome::Failure(reason), key_id);
+            Err(AuthError::InvalidClient)
+        };
+        // After it verified, to the (client, source) pair and the source.
         let fail = |reason, key_id: Option<&str>| {
             registry.limiter.record_failure(limiter_key, source);
             report(AuthOutcome::Failure(reason), key_id);
@@ -334,24 +347,24 @@ impl AssertionVerifier {
 
         let jws = match &parsed {
             Ok(jws) => jws,
-            Err(JwsError::Malformed) => return fail(FailureReason::MalformedAssertion, None),
-            Err(JwsError::Algorithm) => return fail(FailureReason::AssertionAlgorithm, None),
+            Err(JwsError::Malformed) => return reject(FailureReason::MalformedAssertion, None),
+            Err(JwsError::Algorithm) => return reject(FailureReason::AssertionAlgorithm, None),
         };
         let Ok(kid) = jws.kid() else {
-            return fail(FailureReason::MalformedAssertion, None);
+            return reject(FailureReason::MalformedAssertion, None);
         };
         let Some(sub) = sub else {
-            return fail(FailureReason::MalformedAssertion, kid);
+            return reject(FailureReason::MalformedAssertion, kid);
         };
         let Some(id) = claimed.clone() else {
-            return fail(FailureReason::MalformedClientId, kid);
+            return reject(FailureReason::MalformedClientId, kid);
         };
         if sub != id.as_str() {
-            return fail(FailureReason::WrongSubject, kid);
+            return reject(FailureReason::WrongSubject, kid);
         }
         let stored = match registry.store.get(&id) {
             Ok(Some(stored)) => stored,
-            Ok(None) => return fail(FailureReason::UnknownClient, kid),
+            Ok(None) => return reject(FailureReason::UnknownClient, kid),
             Err(_) => {
                 report(AuthOutcome::Failure(FailureReason::StoreUnavailable), kid);
                 return Err(AuthError::Unavailable);
@@ -364,16 +377,16 @@ impl AssertionVerifier {
         let candidates: Vec<_> = match kid {
             Some(kid) => {
                 let Some(key) = record.public_keys.iter().find(|k| k.kid == kid) else {
-                    return fail(FailureReason::UnknownKey, Some(kid));
+                    return reject(FailureReason::UnknownKey, Some(kid));
                 };
                 if key.alg != alg.name() {
-                    return fail(FailureReason::AssertionAlgorithm, Some(kid));
+                    return reject(FailureReason::AssertionAlgorithm, Some(kid));
                 }
                 match check_usable(record, key, now) {
                     Ok(()) | Err(Unusable::ClientSuspended) => {}
-                    Err(Unusable::Revoked) => return fail(FailureReason::KeyRevoked, Some(kid)),
+                    Err(Unusable::Revoked) => return reject(FailureReason::KeyRevoked, Some(kid)),
                     Err(Unusable::OutsideWindow) => {
-                        return fail(FailureReason::KeyExpired, Some(kid));
+                        return reject(FailureReason::KeyExpired, Some(kid));
                     }
                 }
                 vec![key]
@@ -389,7 +402,7 @@ impl AssertionVerifier {
                 .collect(),
         };
         if candidates.is_empty() {
-            return fail(FailureReason::UnknownKey, None);
+            return reject(FailureReason::UnknownKey, None);
         }
         let signer = candidates.into_iter().find(|key| {
             ClientPublicKey::from_registered(key).is_some_and(|public| {
@@ -397,7 +410,7 @@ impl AssertionVerifier {
             })
         });
         let Some(signer) = signer else {
-            return fail(FailureReason::BadSignature, kid);
+            return reject(FailureReason::BadSignature, kid);
         };
         let kid = Some(signer.kid.as_str());
 

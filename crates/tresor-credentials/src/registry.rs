@@ -290,9 +290,9 @@ impl Registry {
         Ok(self.store.list()?.into_iter().map(|s| s.record).collect())
     }
 
-    /// The number of keys the rate limiters track (client ids, source
-    /// addresses): bounded by [`RateLimits::max_tracked`] each, plus the
-    /// blocked keys.
+    /// The number of keys the rate limiters track ((client id, source)
+    /// pairs, sources): bounded by [`RateLimits::max_tracked`] each, plus
+    /// the blocked keys.
     pub fn rate_limit_tracked_keys(&self) -> (usize, usize) {
         self.limiter.tracked()
     }
@@ -310,6 +310,12 @@ impl Registry {
     /// store update; a concurrent change makes it wait for the next
     /// success). [`AuthError::Unavailable`] only if the store or the
     /// pepper failed.
+    ///
+    /// `source` is the caller's address: failures count per (client id,
+    /// source) and per source (an IPv4 address or an IPv6 /64), so failures
+    /// from elsewhere never block this client; a server must pass it
+    /// ([`ratelimit`](crate::ratelimit) module docs; `None` shares one
+    /// bucket per client among all callers without a source).
     pub fn authenticate(
         &self,
         client_id: &str,
