@@ -117,7 +117,8 @@
 //! `assertion` module docs): strict JWS parsing, the key's algorithm
 //! pinned, `iss` = `sub` = client id, `aud` = the issuer alone (a one-element
 //! array at most, never a list containing it), short `exp`, `jti`
-//! replay-checked.
+//! replay-checked (in a cache bounded per client, so one client cannot
+//! starve the others).
 //!
 //! ```
 //! # #[cfg(feature = "httpsig")]

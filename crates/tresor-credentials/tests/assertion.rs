@@ -483,7 +483,8 @@ fn malformed_assertions() {
 
 #[test]
 fn the_replay_cache_is_bounded_and_fails_closed() {
-    let cache = MemoryReplayCache::new(2);
+    // One client, allowed the whole capacity.
+    let cache = MemoryReplayCache::new(2).with_per_client_quota(2);
     let id = ClientId::parse("AAAAAAAAAAAAAAAAAAAAAA").unwrap();
     assert!(cache.check_and_record(&id, "a", T0 + 10, T0).unwrap());
     assert!(!cache.check_and_record(&id, "a", T0 + 10, T0).unwrap());
@@ -533,4 +534,109 @@ fn an_assertion_accepted_at_the_last_second_cannot_be_replayed_in_it() {
     assert!(cache.check_and_record(&id, "j", T0 + 10, T0).unwrap());
     assert!(!cache.check_and_record(&id, "j", T0 + 10, T0 + 10).unwrap());
     assert!(cache.check_and_record(&id, "j", T0 + 20, T0 + 11).unwrap());
+}
+
+// regression: finding 4 of the security review, issue 8 (jti part: one
+// tenant filling the shared replay cache made every other tenant's valid
+// assertions fail).
+#[test]
+fn one_client_filling_the_replay_cache_starves_only_itself() {
+    let s = setup();
+    let verifier =
+        AssertionVerifier::new(ISSUER).replay_cache(Arc::new(MemoryReplayCache::new(200)));
+    // The greedy client sends valid assertions until the cache refuses.
+    let mut accepted = 0;
+    loop {
+        match verifier.authenticate(&s.f.registry, &s.with_claims(|_| {}), None, None) {
+            Ok(_) => accepted += 1,
+            Err(e) => {
+                assert_eq!(e, AuthError::Unavailable);
+                break;
+            }
+        }
+        assert!(accepted <= 200, "the cache never refused");
+    }
+    assert!(accepted < 200, "one client took the whole cache");
+    // Another client's fresh assertion is still accepted.
+    let key = TestKey::generate(Algorithm::Ed25519);
+    let other = s.f.registry.register_without_secret("o", &["a"]).unwrap();
+    let kid = register(&s.f.registry, &other, &key).kid;
+    let theirs = jws(&key, &json!({"alg": "EdDSA", "kid": kid}), &claims(&other));
+    verifier
+        .authenticate(&s.f.registry, &theirs, None, None)
+        .unwrap();
+}
+
+// regression: finding 4 of the security review, issue 8 (jti part): the
+// per-client quota of the memory cache, its default, and the total bound.
+#[test]
+fn the_replay_cache_quota_is_per_client() {
+    assert_eq!(MemoryReplayCache::default().per_client_quota(), 1000);
+    assert_eq!(MemoryReplayCache::new(10).per_client_quota(), 1);
+    let cache = MemoryReplayCache::new(10).with_per_client_quota(3);
+    assert_eq!(cache.per_client_quota(), 3);
+    let ids: Vec<ClientId> = ["A", "B", "C", "D"]
+        .iter()
+        .map(|c| ClientId::parse(&c.repeat(22)).unwrap())
+        .collect();
+    for n in 0..3 {
+        assert!(
+            cache
+                .check_and_record(&ids[0], &format!("j{n}"), T0 + 10 + n, T0)
+                .unwrap()
+        );
+    }
+    // A is at its quota: refused, for A only; a replay is still a replay.
+    assert!(cache.check_and_record(&ids[0], "j3", T0 + 10, T0).is_err());
+    assert!(!cache.check_and_record(&ids[0], "j0", T0 + 10, T0).unwrap());
+    assert!(cache.check_and_record(&ids[1], "j0", T0 + 10, T0).unwrap());
+    // A's own expired ids make room for it.
+    assert!(
+        cache
+            .check_and_record(&ids[0], "j3", T0 + 20, T0 + 11)
+            .unwrap()
+    );
+    // The total bound still holds: 3 + 1 + 3 + 3 = 10 > capacity at the last.
+    for n in 0..3 {
+        assert!(
+            cache
+                .check_and_record(&ids[2], &format!("j{n}"), T0 + 30, T0 + 11)
+                .unwrap()
+        );
+    }
+    assert!(
+        cache
+            .check_and_record(&ids[3], "j0", T0 + 30, T0 + 11)
+            .unwrap()
+    );
+    assert!(
+        cache
+            .check_and_record(&ids[3], "j1", T0 + 30, T0 + 11)
+            .unwrap()
+    );
+    assert!(
+        cache
+            .check_and_record(&ids[3], "j2", T0 + 30, T0 + 11)
+            .unwrap()
+    );
+    assert_eq!(cache.len(), 10);
+    // Full: a sweep frees B's expired j0 (live through T0 + 10) only.
+    assert!(
+        cache
+            .check_and_record(&ids[1], "j1", T0 + 30, T0 + 11)
+            .unwrap()
+    );
+    assert!(
+        cache
+            .check_and_record(&ids[1], "j2", T0 + 30, T0 + 11)
+            .is_err()
+    );
+    assert_eq!(cache.len(), 10);
+    // Two seconds later A's j1 and j2 have expired: room again.
+    assert!(
+        cache
+            .check_and_record(&ids[1], "j2", T0 + 30, T0 + 13)
+            .unwrap()
+    );
+    assert_eq!(cache.len(), 9);
 }
