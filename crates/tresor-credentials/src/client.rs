@@ -321,6 +321,40 @@ impl ClientRecord {
     }
 }
 
+impl ClientRecord {
+    /// The id of [`timing_dummy`](Self::timing_dummy): 22 zeros.
+    pub(crate) fn timing_dummy_id() -> &'static str {
+        "0000000000000000000000"
+    }
+
+    /// A record of the shape and size of a typical secret-authenticated
+    /// client (a name, one scope, one secret, no keys). The stores clone or
+    /// decode it when a lookup misses, so a missing id costs what a present
+    /// one does ([`CredentialStore::get`](crate::CredentialStore::get)).
+    /// It is never stored or returned.
+    pub(crate) fn timing_dummy() -> Self {
+        let now = 1_750_000_000;
+        Self {
+            id: ClientId(Self::timing_dummy_id().to_owned()),
+            name: "Payments batch (timing dummy)".to_owned(),
+            scopes: vec!["payments:write".to_owned()],
+            status: ClientStatus::Active,
+            created: now,
+            updated: now,
+            secrets: vec![SecretVerifier {
+                id: SecretId("0".repeat(SECRET_ID_LEN)),
+                pepper_version: 1,
+                mac: Mac([0; 32]),
+                created: now,
+                expires: None,
+                revoked: None,
+            }],
+            public_keys: Vec::new(),
+            revoked_kids: Vec::new(),
+        }
+    }
+}
+
 /// Checks a client name: 1 to [`MAX_NAME_LEN`] bytes, no control
 /// characters.
 pub(crate) fn check_name(name: &str) -> Result<()> {

@@ -24,7 +24,9 @@
 //!   [`AuthError::InvalidClient`]: unknown client, wrong, expired, revoked
 //!   or malformed secret, suspended client, rate limit. Outside the rate
 //!   limit, each attempt makes exactly [`MAX_ACTIVE_SECRETS`] pepper MACs and
-//!   constant-time comparisons, against dummy verifiers where needed. The
+//!   constant-time comparisons, against dummy verifiers where needed, and
+//!   one store lookup that costs the same for an unknown id (the stores
+//!   decode a dummy record of a typical client's size on a miss). The
 //!   precise reason goes to the [`AuthAudit`] hook only.
 //! - **Rotation without downtime, revocation at once.** At most two active
 //!   secrets; a rotation gives the old one a mandatory expiry (at most

@@ -302,7 +302,8 @@ impl Registry {
     ///
     /// Every failure is [`AuthError::InvalidClient`]; the reason goes to the
     /// audit hook. Unless rate-limited (rejected before any work), an
-    /// attempt costs the same whatever the outcome: one store lookup,
+    /// attempt costs the same whatever the outcome: one store lookup (which
+    /// costs the same for a missing id, see [`CredentialStore::get`]),
     /// exactly [`MAX_ACTIVE_SECRETS`] pepper MACs and as many constant-time
     /// comparisons, against dummy verifiers where the client has fewer
     /// secrets or does not exist. On success under an older pepper version,

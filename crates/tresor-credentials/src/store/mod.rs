@@ -36,6 +36,13 @@ pub trait CredentialStore: Send + Sync {
     fn insert(&self, record: &ClientRecord) -> Result<()>;
 
     /// The record with this id, if any.
+    ///
+    /// A missing id should cost what a present one does: the registry
+    /// promises the same work whether a client exists or not, and its
+    /// timing depends on this lookup. [`MemoryStore`] clones and
+    /// [`SqliteStore`] decodes a dummy record of a typical client's size
+    /// on a miss, as they would a found one (a record much larger than
+    /// typical, with many keys or scopes, still takes longer to decode).
     fn get(&self, id: &ClientId) -> Result<Option<StoredClient>>;
 
     /// Replaces the record with the same id if its stored version is

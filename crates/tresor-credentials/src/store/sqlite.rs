@@ -94,6 +94,9 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// timeout) serialises writers across processes.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// The JSON of a typical record, decoded on a miss as a found record
+    /// is ([`CredentialStore::get`]).
+    dummy_json: String,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -122,8 +125,10 @@ impl SqliteStore {
         conn.pragma_update(None, "secure_delete", "ON")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&mut conn)?;
+        let dummy = ClientRecord::timing_dummy();
         Ok(Self {
             conn: Mutex::new(conn),
+            dummy_json: encode(&dummy)?,
         })
     }
 
@@ -251,8 +256,17 @@ impl CredentialStore for SqliteStore {
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()?;
-        row.map(|(version, json)| decode(id.as_str(), version, &json))
-            .transpose()
+        match row {
+            Some((version, json)) => decode(id.as_str(), version, &json).map(Some),
+            None => {
+                // The same work as a hit: copy and decode a record of a
+                // typical size, then drop it.
+                let json = std::hint::black_box(self.dummy_json.clone());
+                let dummy = decode(ClientRecord::timing_dummy_id(), 1, &json);
+                drop(std::hint::black_box(dummy));
+                Ok(None)
+            }
+        }
     }
 
     fn update(&self, record: &ClientRecord, expected_version: u64) -> Result<u64> {
