@@ -513,6 +513,7 @@ impl Fixture {
             updated: NOW - 3600,
             secrets,
             public_keys: Vec::new(),
+            revoked_kids: Vec::new(),
         };
         store
             .insert(&record(

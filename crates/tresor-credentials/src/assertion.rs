@@ -19,18 +19,27 @@
 //!   each of the client's usable keys with the assertion's algorithm is
 //!   tried (at most [`MAX_STORED_KEYS`](crate::MAX_STORED_KEYS));
 //! - the signature verifies; then the claims are checked:
-//!   `iss` = `sub` = the client id; `aud` is the issuer string (or an array
-//!   containing it); `exp` is present, not passed (with the clock skew) and
+//!   `iss` = `sub` = the client id; `aud` is the issuer alone: a string
+//!   equal to it, or an array of exactly one such string (an array that
+//!   merely contains the issuer among other values is refused, against
+//!   audience injection, as the OAuth working group's update of RFC 7523
+//!   requires); `exp` is present, not passed (with the clock skew) and
 //!   at most [`max_lifetime`](AssertionVerifier::max_lifetime) ahead;
 //!   `nbf` and `iat`, when present, are not in the future (with the skew);
 //!   `jti` is present (1 to 256 characters);
 //! - last, `(client id, jti)` was not seen before: the [`ReplayCache`]
-//!   remembers it until `exp` plus the skew. Only assertions whose
+//!   remembers it until `exp` plus the skew, inclusive, the same bound as
+//!   acceptance (accepted iff now <= `exp` + skew, remembered while
+//!   now <= `exp` + skew). Only assertions whose
 //!   signature verified reach the cache, so forgeries cannot fill it or
 //!   burn another client's `jti`.
 //!
-//! Failed attempts count against the registry's rate limits like failed
-//! secrets. A failing replay cache (or a full one) is
+//! Failed attempts count against the registry's rate limits
+//! ([`ratelimit`](crate::ratelimit) module docs): a failure before the
+//! signature verified (malformed, unknown client or key, bad signature)
+//! against the source only, since the claimed `sub` is not established and
+//! client ids are not secret; a failure after it (wrong `iss` or `aud`,
+//! expired, replayed …) against the (client, source) pair and the source. A failing replay cache (or a full one) is
 //! [`AuthError::Unavailable`], never a silent pass.
 
 use std::collections::HashMap;
@@ -65,16 +74,37 @@ pub const MAX_JTI_LEN: usize = 256;
 /// The default capacity of a [`MemoryReplayCache`].
 pub const DEFAULT_REPLAY_CAPACITY: usize = 100_000;
 
+/// The default per-client quota of a [`MemoryReplayCache`] is its capacity
+/// divided by this (at least 1): 1 000 of the default 100 000, so it takes
+/// a hundred clients at their quota to fill the cache.
+pub const DEFAULT_REPLAY_CLIENT_SHARE: usize = 100;
+
 /// Remembers which assertion ids were used, so each is used once.
 ///
 /// Object-safe. Plug in a shared store (Redis `SET NX PX`, a database
 /// table with a unique key) when several servers accept assertions: each
 /// must see the others' `jti`s.
+///
+/// A cache is bounded and fails closed when full, so an implementation
+/// **must also bound each client's share** (as [`MemoryReplayCache`] does
+/// with its per-client quota): otherwise one authenticated client sending
+/// many valid assertions fills it and every other client's
+/// authentications fail until entries expire. At its quota a client gets
+/// the error for itself only.
 pub trait ReplayCache: Send + Sync {
     /// Records `(client_id, jti)` as used until `expires` (UNIX seconds)
     /// and returns `true`, or returns `false` if it was recorded before and
-    /// has not expired. An error (store down, cache full) makes the
-    /// authentication fail closed ([`AuthError::Unavailable`]).
+    /// has not expired. An error (store down, cache full, the client at
+    /// its quota) makes the authentication fail closed
+    /// ([`AuthError::Unavailable`]).
+    ///
+    /// "Until" is **inclusive**: an entry recorded until `expires` is live
+    /// while `now <= expires` and may be forgotten only once
+    /// `now > expires`. The verifier passes `exp` plus the clock skew, the
+    /// last second at which it still accepts the assertion, so acceptance
+    /// and remembering share one bound and no second is left in which a
+    /// captured assertion could be replayed. (A store with exclusive
+    /// expiry, such as Redis `PX`, must be given one second more.)
     fn check_and_record(
         &self,
         client_id: &ClientId,
@@ -102,15 +132,48 @@ macro_rules! forward_cache {
 
 forward_cache!(Arc<C>, Box<C>, &C);
 
-/// A [`ReplayCache`] in process memory, bounded: when full, expired
-/// entries are dropped; if it is still full, new assertions are refused
-/// (fail closed) until some expire. Entries live at most the assertion
-/// lifetime plus the skew, so the capacity bounds the accepted assertion
-/// rate (the default, 100 000 per ~5.5 minutes, is ~300 per second).
+/// A [`ReplayCache`] in process memory, bounded in total and per client.
+///
+/// At most `capacity` ids are held, and at most the per-client quota for
+/// any one client (default: `capacity /`
+/// [`DEFAULT_REPLAY_CLIENT_SHARE`], at least 1). When a client reaches its
+/// quota, its expired ids are dropped; if it is still at its quota, its new
+/// assertions are refused (fail closed) until some expire, and only its
+/// own: other clients keep their room. When the whole cache is full,
+/// every client's expired ids are dropped; if it is still full, new
+/// assertions are refused. Entries live at most the assertion lifetime
+/// plus the skew, so the capacity bounds the accepted assertion rate (the
+/// default, 100 000 per ~5.5 minutes, is ~300 per second), and the quota
+/// one client's rate (1 000 per ~5.5 minutes, ~3 per second, by default;
+/// raise both for busier deployments). Memory is bounded by the capacity:
+/// expired ids are swept when a bound is hit.
 #[derive(Debug)]
 pub struct MemoryReplayCache {
     capacity: usize,
-    entries: Mutex<HashMap<(ClientId, String), i64>>,
+    per_client: usize,
+    state: Mutex<ReplayState>,
+}
+
+#[derive(Debug, Default)]
+struct ReplayState {
+    /// Client → its `jti`s, each with the last second it is live.
+    clients: HashMap<ClientId, HashMap<String, i64>>,
+    /// The ids held, all clients together.
+    total: usize,
+}
+
+impl ReplayState {
+    /// Drops every expired id (and clients left with none).
+    fn sweep(&mut self, now: i64) {
+        let mut total = 0;
+        self.clients.retain(|_, jtis| {
+            jtis.retain(|_, until| now <= *until);
+            total += jtis.len();
+            !jtis.is_empty()
+        });
+        self.clients.shrink_to_fit();
+        self.total = total;
+    }
 }
 
 impl Default for MemoryReplayCache {
@@ -120,17 +183,32 @@ impl Default for MemoryReplayCache {
 }
 
 impl MemoryReplayCache {
-    /// A cache holding at most `capacity` unexpired assertion ids.
+    /// A cache holding at most `capacity` unexpired assertion ids, and at
+    /// most `capacity /` [`DEFAULT_REPLAY_CLIENT_SHARE`] (at least 1) per
+    /// client.
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
-            entries: Mutex::new(HashMap::new()),
+            per_client: (capacity / DEFAULT_REPLAY_CLIENT_SHARE).max(1),
+            state: Mutex::new(ReplayState::default()),
         }
+    }
+
+    /// Sets the most unexpired ids one client may hold (at least 1, at
+    /// most the capacity).
+    pub fn with_per_client_quota(mut self, quota: usize) -> Self {
+        self.per_client = quota.clamp(1, self.capacity.max(1));
+        self
+    }
+
+    /// The most unexpired ids one client may hold.
+    pub fn per_client_quota(&self) -> usize {
+        self.per_client
     }
 
     /// The number of ids held (expired ones included until the next sweep).
     pub fn len(&self) -> usize {
-        self.entries.lock().map(|e| e.len()).unwrap_or(0)
+        self.state.lock().map(|s| s.total).unwrap_or(0)
     }
 
     /// Whether it holds no id.
@@ -147,23 +225,46 @@ impl ReplayCache for MemoryReplayCache {
         expires: i64,
         now: i64,
     ) -> Result<bool> {
-        let mut entries = self.entries.lock().map_err(|_| Error::Storage {
+        let mut state = self.state.lock().map_err(|_| Error::Storage {
             reason: "replay cache lock poisoned".into(),
         })?;
-        let key = (client_id.clone(), jti.to_owned());
-        if entries.get(&key).is_some_and(|&until| now < until) {
+        let state = &mut *state;
+        let held = state.clients.get_mut(client_id);
+        // Inclusive: live while now <= until (see the trait docs).
+        let previous = held.as_ref().and_then(|jtis| jtis.get(jti)).copied();
+        if previous.is_some_and(|until| now <= until) {
             return Ok(false);
         }
-        if entries.len() >= self.capacity && !entries.contains_key(&key) {
-            entries.retain(|_, until| now < *until);
-            entries.shrink_to_fit();
-            if entries.len() >= self.capacity {
-                return Err(Error::Storage {
-                    reason: "replay cache full".into(),
-                });
+        if previous.is_none() {
+            // A new id: the client's quota first (its own expired ids make
+            // room), then the whole cache.
+            if let Some(jtis) = held
+                && jtis.len() >= self.per_client
+            {
+                let before = jtis.len();
+                jtis.retain(|_, until| now <= *until);
+                state.total = state.total.saturating_sub(before - jtis.len());
+                if jtis.len() >= self.per_client {
+                    return Err(Error::Storage {
+                        reason: "replay cache quota of this client reached".into(),
+                    });
+                }
             }
+            if state.total >= self.capacity {
+                state.sweep(now);
+                if state.total >= self.capacity {
+                    return Err(Error::Storage {
+                        reason: "replay cache full".into(),
+                    });
+                }
+            }
+            state.total += 1;
         }
-        entries.insert(key, expires);
+        state
+            .clients
+            .entry(client_id.clone())
+            .or_default()
+            .insert(jti.to_owned(), expires);
         Ok(true)
     }
 }
@@ -303,6 +404,15 @@ impl AssertionVerifier {
                 key_id,
             });
         };
+        // Before the signature verified, the claimed client is not
+        // established: a failure is charged to the source only, so
+        // unsigned garbage naming a client cannot lock it out.
+        let reject = |reason, key_id: Option<&str>| {
+            registry.limiter.record_failure(None, source);
+            report(AuthOutcome::Failure(reason), key_id);
+            Err(AuthError::InvalidClient)
+        };
+        // After it verified, to the (client, source) pair and the source.
         let fail = |reason, key_id: Option<&str>| {
             registry.limiter.record_failure(limiter_key, source);
             report(AuthOutcome::Failure(reason), key_id);
@@ -320,24 +430,24 @@ impl AssertionVerifier {
 
         let jws = match &parsed {
             Ok(jws) => jws,
-            Err(JwsError::Malformed) => return fail(FailureReason::MalformedAssertion, None),
-            Err(JwsError::Algorithm) => return fail(FailureReason::AssertionAlgorithm, None),
+            Err(JwsError::Malformed) => return reject(FailureReason::MalformedAssertion, None),
+            Err(JwsError::Algorithm) => return reject(FailureReason::AssertionAlgorithm, None),
         };
         let Ok(kid) = jws.kid() else {
-            return fail(FailureReason::MalformedAssertion, None);
+            return reject(FailureReason::MalformedAssertion, None);
         };
         let Some(sub) = sub else {
-            return fail(FailureReason::MalformedAssertion, kid);
+            return reject(FailureReason::MalformedAssertion, kid);
         };
         let Some(id) = claimed.clone() else {
-            return fail(FailureReason::MalformedClientId, kid);
+            return reject(FailureReason::MalformedClientId, kid);
         };
         if sub != id.as_str() {
-            return fail(FailureReason::WrongSubject, kid);
+            return reject(FailureReason::WrongSubject, kid);
         }
         let stored = match registry.store.get(&id) {
             Ok(Some(stored)) => stored,
-            Ok(None) => return fail(FailureReason::UnknownClient, kid),
+            Ok(None) => return reject(FailureReason::UnknownClient, kid),
             Err(_) => {
                 report(AuthOutcome::Failure(FailureReason::StoreUnavailable), kid);
                 return Err(AuthError::Unavailable);
@@ -350,16 +460,16 @@ impl AssertionVerifier {
         let candidates: Vec<_> = match kid {
             Some(kid) => {
                 let Some(key) = record.public_keys.iter().find(|k| k.kid == kid) else {
-                    return fail(FailureReason::UnknownKey, Some(kid));
+                    return reject(FailureReason::UnknownKey, Some(kid));
                 };
                 if key.alg != alg.name() {
-                    return fail(FailureReason::AssertionAlgorithm, Some(kid));
+                    return reject(FailureReason::AssertionAlgorithm, Some(kid));
                 }
                 match check_usable(record, key, now) {
                     Ok(()) | Err(Unusable::ClientSuspended) => {}
-                    Err(Unusable::Revoked) => return fail(FailureReason::KeyRevoked, Some(kid)),
+                    Err(Unusable::Revoked) => return reject(FailureReason::KeyRevoked, Some(kid)),
                     Err(Unusable::OutsideWindow) => {
-                        return fail(FailureReason::KeyExpired, Some(kid));
+                        return reject(FailureReason::KeyExpired, Some(kid));
                     }
                 }
                 vec![key]
@@ -375,7 +485,7 @@ impl AssertionVerifier {
                 .collect(),
         };
         if candidates.is_empty() {
-            return fail(FailureReason::UnknownKey, None);
+            return reject(FailureReason::UnknownKey, None);
         }
         let signer = candidates.into_iter().find(|key| {
             ClientPublicKey::from_registered(key).is_some_and(|public| {
@@ -383,7 +493,7 @@ impl AssertionVerifier {
             })
         });
         let Some(signer) = signer else {
-            return fail(FailureReason::BadSignature, kid);
+            return reject(FailureReason::BadSignature, kid);
         };
         let kid = Some(signer.kid.as_str());
 
@@ -392,7 +502,7 @@ impl AssertionVerifier {
         if claims.get("iss").and_then(Value::as_str) != Some(id.as_str()) {
             return fail(FailureReason::WrongIssuer, kid);
         }
-        match jwt::audience_contains(claims, &self.audience) {
+        match jwt::audience_is_sole(claims, &self.audience) {
             Ok(true) => {}
             Ok(false) => return fail(FailureReason::WrongAudience, kid),
             Err(()) => return fail(FailureReason::MalformedAssertion, kid),
@@ -421,6 +531,8 @@ impl AssertionVerifier {
         if record.status != crate::ClientStatus::Active {
             return fail(FailureReason::ClientSuspended, kid);
         }
+        // Remembered until the last second it is accepted (inclusive; the
+        // acceptance test above is `now <= exp + skew`).
         match self
             .replay
             .check_and_record(&id, jti, exp.saturating_add(self.skew), now)

@@ -27,11 +27,13 @@ pub enum FailureReason {
     SecretRevoked,
     /// The secret is right but the client is suspended.
     ClientSuspended,
-    /// Too many failed attempts for this client id: rejected before any
-    /// work.
+    /// Too many failed attempts for this client id from this source
+    /// (IPv4 address or IPv6 /64; or from callers passing no source):
+    /// rejected before any work. The client from other sources is not
+    /// affected.
     RateLimitedClient,
-    /// Too many failed attempts from this source address: rejected before
-    /// any work.
+    /// Too many failed attempts from this source (IPv4 address or IPv6
+    /// /64), whatever the client: rejected before any work.
     RateLimitedSource,
     /// The pepper (KMS, HSM, key file) failed; the caller got
     /// [`AuthError::Unavailable`](crate::AuthError::Unavailable).

@@ -250,6 +250,19 @@ pub struct RegisteredKey {
     pub created: i64,
 }
 
+/// The id of a revoked key whose key material was pruned (see
+/// [`MAX_STORED_KEYS`](crate::MAX_STORED_KEYS)): a tombstone, kept for
+/// ever so the key can never be registered again, by this client or any
+/// other.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedKid {
+    /// The key id: the revoked key's RFC 7638 thumbprint.
+    pub kid: String,
+    /// When its key material was pruned (UNIX seconds); it was revoked at
+    /// or before that time.
+    pub pruned: i64,
+}
+
 /// A registered client: what the store holds.
 ///
 /// Plain data with public fields for stores and for the registry's
@@ -278,6 +291,68 @@ pub struct ClientRecord {
     /// The client's registered public keys.
     #[serde(default)]
     pub public_keys: Vec<RegisteredKey>,
+    /// The ids of the client's revoked keys whose material was pruned from
+    /// [`public_keys`](Self::public_keys), oldest first. Never shortened:
+    /// stores index these ids like those of `public_keys`, so a revoked
+    /// key id keeps its owner and cannot be registered again. (Absent from
+    /// records written before it existed, and from the JSON while empty.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked_kids: Vec<RevokedKid>,
+}
+
+impl ClientRecord {
+    /// Every key id the client holds or held: its registered keys' and its
+    /// pruned revoked keys' ([`revoked_kids`](Self::revoked_kids)). A store
+    /// indexes all of them ([`CredentialStore::find_by_key`](crate::CredentialStore::find_by_key)).
+    pub fn key_ids(&self) -> impl Iterator<Item = &str> {
+        self.public_keys
+            .iter()
+            .map(|k| k.kid.as_str())
+            .chain(self.revoked_kids.iter().map(|t| t.kid.as_str()))
+    }
+
+    /// Whether `kid` is one of the client's revoked keys, pruned or not.
+    pub fn has_revoked_key(&self, kid: &str) -> bool {
+        self.revoked_kids.iter().any(|t| t.kid == kid)
+            || self
+                .public_keys
+                .iter()
+                .any(|k| k.kid == kid && k.state == KeyState::Revoked)
+    }
+}
+
+impl ClientRecord {
+    /// The id of [`timing_dummy`](Self::timing_dummy): 22 zeros.
+    pub(crate) fn timing_dummy_id() -> &'static str {
+        "0000000000000000000000"
+    }
+
+    /// A record of the shape and size of a typical secret-authenticated
+    /// client (a name, one scope, one secret, no keys). The stores clone or
+    /// decode it when a lookup misses, so a missing id costs what a present
+    /// one does ([`CredentialStore::get`](crate::CredentialStore::get)).
+    /// It is never stored or returned.
+    pub(crate) fn timing_dummy() -> Self {
+        let now = 1_750_000_000;
+        Self {
+            id: ClientId(Self::timing_dummy_id().to_owned()),
+            name: "Payments batch (timing dummy)".to_owned(),
+            scopes: vec!["payments:write".to_owned()],
+            status: ClientStatus::Active,
+            created: now,
+            updated: now,
+            secrets: vec![SecretVerifier {
+                id: SecretId("0".repeat(SECRET_ID_LEN)),
+                pepper_version: 1,
+                mac: Mac([0; 32]),
+                created: now,
+                expires: None,
+                revoked: None,
+            }],
+            public_keys: Vec::new(),
+            revoked_kids: Vec::new(),
+        }
+    }
 }
 
 /// Checks a client name: 1 to [`MAX_NAME_LEN`] bytes, no control

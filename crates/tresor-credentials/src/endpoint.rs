@@ -95,7 +95,12 @@ pub struct TokenRequest<'a> {
     pub content_type: Option<&'a str>,
     /// The body.
     pub body: &'a [u8],
-    /// The client's address, for rate limiting.
+    /// The client's address (the TCP peer, or the address a trusted
+    /// reverse proxy reports), for rate limiting. A network-facing
+    /// endpoint must set it: failures are limited per (client, source) and
+    /// per source, and without a source all callers share one (client, no
+    /// source) bucket per client, in which anyone could lock a client out
+    /// ([`ratelimit`](crate::ratelimit) module docs).
     pub source: Option<IpAddr>,
 }
 
@@ -546,7 +551,7 @@ impl TokenEndpoint {
 
     /// Handles an `http::Request` (any body that is bytes: `Vec<u8>`,
     /// `Bytes`, `&[u8]` …). `source` is the peer address, for rate
-    /// limiting. Several `Authorization` headers, or one that is not
+    /// limiting (pass it: see [`TokenRequest::source`]). Several `Authorization` headers, or one that is not
     /// visible ASCII, are `invalid_request`.
     #[cfg(feature = "http")]
     pub fn handle_http<B: AsRef<[u8]>>(

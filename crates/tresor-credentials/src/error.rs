@@ -227,6 +227,15 @@ pub enum Error {
         kid: String,
     },
 
+    /// The key was revoked (by this client or another, its material
+    /// possibly pruned since): a revoked key is never registered again.
+    /// Register a new key instead.
+    #[error("key {kid} was revoked and can never be registered again")]
+    KeyRevoked {
+        /// The key id.
+        kid: String,
+    },
+
     /// The client already has the maximum number of active keys: retire
     /// (verify-only) or revoke one first.
     #[error("client {client_id} already has {max} active keys")]

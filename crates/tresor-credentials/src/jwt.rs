@@ -393,7 +393,9 @@ pub(crate) fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Op
 }
 
 /// Whether `aud` (a string, or an array of strings) contains `audience`.
-/// `Err` if `aud` is missing or of another shape.
+/// `Err` if `aud` is missing or of another shape. For access tokens (RFC
+/// 9068 allows several audiences); client assertions use
+/// [`audience_is_sole`].
 pub(crate) fn audience_contains(claims: &Map<String, Value>, audience: &str) -> Result<bool, ()> {
     match claims.get("aud") {
         Some(Value::String(aud)) => Ok(aud == audience),
@@ -406,6 +408,30 @@ pub(crate) fn audience_contains(claims: &Map<String, Value>, audience: &str) -> 
                 }
             }
             Ok(found)
+        }
+        _ => Err(()),
+    }
+}
+
+/// Whether the issuer `audience` is the sole `aud` value: `aud` is a string
+/// equal to it, or an array of exactly one string equal to it (the
+/// audience rule for client assertions in the OAuth working group's update
+/// of RFC 7523, against audience injection). An array with more than one
+/// value is `Ok(false)` even if it contains `audience`. `Err` if `aud` is
+/// missing, an empty array, has a non-string element, or is of another
+/// shape.
+#[cfg_attr(not(feature = "httpsig"), allow(dead_code))]
+pub(crate) fn audience_is_sole(claims: &Map<String, Value>, audience: &str) -> Result<bool, ()> {
+    match claims.get("aud") {
+        Some(Value::String(aud)) => Ok(aud == audience),
+        Some(Value::Array(items)) if !items.is_empty() => {
+            if !items.iter().all(Value::is_string) {
+                return Err(());
+            }
+            match items.as_slice() {
+                [Value::String(aud)] => Ok(aud == audience),
+                _ => Ok(false),
+            }
         }
         _ => Err(()),
     }

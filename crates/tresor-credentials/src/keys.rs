@@ -51,7 +51,12 @@
 //! States: [`KeyState::Active`] (at most [`MAX_ACTIVE_KEYS`] per client),
 //! [`KeyState::VerifyOnly`] (being retired: still verifies),
 //! [`KeyState::Revoked`] (never again; kept as a tombstone so it cannot be
-//! registered again). Active ↔ verify-only, and either → revoked. A key is
+//! registered again). Beyond [`MAX_STORED_KEYS`] keys, the oldest revoked
+//! keys lose their key material, but their ids are kept for ever in
+//! [`ClientRecord::revoked_kids`], which the stores index: re-registering
+//! a revoked key, for its client or any other, is refused
+//! ([`Error::KeyRevoked`]), and its id still finds its owner, never as a
+//! usable key. Active ↔ verify-only, and either → revoked. A key is
 //! accepted only inside its `not_before`/`not_after` window and only while
 //! its client is active.
 
@@ -62,7 +67,7 @@ use ring::rand::SecureRandom;
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
-use crate::client::{ClientId, ClientRecord, ClientStatus, KeyState, RegisteredKey};
+use crate::client::{ClientId, ClientRecord, ClientStatus, KeyState, RegisteredKey, RevokedKid};
 use crate::error::{Error, Result};
 use crate::jwt::{self, JwsAlgorithm, KeyKind, RawPublicKey};
 use crate::registry::Registry;
@@ -73,8 +78,10 @@ pub const MAX_ACTIVE_KEYS: usize = 5;
 /// How long a registration challenge is valid.
 pub const CHALLENGE_LIFETIME: Duration = Duration::from_secs(300);
 
-/// The most keys kept per client, tombstones included; beyond it the
-/// oldest revoked (then expired) keys are forgotten.
+/// The most keys kept per client with their key material; beyond it the
+/// oldest revoked keys are reduced to their id (kept for ever in
+/// [`ClientRecord::revoked_kids`], so they can never be registered again),
+/// then the oldest expired keys are forgotten.
 pub const MAX_STORED_KEYS: usize = 20;
 
 const CHALLENGE_PREFIX: &str = "tresor-key-challenge.v1.";
@@ -502,8 +509,9 @@ impl Registry {
     ///
     /// [`Error::InvalidKey`], [`Error::InvalidChallenge`],
     /// [`Error::BadProof`], [`Error::InvalidValidity`],
-    /// [`Error::KeyExists`] (registered to this or another client, or
-    /// revoked before), [`Error::TooManyActiveKeys`],
+    /// [`Error::KeyRevoked`] (revoked before, by this or another client,
+    /// even if its material was pruned since), [`Error::KeyExists`]
+    /// (registered to this or another client), [`Error::TooManyActiveKeys`],
     /// [`Error::UnknownClient`], store and pepper failures.
     pub fn add_key_with(
         &self,
@@ -530,14 +538,24 @@ impl Registry {
                 reason: "not_after has passed",
             });
         }
-        if let Some(owner) = self.store.find_by_key(key.kid())?
-            && &owner.record.id != client_id
-        {
-            return Err(Error::KeyExists {
-                kid: key.kid().to_owned(),
-            });
+        if let Some(owner) = self.store.find_by_key(key.kid())? {
+            if owner.record.has_revoked_key(key.kid()) {
+                return Err(Error::KeyRevoked {
+                    kid: key.kid().to_owned(),
+                });
+            }
+            if &owner.record.id != client_id {
+                return Err(Error::KeyExists {
+                    kid: key.kid().to_owned(),
+                });
+            }
         }
         self.modify(client_id, |record, now| {
+            if record.has_revoked_key(key.kid()) {
+                return Err(Error::KeyRevoked {
+                    kid: key.kid().to_owned(),
+                });
+            }
             if record.public_keys.iter().any(|k| k.kid == key.kid()) {
                 return Err(Error::KeyExists {
                     kid: key.kid().to_owned(),
@@ -559,7 +577,7 @@ impl Registry {
                 created: now,
             };
             record.public_keys.push(registered.clone());
-            prune(&mut record.public_keys, now, client_id)?;
+            prune(record, now)?;
             Ok(registered)
         })
     }
@@ -615,7 +633,10 @@ impl Registry {
     }
 
     /// The client holding the key `kid` and the key, in any state; `None`
-    /// if no client has it. A server uses it after an RFC 9421
+    /// if no client has it, or if it is a revoked key whose material was
+    /// pruned (its id is in the owner's [`ClientRecord::revoked_kids`];
+    /// [`CredentialStore::find_by_key`](crate::CredentialStore::find_by_key)
+    /// still finds the owner). A server uses it after an RFC 9421
     /// verification to learn which client signed (and its scopes).
     ///
     /// # Errors
@@ -635,30 +656,31 @@ impl Registry {
     }
 }
 
-/// Keeps at most [`MAX_STORED_KEYS`]: forgets the oldest revoked keys,
-/// then the oldest keys past their end.
-fn prune(keys: &mut Vec<RegisteredKey>, now: i64, client_id: &ClientId) -> Result<()> {
+/// Keeps at most [`MAX_STORED_KEYS`] keys with their material: reduces the
+/// oldest revoked keys to tombstones in [`ClientRecord::revoked_kids`]
+/// (never forgotten), then forgets the oldest keys past their end.
+fn prune(record: &mut ClientRecord, now: i64) -> Result<()> {
+    let keys = &mut record.public_keys;
+    while keys.len() > MAX_STORED_KEYS {
+        let Some(i) = keys.iter().position(|k| k.state == KeyState::Revoked) else {
+            break;
+        };
+        let revoked = keys.remove(i);
+        record.revoked_kids.push(RevokedKid {
+            kid: revoked.kid,
+            pruned: now,
+        });
+    }
     let expired = |k: &RegisteredKey| k.not_after.is_some_and(|na| na <= now);
-    for pass in 0..2 {
-        while keys.len() > MAX_STORED_KEYS {
-            let victim = keys.iter().position(|k| {
-                if pass == 0 {
-                    k.state == KeyState::Revoked
-                } else {
-                    expired(k)
-                }
-            });
-            match victim {
-                Some(i) => {
-                    keys.remove(i);
-                }
-                None => break,
-            }
-        }
+    while keys.len() > MAX_STORED_KEYS {
+        let Some(i) = keys.iter().position(expired) else {
+            break;
+        };
+        keys.remove(i);
     }
     if keys.len() > MAX_STORED_KEYS {
         return Err(Error::TooManyActiveKeys {
-            client_id: client_id.to_string(),
+            client_id: record.id.to_string(),
             max: MAX_STORED_KEYS,
         });
     }

@@ -24,7 +24,9 @@
 //!   [`AuthError::InvalidClient`]: unknown client, wrong, expired, revoked
 //!   or malformed secret, suspended client, rate limit. Outside the rate
 //!   limit, each attempt makes exactly [`MAX_ACTIVE_SECRETS`] pepper MACs and
-//!   constant-time comparisons, against dummy verifiers where needed. The
+//!   constant-time comparisons, against dummy verifiers where needed, and
+//!   one store lookup that costs the same for an unknown id (the stores
+//!   decode a dummy record of a typical client's size on a miss). The
 //!   precise reason goes to the [`AuthAudit`] hook only.
 //! - **Rotation without downtime, revocation at once.** At most two active
 //!   secrets; a rotation gives the old one a mandatory expiry (at most
@@ -82,6 +84,7 @@
 //! | `secrets[].mac` | `HMAC-SHA-256(pepper, len‖context‖len‖client_id‖len‖secret)` ([`verifier_input`]) | a MAC is one-way; the pepper key is not in the store (KMS, HSM, key file), so the MAC cannot even be used to test guesses offline |
 //! | `secrets[].id`, `pepper_version`, `created`, `expires`, `revoked` | bookkeeping | they name, version and date a secret, they are not it |
 //! | `public_keys[]` | public JWKs with their thumbprint, algorithm, state and validity | public keys verify, they cannot sign |
+//! | `revoked_kids[]` | the thumbprints of revoked keys whose JWK was pruned, with the time, kept for ever so the key is never registered again | a thumbprint is a hash of a public key |
 //!
 //! And why the MAC is enough: the secret is 256 uniformly random bits, so
 //! there is nothing to brute-force even with the pepper (a slow password
@@ -114,8 +117,10 @@
 //! validity window). And it
 //! authenticates OAuth clients by `private_key_jwt` (RFC 7523,
 //! `assertion` module docs): strict JWS parsing, the key's algorithm
-//! pinned, `iss` = `sub` = client id, `aud` = issuer, short `exp`, `jti`
-//! replay-checked.
+//! pinned, `iss` = `sub` = client id, `aud` = the issuer alone (a one-element
+//! array at most, never a list containing it), short `exp`, `jti`
+//! replay-checked (in a cache bounded per client, so one client cannot
+//! starve the others).
 //!
 //! ```
 //! # #[cfg(feature = "httpsig")]
@@ -260,7 +265,7 @@ pub use assertion::{
 pub use audit::{AuditFn, AuthAudit, AuthEvent, AuthOutcome, FailureReason, NoAudit};
 pub use client::{
     CLIENT_ID_LEN, ClientId, ClientRecord, ClientStatus, KeyState, MAX_NAME_LEN, MAX_SCOPE_LEN,
-    MAX_SCOPES, Mac, RegisteredKey, SECRET_ID_LEN, SecretId, SecretVerifier,
+    MAX_SCOPES, Mac, RegisteredKey, RevokedKid, SECRET_ID_LEN, SecretId, SecretVerifier,
 };
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use endpoint::{DefaultScopes, TokenEndpoint, TokenRequest, TokenResponse};

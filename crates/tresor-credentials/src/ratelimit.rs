@@ -1,12 +1,51 @@
-//! Rate limits on failed authentications, per client id and per source
-//! address, with bounded memory.
+//! Rate limits on failed authentications, per (client id, source) and per
+//! source, with bounded memory.
+//!
+//! # What is counted where
+//!
+//! Client ids are not secret, so a limit per client id alone would let
+//! anyone lock any client out (a few failures from anywhere, then one
+//! every replenishment period). Failures are therefore counted:
+//!
+//! - **per (client id, source)** ([`RateLimits::per_client`]): guessing one
+//!   client's secret from one network blocks that network for that client
+//!   only; the client, from anywhere else, is not affected;
+//! - **per source** ([`RateLimits::per_source`]): one network guessing
+//!   across many client ids is blocked for every client.
+//!
+//! A source is an IPv4 address (/32), or the /64 an IPv6 address belongs
+//! to (one customer's network: a host that owns a /64 could otherwise use
+//! a fresh address per attempt). An IPv4-mapped IPv6 address
+//! (`::ffff:192.0.2.7`) is the IPv4 address.
+//!
+//! A failure is charged to the client only when it is attributable to
+//! it: for `private_key_jwt`, only once the assertion's signature verified
+//! under one of the client's keys (wrong `aud`, expired, replayed …);
+//! before that (malformed, unknown key, bad signature) the claimed `sub`
+//! is unverified, so the failure is charged to the source only. For a
+//! shared secret every failure counts against (claimed id, source) and the
+//! source.
+//!
+//! # Without a source
+//!
+//! A caller that passes no source (`None`: a local tool, or a server that
+//! does not know its peer) gets one shared (client id, no source) bucket
+//! per client and no per-source limit; failures not attributable to a
+//! client are then not limited at all. So the (client, `None`) bucket is
+//! a lock-out surface among callers that pass no source: **a network
+//! facing token endpoint must pass the peer address**
+//! ([`TokenRequest::source`](crate::TokenRequest::source),
+//! [`TokenEndpoint::handle_http`](crate::TokenEndpoint)'s `source`), the
+//! TCP peer or the address a trusted reverse proxy reports.
+//!
+//! # Mechanism
 //!
 //! Each failure takes one cell from a `governor` keyed GCRA limiter (one for
-//! client ids, one for source addresses). When a key's burst is spent, the
-//! key is blocked until `governor` says the next cell is available; while
-//! blocked, every attempt for it is rejected **before** any store lookup or
-//! MAC, so a guessing attack costs the server almost nothing. Successful
-//! authentications take no cell.
+//! (client id, source) pairs, one for sources). When a key's burst is
+//! spent, the key is blocked until `governor` says the next cell is
+//! available; while blocked, every attempt for it is rejected **before**
+//! any store lookup or MAC, so a guessing attack costs the server almost
+//! nothing. Successful authentications take no cell.
 //!
 //! Memory: both the limiters' key maps and the block lists are swept
 //! (`retain_recent`, `shrink_to_fit`, expired blocks dropped) every 1024
@@ -19,7 +58,7 @@
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -31,20 +70,25 @@ use governor::state::keyed::DefaultKeyedStateStore;
 /// The failures between two routine sweeps.
 const SWEEP_EVERY: u32 = 1024;
 
-/// The rate limits on failed authentications.
+/// The rate limits on failed authentications (see the [module
+/// docs](self)).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RateLimits {
-    /// Failures allowed per client id (burst, and replenishment).
+    /// Failures allowed per (client id, source) pair (burst, and
+    /// replenishment): one network guessing one client's secret. Not per
+    /// client id alone, which would let anyone lock any client out.
     pub per_client: Quota,
-    /// Failures allowed per source address (burst, and replenishment).
+    /// Failures allowed per source (burst, and replenishment), a source
+    /// being an IPv4 address or an IPv6 /64, whatever the client id.
     pub per_source: Quota,
     /// The most keys each limiter tracks (memory bound).
     pub max_tracked: usize,
 }
 
 impl Default for RateLimits {
-    /// 10 failures per client id, then one per 30 s; 50 failures per source
-    /// address, then one per 6 s; at most 100 000 keys tracked per limiter.
+    /// 10 failures per (client id, source), then one per 30 s; 50 failures
+    /// per source (IPv4 address or IPv6 /64), then one per 6 s; at most
+    /// 100 000 keys tracked per limiter.
     fn default() -> Self {
         Self {
             per_client: Quota::with_period(Duration::from_secs(30))
@@ -116,6 +160,36 @@ impl<K: Hash + Eq + Clone> Tracker<K> {
     }
 }
 
+/// A source as the per-source limit counts it: an IPv4 address, or the
+/// /64 of an IPv6 address (IPv4-mapped IPv6 is IPv4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Source {
+    V4([u8; 4]),
+    V6Prefix([u8; 8]),
+}
+
+impl Source {
+    fn of(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => Source::V4(v4.octets()),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Source::V4(v4.octets()),
+                None => Source::V6Prefix(prefix64(v6)),
+            },
+        }
+    }
+}
+
+/// The first 64 bits of an IPv6 address.
+fn prefix64(v6: Ipv6Addr) -> [u8; 8] {
+    let bits = v6.to_bits() >> 64;
+    // The upper half of a u128 fits a u64.
+    u64::try_from(bits).unwrap_or(u64::MAX).to_be_bytes()
+}
+
+/// A (client id, source) pair; `None`: the caller passed no source.
+type Pair = (String, Option<Source>);
+
 /// Which limit rejected an attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Limited {
@@ -126,54 +200,60 @@ pub(crate) enum Limited {
 /// The failure limiter of a registry.
 pub(crate) struct FailureLimiter {
     max_tracked: usize,
-    clients: Mutex<Tracker<String>>,
-    sources: Mutex<Tracker<IpAddr>>,
+    pairs: Mutex<Tracker<Pair>>,
+    sources: Mutex<Tracker<Source>>,
 }
 
 impl FailureLimiter {
     pub(crate) fn new(limits: &RateLimits) -> Self {
         Self {
             max_tracked: limits.max_tracked.max(1),
-            clients: Mutex::new(Tracker::new(limits.per_client)),
+            pairs: Mutex::new(Tracker::new(limits.per_client)),
             sources: Mutex::new(Tracker::new(limits.per_source)),
         }
     }
 
-    /// Whether an attempt must be rejected before any work.
+    /// Whether an attempt must be rejected before any work: its source is
+    /// blocked, or the pair (claimed client, source) is.
     pub(crate) fn check(&self, client: Option<&str>, source: Option<IpAddr>) -> Option<Limited> {
         let now = Instant::now();
-        if let Some(ip) = source {
+        let source = source.map(Source::of);
+        if let Some(src) = source {
             let t = self.sources.lock().unwrap_or_else(|p| p.into_inner());
-            if t.is_blocked(&ip, now) {
+            if t.is_blocked(&src, now) {
                 return Some(Limited::Source);
             }
         }
         if let Some(id) = client {
-            let t = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-            if t.is_blocked(id, now) {
+            let t = self.pairs.lock().unwrap_or_else(|p| p.into_inner());
+            if t.is_blocked(&(id.to_owned(), source), now) {
                 return Some(Limited::Client);
             }
         }
         None
     }
 
-    /// Counts one failed attempt.
+    /// Counts one failed attempt against the source and, if `client` is
+    /// given (a failure attributable to that client), against the pair
+    /// (client, source). Pass `None` for failures whose client is not
+    /// established (an unverified `private_key_jwt` assertion).
     pub(crate) fn record_failure(&self, client: Option<&str>, source: Option<IpAddr>) {
-        if let Some(ip) = source {
+        let source = source.map(Source::of);
+        if let Some(src) = source {
             let mut t = self.sources.lock().unwrap_or_else(|p| p.into_inner());
-            t.record_failure(&ip, self.max_tracked);
+            t.record_failure(&src, self.max_tracked);
         }
         if let Some(id) = client {
-            let mut t = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-            t.record_failure(&id.to_owned(), self.max_tracked);
+            let mut t = self.pairs.lock().unwrap_or_else(|p| p.into_inner());
+            t.record_failure(&(id.to_owned(), source), self.max_tracked);
         }
     }
 
-    /// The keys tracked (limiter entries plus blocks), client ids and
-    /// sources.
+    /// The keys tracked (limiter entries plus blocks), (client, source)
+    /// pairs and sources.
     pub(crate) fn tracked(&self) -> (usize, usize) {
         let c = self
-            .clients
+            .pairs
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .tracked();
@@ -183,5 +263,23 @@ impl FailureLimiter {
             .unwrap_or_else(|p| p.into_inner())
             .tracked();
         (c, s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_aggregate_ipv6_to_the_slash_64() {
+        let of = |text: &str| text.parse::<IpAddr>().map(Source::of).ok();
+        assert_eq!(of("2001:db8:1:2::1"), of("2001:db8:1:2:ffff::9"));
+        assert_ne!(of("2001:db8:1:2::1"), of("2001:db8:1:3::1"));
+        assert_eq!(of("::ffff:192.0.2.7"), of("192.0.2.7"));
+        assert_ne!(of("192.0.2.7"), of("192.0.2.8"));
+        assert_eq!(
+            of("2001:db8:1:2::1"),
+            Some(Source::V6Prefix([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2]))
+        );
     }
 }

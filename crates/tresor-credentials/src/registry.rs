@@ -290,9 +290,9 @@ impl Registry {
         Ok(self.store.list()?.into_iter().map(|s| s.record).collect())
     }
 
-    /// The number of keys the rate limiters track (client ids, source
-    /// addresses): bounded by [`RateLimits::max_tracked`] each, plus the
-    /// blocked keys.
+    /// The number of keys the rate limiters track ((client id, source)
+    /// pairs, sources): bounded by [`RateLimits::max_tracked`] each, plus
+    /// the blocked keys.
     pub fn rate_limit_tracked_keys(&self) -> (usize, usize) {
         self.limiter.tracked()
     }
@@ -302,7 +302,8 @@ impl Registry {
     ///
     /// Every failure is [`AuthError::InvalidClient`]; the reason goes to the
     /// audit hook. Unless rate-limited (rejected before any work), an
-    /// attempt costs the same whatever the outcome: one store lookup,
+    /// attempt costs the same whatever the outcome: one store lookup (which
+    /// costs the same for a missing id, see [`CredentialStore::get`]),
     /// exactly [`MAX_ACTIVE_SECRETS`] pepper MACs and as many constant-time
     /// comparisons, against dummy verifiers where the client has fewer
     /// secrets or does not exist. On success under an older pepper version,
@@ -310,6 +311,12 @@ impl Registry {
     /// store update; a concurrent change makes it wait for the next
     /// success). [`AuthError::Unavailable`] only if the store or the
     /// pepper failed.
+    ///
+    /// `source` is the caller's address: failures count per (client id,
+    /// source) and per source (an IPv4 address or an IPv6 /64), so failures
+    /// from elsewhere never block this client; a server must pass it
+    /// ([`ratelimit`](crate::ratelimit) module docs; `None` shares one
+    /// bucket per client among all callers without a source).
     pub fn authenticate(
         &self,
         client_id: &str,
@@ -476,6 +483,7 @@ impl Registry {
             updated: now,
             secrets: Vec::new(),
             public_keys: Vec::new(),
+            revoked_kids: Vec::new(),
         };
         Ok((record, now))
     }

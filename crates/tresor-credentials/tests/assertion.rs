@@ -144,7 +144,8 @@ fn iss_sub_aud_rules() {
         &s.with_claims(|c| c["sub"] = "not-an-id".into()),
         FailureReason::MalformedClientId,
     );
-    // aud: the issuer, as a string or in an array; nothing else.
+    // aud: the issuer, as a string or a one-element array; nothing else
+    // (the sole-audience rule: `aud_must_be_the_issuer_alone`).
     s.expect(
         &s.with_claims(|c| c["aud"] = "https://as.bank.example/token".into()),
         FailureReason::WrongAudience,
@@ -167,9 +168,40 @@ fn iss_sub_aud_rules() {
         }),
         FailureReason::MalformedAssertion,
     );
-    assert!(
-        s.run(&s.with_claims(|c| c["aud"] = json!(["x", ISSUER])), None)
-            .is_ok()
+}
+
+// regression: finding 9 of the security review, issue 8 (audience
+// injection: the issuer must be the sole `aud` value, as the OAuth working
+// group's update of RFC 7523 requires).
+#[test]
+fn aud_must_be_the_issuer_alone() {
+    let s = setup();
+    // Accepted: the issuer as a string, or as the only element of an array.
+    s.run(&s.with_claims(|c| c["aud"] = ISSUER.into()), None)
+        .unwrap();
+    s.run(&s.with_claims(|c| c["aud"] = json!([ISSUER])), None)
+        .unwrap();
+    // Refused: the issuer among other audiences, in any position.
+    s.expect(
+        &s.with_claims(|c| c["aud"] = json!([ISSUER, "https://other.example"])),
+        FailureReason::WrongAudience,
+    );
+    s.expect(
+        &s.with_claims(|c| c["aud"] = json!(["x", ISSUER])),
+        FailureReason::WrongAudience,
+    );
+    s.expect(
+        &s.with_claims(|c| c["aud"] = json!([ISSUER, ISSUER])),
+        FailureReason::WrongAudience,
+    );
+    // Refused: an empty array, a non-string element.
+    s.expect(
+        &s.with_claims(|c| c["aud"] = json!([])),
+        FailureReason::MalformedAssertion,
+    );
+    s.expect(
+        &s.with_claims(|c| c["aud"] = json!([7])),
+        FailureReason::MalformedAssertion,
     );
 }
 
@@ -451,14 +483,16 @@ fn malformed_assertions() {
 
 #[test]
 fn the_replay_cache_is_bounded_and_fails_closed() {
-    let cache = MemoryReplayCache::new(2);
+    // One client, allowed the whole capacity.
+    let cache = MemoryReplayCache::new(2).with_per_client_quota(2);
     let id = ClientId::parse("AAAAAAAAAAAAAAAAAAAAAA").unwrap();
     assert!(cache.check_and_record(&id, "a", T0 + 10, T0).unwrap());
     assert!(!cache.check_and_record(&id, "a", T0 + 10, T0).unwrap());
     assert!(cache.check_and_record(&id, "b", T0 + 20, T0).unwrap());
     assert!(cache.check_and_record(&id, "c", T0 + 20, T0).is_err());
-    // Once "a" expired it makes room.
-    assert!(cache.check_and_record(&id, "c", T0 + 20, T0 + 10).unwrap());
+    // Once "a" expired it makes room (live through T0 + 10 inclusive).
+    assert!(cache.check_and_record(&id, "c", T0 + 20, T0 + 10).is_err());
+    assert!(cache.check_and_record(&id, "c", T0 + 20, T0 + 11).unwrap());
     assert_eq!(cache.len(), 2);
 
     // Through the verifier: full cache → Unavailable, never a pass.
@@ -475,4 +509,134 @@ fn the_replay_cache_is_bounded_and_fails_closed() {
         s.f.audit.last_reason(),
         Some(FailureReason::ReplayCacheUnavailable)
     );
+}
+
+// regression: finding 5 of the security review, issue 8 (off-by-one replay
+// window: an assertion accepted at now == exp + skew must be remembered at
+// that second too).
+#[test]
+fn an_assertion_accepted_at_the_last_second_cannot_be_replayed_in_it() {
+    let s = setup();
+    // The clock stands at T0; exp + 30 s skew == T0: the last second.
+    let assertion = s.with_claims(|c| c["exp"] = (T0 - 30).into());
+    s.run(&assertion, None).unwrap();
+    for _ in 0..3 {
+        s.expect(&assertion, FailureReason::AssertionReplayed);
+    }
+    // One second later it is expired, not replayable either.
+    s.f.clock.set(T0 + 1);
+    s.expect(&assertion, FailureReason::AssertionExpired);
+
+    // The cache contract: an entry recorded until `expires` is live at
+    // `expires` (inclusive) and gone one second later.
+    let cache = MemoryReplayCache::new(10);
+    let id = ClientId::parse("AAAAAAAAAAAAAAAAAAAAAA").unwrap();
+    assert!(cache.check_and_record(&id, "j", T0 + 10, T0).unwrap());
+    assert!(!cache.check_and_record(&id, "j", T0 + 10, T0 + 10).unwrap());
+    assert!(cache.check_and_record(&id, "j", T0 + 20, T0 + 11).unwrap());
+}
+
+// regression: finding 4 of the security review, issue 8 (jti part: one
+// tenant filling the shared replay cache made every other tenant's valid
+// assertions fail).
+#[test]
+fn one_client_filling_the_replay_cache_starves_only_itself() {
+    let s = setup();
+    let verifier =
+        AssertionVerifier::new(ISSUER).replay_cache(Arc::new(MemoryReplayCache::new(200)));
+    // The greedy client sends valid assertions until the cache refuses.
+    let mut accepted = 0;
+    loop {
+        match verifier.authenticate(&s.f.registry, &s.with_claims(|_| {}), None, None) {
+            Ok(_) => accepted += 1,
+            Err(e) => {
+                assert_eq!(e, AuthError::Unavailable);
+                break;
+            }
+        }
+        assert!(accepted <= 200, "the cache never refused");
+    }
+    assert!(accepted < 200, "one client took the whole cache");
+    // Another client's fresh assertion is still accepted.
+    let key = TestKey::generate(Algorithm::Ed25519);
+    let other = s.f.registry.register_without_secret("o", &["a"]).unwrap();
+    let kid = register(&s.f.registry, &other, &key).kid;
+    let theirs = jws(&key, &json!({"alg": "EdDSA", "kid": kid}), &claims(&other));
+    verifier
+        .authenticate(&s.f.registry, &theirs, None, None)
+        .unwrap();
+}
+
+// regression: finding 4 of the security review, issue 8 (jti part): the
+// per-client quota of the memory cache, its default, and the total bound.
+#[test]
+fn the_replay_cache_quota_is_per_client() {
+    assert_eq!(MemoryReplayCache::default().per_client_quota(), 1000);
+    assert_eq!(MemoryReplayCache::new(10).per_client_quota(), 1);
+    let cache = MemoryReplayCache::new(10).with_per_client_quota(3);
+    assert_eq!(cache.per_client_quota(), 3);
+    let ids: Vec<ClientId> = ["A", "B", "C", "D"]
+        .iter()
+        .map(|c| ClientId::parse(&c.repeat(22)).unwrap())
+        .collect();
+    for n in 0..3 {
+        assert!(
+            cache
+                .check_and_record(&ids[0], &format!("j{n}"), T0 + 10 + n, T0)
+                .unwrap()
+        );
+    }
+    // A is at its quota: refused, for A only; a replay is still a replay.
+    assert!(cache.check_and_record(&ids[0], "j3", T0 + 10, T0).is_err());
+    assert!(!cache.check_and_record(&ids[0], "j0", T0 + 10, T0).unwrap());
+    assert!(cache.check_and_record(&ids[1], "j0", T0 + 10, T0).unwrap());
+    // A's own expired ids make room for it.
+    assert!(
+        cache
+            .check_and_record(&ids[0], "j3", T0 + 20, T0 + 11)
+            .unwrap()
+    );
+    // The total bound still holds: 3 + 1 + 3 + 3 = 10 > capacity at the last.
+    for n in 0..3 {
+        assert!(
+            cache
+                .check_and_record(&ids[2], &format!("j{n}"), T0 + 30, T0 + 11)
+                .unwrap()
+        );
+    }
+    assert!(
+        cache
+            .check_and_record(&ids[3], "j0", T0 + 30, T0 + 11)
+            .unwrap()
+    );
+    assert!(
+        cache
+            .check_and_record(&ids[3], "j1", T0 + 30, T0 + 11)
+            .unwrap()
+    );
+    assert!(
+        cache
+            .check_and_record(&ids[3], "j2", T0 + 30, T0 + 11)
+            .unwrap()
+    );
+    assert_eq!(cache.len(), 10);
+    // Full: a sweep frees B's expired j0 (live through T0 + 10) only.
+    assert!(
+        cache
+            .check_and_record(&ids[1], "j1", T0 + 30, T0 + 11)
+            .unwrap()
+    );
+    assert!(
+        cache
+            .check_and_record(&ids[1], "j2", T0 + 30, T0 + 11)
+            .is_err()
+    );
+    assert_eq!(cache.len(), 10);
+    // Two seconds later A's j1 and j2 have expired: room again.
+    assert!(
+        cache
+            .check_and_record(&ids[1], "j2", T0 + 30, T0 + 13)
+            .unwrap()
+    );
+    assert_eq!(cache.len(), 9);
 }

@@ -359,7 +359,7 @@ fn key_states_and_transitions() {
     let proof = key.sign(challenge.as_bytes());
     assert!(matches!(
         r.add_key(&id, &key.jwk(), challenge.as_str(), &proof),
-        Err(Error::KeyExists { .. })
+        Err(Error::KeyRevoked { .. })
     ));
     assert!(matches!(
         r.revoke_key(&id, "nope"),
@@ -479,9 +479,189 @@ fn migration_to_v2_indexes_existing_keys() {
         conn.pragma_update(None, "user_version", 1).unwrap();
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        tresor_credentials::store::SCHEMA_VERSION
+    );
     assert_eq!(
         store.find_by_key(&kid).unwrap().unwrap().record.id.as_str(),
         id
     );
+}
+
+/// Tries to register `key` for `client` (fresh challenge, valid proof).
+fn try_add(
+    r: &tresor_credentials::Registry,
+    client: &tresor_credentials::ClientId,
+    key: &TestKey,
+) -> Result<tresor_credentials::RegisteredKey, Error> {
+    let challenge = r.key_challenge(client).unwrap();
+    let proof = key.sign(challenge.as_bytes());
+    r.add_key(client, &key.jwk(), challenge.as_str(), &proof)
+}
+
+// regression: finding 7 of the security review, issue 8 (a revoked key
+// whose material was pruned could be registered again and resolve as
+// active).
+fn a_pruned_revoked_key_never_comes_back(store: Arc<dyn CredentialStore>) {
+    use tresor_httpsig::KeyResolver;
+    let f = fixture_with(store.clone(), generous_limits());
+    let r = &f.registry;
+    let a = r.register_without_secret("a", &["a"]).unwrap();
+    let b = r.register_without_secret("b", &["a"]).unwrap();
+    let compromised = TestKey::generate(Algorithm::Ed25519);
+    let kid = register(r, &a, &compromised).kid;
+    r.revoke_key(&a, &kid).unwrap();
+    // Twenty-one more keys through add and revoke: the first is pruned.
+    for _ in 0..21 {
+        let k = register(r, &a, &TestKey::generate(Algorithm::Ed25519)).kid;
+        r.revoke_key(&a, &k).unwrap();
+    }
+    let record = r.get(&a).unwrap().unwrap();
+    assert!(record.public_keys.len() <= tresor_credentials::MAX_STORED_KEYS);
+    assert!(
+        record.public_keys.iter().all(|k| k.kid != kid),
+        "the test needs the first key's material pruned"
+    );
+    // Re-registration is refused, for the same client and for any other.
+    assert!(matches!(
+        try_add(r, &a, &compromised),
+        Err(Error::KeyRevoked { .. })
+    ));
+    assert!(matches!(
+        try_add(r, &b, &compromised),
+        Err(Error::KeyRevoked { .. })
+    ));
+    assert!(
+        r.get(&a)
+            .unwrap()
+            .unwrap()
+            .revoked_kids
+            .iter()
+            .any(|t| t.kid == kid)
+    );
+    // The key id still finds its owner, and never resolves as active.
+    assert_eq!(store.find_by_key(&kid).unwrap().unwrap().record.id, a);
+    if let Some((_, key)) = r.client_for_key(&kid).unwrap() {
+        assert_eq!(key.state, KeyState::Revoked);
+    }
+    assert!(r.resolve(&kid).is_err());
+    // The store refuses another client's record naming the pruned key id
+    // even when the registry's check is bypassed.
+    let mut other = store.get(&b).unwrap().unwrap();
+    let mut stolen = store.get(&a).unwrap().unwrap().record.public_keys[0].clone();
+    stolen.kid.clone_from(&kid);
+    stolen.state = KeyState::Active;
+    other.record.public_keys.push(stolen);
+    assert_eq!(
+        store.update(&other.record, other.version),
+        Err(Error::KeyExists { kid: kid.clone() })
+    );
+    assert!(r.resolve(&kid).is_err());
+}
+
+#[test]
+fn a_pruned_revoked_key_never_comes_back_memory() {
+    a_pruned_revoked_key_never_comes_back(Arc::new(MemoryStore::new()));
+}
+
+#[test]
+fn a_pruned_revoked_key_never_comes_back_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    a_pruned_revoked_key_never_comes_back(Arc::new(
+        SqliteStore::open(dir.path().join("c.db")).unwrap(),
+    ));
+}
+
+// regression: finding 7 of the security review, issue 8 (schema version 3
+// indexes revoked key tombstones): a version-2 database migrates, keeps
+// its key index, and then never forgets a pruned revoked key.
+#[test]
+fn migration_from_v2_to_v3_keeps_the_key_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let key = TestKey::generate(Algorithm::Ed25519);
+    let kid = key.thumbprint();
+    let id = "AAAAAAAAAAAAAAAAAAAAAA";
+    {
+        // A version-2 database (the two first migrations, verbatim) holding
+        // a record with a key.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE clients (
+                id      TEXT    PRIMARY KEY NOT NULL,
+                version INTEGER NOT NULL CHECK (version >= 1),
+                created INTEGER NOT NULL,
+                updated INTEGER NOT NULL,
+                record  TEXT    NOT NULL
+            ) STRICT;
+            CREATE TABLE client_keys (
+                kid       TEXT PRIMARY KEY NOT NULL,
+                client_id TEXT NOT NULL REFERENCES clients (id)
+            ) STRICT;
+            CREATE INDEX client_keys_by_client ON client_keys (client_id);",
+        )
+        .unwrap();
+        let record = serde_json::json!({
+            "id": id, "name": "old", "scopes": ["a"], "status": "active",
+            "created": T0, "updated": T0, "secrets": [],
+            "public_keys": [{
+                "kid": kid, "jwk": key.jwk(), "alg": "EdDSA", "state": "active",
+                "not_before": null, "not_after": null, "created": T0
+            }]
+        });
+        conn.execute(
+            "INSERT INTO clients VALUES (?1, 1, ?2, ?2, ?3)",
+            rusqlite::params![id, T0, record.to_string()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO client_keys VALUES (?1, ?2)",
+            rusqlite::params![kid, id],
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+    }
+    let store: Arc<dyn CredentialStore> = Arc::new(SqliteStore::open(&path).unwrap());
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 3);
+        let tombstone: i64 = conn
+            .query_row(
+                "SELECT tombstone FROM client_keys WHERE kid = ?1",
+                [&kid],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tombstone, 0);
+    }
+    let client = tresor_credentials::ClientId::parse(id).unwrap();
+    assert_eq!(store.find_by_key(&kid).unwrap().unwrap().record.id, client);
+    // The migrated key, revoked and pruned, stays refused.
+    let f = fixture_with(store.clone(), generous_limits());
+    let r = &f.registry;
+    r.revoke_key(&client, &kid).unwrap();
+    for _ in 0..21 {
+        let k = register(r, &client, &TestKey::generate(Algorithm::Ed25519)).kid;
+        r.revoke_key(&client, &k).unwrap();
+    }
+    let record = r.get(&client).unwrap().unwrap();
+    assert!(record.public_keys.iter().all(|k| k.kid != kid));
+    assert!(record.revoked_kids.iter().any(|t| t.kid == kid));
+    assert!(matches!(
+        try_add(r, &client, &key),
+        Err(Error::KeyRevoked { .. })
+    ));
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let tombstone: i64 = conn
+        .query_row(
+            "SELECT tombstone FROM client_keys WHERE kid = ?1",
+            [&kid],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tombstone, 1);
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Barrier};
 
 use tresor_credentials::{
     ClientId, ClientRecord, ClientStatus, CredentialStore, Error, KeyState, MemoryStore,
-    RegisteredKey, SqliteStore, store::SCHEMA_VERSION,
+    RegisteredKey, RevokedKid, SqliteStore, store::SCHEMA_VERSION,
 };
 
 fn record(id: &str) -> ClientRecord {
@@ -29,6 +29,10 @@ fn record(id: &str) -> ClientRecord {
             not_before: Some(5),
             not_after: None,
             created: 1,
+        }],
+        revoked_kids: vec![RevokedKid {
+            kid: format!("revoked-of-{id}"),
+            pruned: 1,
         }],
     }
 }

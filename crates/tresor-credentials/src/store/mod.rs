@@ -36,6 +36,13 @@ pub trait CredentialStore: Send + Sync {
     fn insert(&self, record: &ClientRecord) -> Result<()>;
 
     /// The record with this id, if any.
+    ///
+    /// A missing id should cost what a present one does: the registry
+    /// promises the same work whether a client exists or not, and its
+    /// timing depends on this lookup. [`MemoryStore`] clones and
+    /// [`SqliteStore`] decodes a dummy record of a typical client's size
+    /// on a miss, as they would a found one (a record much larger than
+    /// typical, with many keys or scopes, still takes longer to decode).
     fn get(&self, id: &ClientId) -> Result<Option<StoredClient>>;
 
     /// Replaces the record with the same id if its stored version is
@@ -49,13 +56,19 @@ pub trait CredentialStore: Send + Sync {
     fn list(&self) -> Result<Vec<StoredClient>>;
 
     /// The record of the client holding the public key with this key id
-    /// (its RFC 7638 thumbprint), in any state, if any.
+    /// (its RFC 7638 thumbprint), in any state, if any; also the record of
+    /// the client that held it if it is a revoked key whose material was
+    /// pruned ([`ClientRecord::revoked_kids`]): revoked key ids keep their
+    /// owner for ever.
     ///
     /// A key id belongs to at most one client. [`MemoryStore`] and
-    /// [`SqliteStore`] keep an index (the SQLite `client_keys` table) and
-    /// refuse, in [`insert`](Self::insert) and [`update`](Self::update), a
-    /// record holding a key id another client holds
-    /// ([`Error::KeyExists`](crate::Error::KeyExists)). The default
+    /// [`SqliteStore`] keep an index (the SQLite `client_keys` table) of
+    /// every id of [`ClientRecord::key_ids`] (registered keys and revoked
+    /// tombstones) and refuse, in [`insert`](Self::insert) and
+    /// [`update`](Self::update), a record holding a key id another client
+    /// holds or held ([`Error::KeyExists`](crate::Error::KeyExists)). A
+    /// store of another kind must index the tombstones too, or a revoked
+    /// key could be registered again. The default
     /// implementation scans [`list`](Self::list) (fine for small
     /// registries; a store for many clients should index) and fails closed
     /// with [`Error::Corrupt`](crate::Error::Corrupt) if two clients hold
@@ -63,7 +76,7 @@ pub trait CredentialStore: Send + Sync {
     fn find_by_key(&self, kid: &str) -> Result<Option<StoredClient>> {
         let mut found = None;
         for stored in self.list()? {
-            if stored.record.public_keys.iter().any(|k| k.kid == kid) {
+            if stored.record.key_ids().any(|k| k == kid) {
                 if found.is_some() {
                     return Err(crate::Error::Corrupt {
                         reason: format!("key {kid} is registered to two clients"),
