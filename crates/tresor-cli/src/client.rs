@@ -254,6 +254,16 @@ struct ClientJson<'a> {
     updated: i64,
     secrets: Vec<SecretJson<'a>>,
     public_keys: Vec<KeyJson<'a>>,
+    /// Ids of revoked keys whose material was pruned: never registrable
+    /// again.
+    revoked_kids: Vec<RevokedKidJson<'a>>,
+}
+
+/// A revoked key id kept after its key material was pruned.
+#[derive(Serialize)]
+struct RevokedKidJson<'a> {
+    kid: &'a str,
+    pruned: i64,
 }
 
 /// One line of `list`.
@@ -316,6 +326,14 @@ fn client_json(record: &ClientRecord, now: i64) -> ClientJson<'_> {
                 created: k.created,
                 jwk: serde_json::from_str(&k.jwk)
                     .unwrap_or_else(|_| serde_json::Value::String(k.jwk.clone())),
+            })
+            .collect(),
+        revoked_kids: record
+            .revoked_kids
+            .iter()
+            .map(|r| RevokedKidJson {
+                kid: &r.kid,
+                pruned: r.pruned,
             })
             .collect(),
     }

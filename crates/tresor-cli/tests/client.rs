@@ -658,7 +658,7 @@ fn show_and_list_never_print_a_secret_or_a_mac() {
     assert_eq!(macs.len(), 3);
 
     let (text, json) = show(&dir, &a.client_id);
-    const SHOW: [&str; 8] = [
+    const SHOW: [&str; 9] = [
         "client_id",
         "name",
         "scopes",
@@ -667,6 +667,7 @@ fn show_and_list_never_print_a_secret_or_a_mac() {
         "updated",
         "secrets",
         "public_keys",
+        "revoked_kids",
     ];
     assert_keys(&json, &SHOW);
     assert_order(&text, &SHOW);
@@ -674,6 +675,7 @@ fn show_and_list_never_print_a_secret_or_a_mac() {
     assert_eq!(json["name"], "alpha");
     assert_eq!(json["status"], "active");
     assert_eq!(json["public_keys"], serde_json::json!([]));
+    assert_eq!(json["revoked_kids"], serde_json::json!([]));
     for secret in json["secrets"].as_array().unwrap() {
         assert_keys(
             secret,

@@ -998,6 +998,33 @@ fn scheme_and_absolute_form() {
         request,
         "invalid --scheme",
     );
+
+    // Findings 6 and 10 of the security review (issue 8), as the CLI sees
+    // them: a Host that contradicts the signed absolute-form authority is
+    // refused (an intermediary routing by Host would act for another
+    // tenant), and so is a query parameter that is not UTF-8 once decoded.
+    let swapped = replace(
+        &signed,
+        "Host: api.example:8080",
+        "Host: other-tenant.example",
+    );
+    dir.fails(&["http", "verify", "--key", "k.pub"], &swapped, "Host");
+    let doubled = replace(
+        &signed,
+        "Host: api.example:8080",
+        "Host: api.example:8080\nHost: other-tenant.example",
+    );
+    dir.fails(&["http", "verify", "--key", "k.pub"], &doubled, "Host");
+    let not_utf8 = b"GET /pets?Pet=%FF HTTP/1.1\nHost: api.example\n\n";
+    let signed = dir.ok(
+        &[
+            &["http", "sign", "--key", "k", "--keyid", "k"][..],
+            &components,
+        ]
+        .concat(),
+        not_utf8,
+    );
+    dir.fails(&["http", "verify", "--key", "k.pub"], &signed, "UTF-8");
 }
 
 #[test]
