@@ -4,17 +4,17 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
-use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroize;
 
 use crate::cache::{CachedDek, OpenCache, SealCache};
 use crate::derive::{derive, derive_and_verify};
-use crate::format::{Header, MESSAGE_ID_LEN, check_frame_size, key_section_aad};
+use crate::format::{Header, check_frame_size, key_section_aad};
+use crate::rng;
 use crate::stream::{OpenReader, SealWriter, open_frames, seal_frame};
 use crate::suite::{FrameCipher, TAG_LEN};
 use crate::{
-    Clock, Context, DEFAULT_FRAME_SIZE, DataKey, Error, KeyEncryptionKey, Keyring, OpenCacheLimits,
-    Result, SealCacheLimits, Suite, SystemClock,
+    Context, DEFAULT_FRAME_SIZE, DataKey, Error, KeyEncryptionKey, Keyring, MonotonicClock,
+    OpenCacheLimits, Result, SealCacheLimits, Suite, SystemMonotonicClock,
 };
 
 /// How to seal one message: suite, frame size, and which key-encryption key.
@@ -88,19 +88,21 @@ pub struct Envelope {
     options: SealOptions,
     seal_cache: Option<SealCache>,
     open_cache: Option<OpenCache>,
-    clock: Arc<dyn Clock>,
-    rng: Arc<dyn SecureRandom + Send + Sync>,
+    clock: Arc<dyn MonotonicClock>,
 }
 
-/// Builds an [`Envelope`] with caches, default options, a clock or a random
-/// source of the caller's choice.
+/// Builds an [`Envelope`] with caches, default options, or a monotonic clock
+/// of the caller's choice.
+///
+/// There is no random-source option: data keys always come straight from the
+/// operating system's generator, and message ids from a per-thread buffer of
+/// operating-system randomness (see [`DataKey::generate`] and `FORMAT.md`).
 pub struct EnvelopeBuilder {
     keyring: Keyring,
     options: SealOptions,
     seal_cache: Option<SealCacheLimits>,
     open_cache: Option<OpenCacheLimits>,
-    clock: Arc<dyn Clock>,
-    rng: Arc<dyn SecureRandom + Send + Sync>,
+    clock: Arc<dyn MonotonicClock>,
 }
 
 impl EnvelopeBuilder {
@@ -129,18 +131,11 @@ impl EnvelopeBuilder {
         self
     }
 
-    /// The clock the caches read (default: [`SystemClock`]).
+    /// The monotonic clock the caches measure ages with (default:
+    /// [`SystemMonotonicClock`]). Replace it to pin or advance time in tests.
     #[must_use]
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+    pub fn monotonic_clock(mut self, clock: Arc<dyn MonotonicClock>) -> Self {
         self.clock = clock;
-        self
-    }
-
-    /// The random source for data keys and message ids (default: `ring`'s
-    /// `SystemRandom`, the operating system's generator).
-    #[must_use]
-    pub fn rng(mut self, rng: Arc<dyn SecureRandom + Send + Sync>) -> Self {
-        self.rng = rng;
         self
     }
 
@@ -153,7 +148,6 @@ impl EnvelopeBuilder {
             seal_cache: self.seal_cache.map(SealCache::new),
             open_cache: self.open_cache.map(OpenCache::new),
             clock: self.clock,
-            rng: self.rng,
         })
     }
 }
@@ -179,8 +173,7 @@ impl Envelope {
             options: SealOptions::new(),
             seal_cache: None,
             open_cache: None,
-            clock: Arc::new(SystemClock),
-            rng: Arc::new(SystemRandom::new()),
+            clock: Arc::new(SystemMonotonicClock),
         }
     }
 
@@ -424,8 +417,7 @@ impl Envelope {
         let aad = key_section_aad(options.suite, context, kek.key_id());
         let (dek, wrapped) = self.data_key(kek, aad, len)?;
 
-        let mut message_id = [0u8; MESSAGE_ID_LEN];
-        self.rng.fill(&mut message_id).map_err(|_| Error::Rng)?;
+        let message_id = rng::message_id()?;
         let mut header = Header::new(
             options.suite,
             options.frame_size,
@@ -453,7 +445,7 @@ impl Envelope {
         {
             return Ok(cached);
         }
-        let dek = DataKey::generate(self.rng.as_ref())?;
+        let dek = DataKey::generate()?;
         let wrapped: Arc<[u8]> = kek.wrap(&dek, &aad)?.into();
         let fresh = (Arc::new(dek), wrapped);
         if let Some((cache, len)) = cache {
