@@ -14,7 +14,8 @@
 //!   `LocalKek` wrap per message (with a KMS this is a network round trip).
 //!
 //! The `record-256B` group compares a 256-byte record, raw `ring` against a
-//! cached `tresor` seal.
+//! cached `tresor` seal and open: the difference is tresor's fixed cost per
+//! record.
 //!
 //! ```text
 //! cargo bench --bench envelope                 # everything, about 3 minutes
@@ -216,15 +217,36 @@ fn by_size(c: &mut Criterion) {
 fn record(c: &mut Criterion) {
     let rig = Rig::new();
     let record = [0x5Au8; 256];
+    let ring_sealed = rig.ring_seal(&record);
+    let sealed = rig
+        .cached
+        .seal_to_vec_with(&record, &rig.context, &rig.gcm)
+        .unwrap();
+    assert_eq!(rig.ring_open(&ring_sealed), record);
+    assert_eq!(
+        rig.cached.open_to_vec(&sealed, &rig.context).unwrap(),
+        record
+    );
+
     let mut group = c.benchmark_group("record-256B");
     group_config(&mut group, record.len());
     group.bench_function("ring/aes-256-gcm/seal", |b| {
         b.iter(|| rig.ring_seal(black_box(&record)));
     });
+    group.bench_function("ring/aes-256-gcm/open", |b| {
+        b.iter(|| rig.ring_open(black_box(&ring_sealed)));
+    });
     group.bench_function("tresor/aes-256-gcm/seal", |b| {
         b.iter(|| {
             rig.cached
                 .seal_to_vec_with(black_box(&record), &rig.context, &rig.gcm)
+                .unwrap()
+        });
+    });
+    group.bench_function("tresor/aes-256-gcm/open", |b| {
+        b.iter(|| {
+            rig.cached
+                .open_to_vec(black_box(&sealed), &rig.context)
                 .unwrap()
         });
     });

@@ -2,9 +2,9 @@
 
 use std::fmt;
 
-use ring::rand::SecureRandom;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use crate::rng::fill_from_os;
 use crate::{Error, Result};
 
 /// Length of a data-encryption key in bytes (AES-256).
@@ -19,10 +19,12 @@ pub const DEK_LEN: usize = 32;
 pub struct DataKey(Box<[u8; DEK_LEN]>);
 
 impl DataKey {
-    /// Generates a fresh key from a cryptographically secure random source.
-    pub fn generate(rng: &dyn SecureRandom) -> Result<Self> {
+    /// Generates a fresh key straight from the operating system's random
+    /// generator (one call per key, never buffered); fails with
+    /// [`Error::Rng`] if the generator does.
+    pub fn generate() -> Result<Self> {
         let mut key = Box::new([0u8; DEK_LEN]);
-        rng.fill(key.as_mut_slice()).map_err(|_| Error::Rng)?;
+        fill_from_os(key.as_mut_slice())?;
         Ok(DataKey(key))
     }
 

@@ -4,17 +4,20 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
-use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroize;
 
 use crate::cache::{CachedDek, OpenCache, SealCache};
 use crate::derive::{derive, derive_and_verify};
-use crate::format::{Header, MESSAGE_ID_LEN, check_frame_size, key_section_aad};
+use crate::format::{
+    COMMITMENT_LEN, Header, check_frame_size, check_key_section, key_section_aad, key_section_len,
+    prefix_len, write_key_section, write_prefix,
+};
+use crate::rng;
 use crate::stream::{OpenReader, SealWriter, open_frames, seal_frame};
 use crate::suite::{FrameCipher, TAG_LEN};
 use crate::{
-    Clock, Context, DEFAULT_FRAME_SIZE, DataKey, Error, KeyEncryptionKey, Keyring, OpenCacheLimits,
-    Result, SealCacheLimits, Suite, SystemClock,
+    Context, DEFAULT_FRAME_SIZE, DataKey, Error, KeyEncryptionKey, Keyring, MonotonicClock,
+    OpenCacheLimits, Result, SealCacheLimits, Suite, SystemMonotonicClock,
 };
 
 /// How to seal one message: suite, frame size, and which key-encryption key.
@@ -88,19 +91,21 @@ pub struct Envelope {
     options: SealOptions,
     seal_cache: Option<SealCache>,
     open_cache: Option<OpenCache>,
-    clock: Arc<dyn Clock>,
-    rng: Arc<dyn SecureRandom + Send + Sync>,
+    clock: Arc<dyn MonotonicClock>,
 }
 
-/// Builds an [`Envelope`] with caches, default options, a clock or a random
-/// source of the caller's choice.
+/// Builds an [`Envelope`] with caches, default options, or a monotonic clock
+/// of the caller's choice.
+///
+/// There is no random-source option: data keys always come straight from the
+/// operating system's generator, and message ids from a per-thread buffer of
+/// operating-system randomness (see [`DataKey::generate`] and `FORMAT.md`).
 pub struct EnvelopeBuilder {
     keyring: Keyring,
     options: SealOptions,
     seal_cache: Option<SealCacheLimits>,
     open_cache: Option<OpenCacheLimits>,
-    clock: Arc<dyn Clock>,
-    rng: Arc<dyn SecureRandom + Send + Sync>,
+    clock: Arc<dyn MonotonicClock>,
 }
 
 impl EnvelopeBuilder {
@@ -129,18 +134,11 @@ impl EnvelopeBuilder {
         self
     }
 
-    /// The clock the caches read (default: [`SystemClock`]).
+    /// The monotonic clock the caches measure ages with (default:
+    /// [`SystemMonotonicClock`]). Replace it to pin or advance time in tests.
     #[must_use]
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+    pub fn monotonic_clock(mut self, clock: Arc<dyn MonotonicClock>) -> Self {
         self.clock = clock;
-        self
-    }
-
-    /// The random source for data keys and message ids (default: `ring`'s
-    /// `SystemRandom`, the operating system's generator).
-    #[must_use]
-    pub fn rng(mut self, rng: Arc<dyn SecureRandom + Send + Sync>) -> Self {
-        self.rng = rng;
         self
     }
 
@@ -153,15 +151,8 @@ impl EnvelopeBuilder {
             seal_cache: self.seal_cache.map(SealCache::new),
             open_cache: self.open_cache.map(OpenCache::new),
             clock: self.clock,
-            rng: self.rng,
         })
     }
-}
-
-/// A message ready to have its frames written: the header and the cipher.
-struct Prepared {
-    header: Header,
-    cipher: FrameCipher,
 }
 
 impl Envelope {
@@ -179,8 +170,7 @@ impl Envelope {
             options: SealOptions::new(),
             seal_cache: None,
             open_cache: None,
-            clock: Arc::new(SystemClock),
-            rng: Arc::new(SystemRandom::new()),
+            clock: Arc::new(SystemMonotonicClock),
         }
     }
 
@@ -203,18 +193,22 @@ impl Envelope {
         context: &Context,
         options: &SealOptions,
     ) -> Result<Vec<u8>> {
-        let prepared = self.prepare_seal(context, options, Some(plaintext.len() as u64))?;
-        let frame_size = prepared.header.frame_size() as usize;
-        let frames = plaintext.len().div_ceil(frame_size).max(1);
-        let mut out =
-            Vec::with_capacity(prepared.header.encoded_len() + plaintext.len() + frames * TAG_LEN);
-        prepared.header.write_to(&mut out);
-        let mut chunks = plaintext.chunks(frame_size);
+        let frame_size = options.frame_size as usize;
+        let frames = plaintext.len().div_ceil(frame_size.max(1)).max(1);
+        let mut out = Vec::new();
+        let cipher = self.seal_header(
+            context,
+            options,
+            Some(plaintext.len() as u64),
+            plaintext.len() + frames * TAG_LEN,
+            &mut out,
+        )?;
+        let mut chunks = plaintext.chunks(frame_size.max(1));
         for counter in 0..frames {
             let start = out.len();
             out.extend_from_slice(chunks.next().unwrap_or_default());
             seal_frame(
-                &prepared.cipher,
+                &cipher,
                 counter as u64,
                 counter + 1 == frames,
                 &mut out,
@@ -278,13 +272,10 @@ impl Envelope {
         context: &Context,
         options: &SealOptions,
     ) -> Result<SealWriter<W>> {
-        let prepared = self.prepare_seal(context, options, None)?;
-        writer.write_all(&prepared.header.to_bytes())?;
-        Ok(SealWriter::new(
-            writer,
-            prepared.cipher,
-            prepared.header.frame_size() as usize,
-        ))
+        let mut header = Vec::new();
+        let cipher = self.seal_header(context, options, None, 0, &mut header)?;
+        writer.write_all(&header)?;
+        Ok(SealWriter::new(writer, cipher, options.frame_size as usize))
     }
 
     /// Opens a sealed stream from `reader` into `writer`, in constant memory;
@@ -409,34 +400,39 @@ impl Envelope {
         self.keyring.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Picks the key-encryption key and data key, draws the message id, and
-    /// builds the header with its key section and commitment.
-    fn prepare_seal(
+    /// Picks the key-encryption key and data key, draws the message id,
+    /// writes the header (prefix, commitment, key section) into the empty
+    /// `out`, with room reserved for `body_len` more bytes, and returns the
+    /// keyed frame cipher.
+    ///
+    /// The header is encoded once, straight into `out`, and the key
+    /// derivation reads its prefix there: no `Header` value, no copies.
+    fn seal_header(
         &self,
         context: &Context,
         options: &SealOptions,
         len: Option<u64>,
-    ) -> Result<Prepared> {
+        body_len: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<FrameCipher> {
         check_frame_size(options.frame_size)?;
         // Held to the end, so a key destroyed meanwhile cannot be used or cached.
         let keyring = self.read_keyring();
         let kek = keyring.sealing_kek(options.kek_id.as_deref())?;
         let aad = key_section_aad(options.suite, context, kek.key_id());
         let (dek, wrapped) = self.data_key(kek, aad, len)?;
+        check_key_section(kek.key_id(), &wrapped)?;
+        let message_id = rng::message_id()?;
 
-        let mut message_id = [0u8; MESSAGE_ID_LEN];
-        self.rng.fill(&mut message_id).map_err(|_| Error::Rng)?;
-        let mut header = Header::new(
-            options.suite,
-            options.frame_size,
-            message_id,
-            context.clone(),
-        )?;
-        header.set_key_section(kek.key_id(), wrapped.to_vec())?;
-        let keys = derive(&dek, &header);
-        header.set_commitment(keys.commitment);
-        let cipher = FrameCipher::new(options.suite, &keys.key);
-        Ok(Prepared { header, cipher })
+        let prefix_len = prefix_len(context);
+        out.reserve_exact(
+            prefix_len + COMMITMENT_LEN + key_section_len(kek.key_id(), &wrapped) + body_len,
+        );
+        write_prefix(out, options.suite, options.frame_size, &message_id, context);
+        let keys = derive(&dek, &message_id, out);
+        out.extend_from_slice(&keys.commitment);
+        write_key_section(out, kek.key_id(), &wrapped);
+        Ok(FrameCipher::new(options.suite, &keys.key))
     }
 
     /// A data key and its wrapped form: from the sealing cache when allowed,
@@ -453,7 +449,7 @@ impl Envelope {
         {
             return Ok(cached);
         }
-        let dek = DataKey::generate(self.rng.as_ref())?;
+        let dek = DataKey::generate()?;
         let wrapped: Arc<[u8]> = kek.wrap(&dek, &aad)?.into();
         let fresh = (Arc::new(dek), wrapped);
         if let Some((cache, len)) = cache {

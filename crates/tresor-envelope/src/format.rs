@@ -53,33 +53,6 @@ pub struct Header {
 }
 
 impl Header {
-    /// Builds the header of a new message; the commitment is filled in later.
-    pub(crate) fn new(
-        suite: Suite,
-        frame_size: u32,
-        message_id: [u8; MESSAGE_ID_LEN],
-        context: Context,
-    ) -> Result<Self> {
-        check_frame_size(frame_size)?;
-        let mut prefix = Vec::with_capacity(FIXED_LEN + 2 + context.encoded_len());
-        prefix.extend_from_slice(&MAGIC);
-        prefix.push(VERSION);
-        prefix.push(suite.id());
-        prefix.extend_from_slice(&frame_size.to_be_bytes());
-        prefix.extend_from_slice(&message_id);
-        context.encode(&mut prefix);
-        Ok(Header {
-            suite,
-            frame_size,
-            message_id,
-            context,
-            commitment: [0; COMMITMENT_LEN],
-            kek_id: String::new(),
-            wrapped_dek: Vec::new(),
-            prefix,
-        })
-    }
-
     /// Reads a header and key section from `reader`, consuming exactly their
     /// bytes and nothing of the frames.
     pub fn read_from<R: Read + ?Sized>(reader: &mut R) -> Result<Self> {
@@ -106,13 +79,20 @@ impl Header {
             .map_err(|_| Error::MalformedHeader("frame size out of range"))?;
         let message_id: [u8; MESSAGE_ID_LEN] = message_id.try_into().map_err(|_| TRUNCATED)?;
 
-        let context_len = usize::from(read_u16(reader)?);
-        if context_len > MAX_CONTEXT_LEN {
+        let mut context_len = [0u8; 2];
+        read_exact(reader, &mut context_len)?;
+        let encoded_context_len = usize::from(u16::from_be_bytes(context_len));
+        if encoded_context_len > MAX_CONTEXT_LEN {
             return Err(Error::MalformedHeader("encryption context too large"));
         }
-        let mut context_bytes = vec![0u8; context_len];
-        read_exact(reader, &mut context_bytes)?;
-        let context = Context::decode(&context_bytes)?;
+        // The prefix is read in place: fixed fields, context length, context.
+        let mut prefix = vec![0u8; FIXED_LEN + 2 + encoded_context_len];
+        let (head, context_bytes) = prefix.split_at_mut(FIXED_LEN + 2);
+        let (head_fixed, head_len) = head.split_at_mut(FIXED_LEN);
+        head_fixed.copy_from_slice(&fixed);
+        head_len.copy_from_slice(&context_len);
+        read_exact(reader, context_bytes)?;
+        let context = Context::decode(context_bytes)?;
 
         let mut commitment = [0u8; COMMITMENT_LEN];
         read_exact(reader, &mut commitment)?;
@@ -131,15 +111,6 @@ impl Header {
         }
         let mut wrapped_dek = vec![0u8; wrapped_len];
         read_exact(reader, &mut wrapped_dek)?;
-
-        let mut prefix = Vec::with_capacity(FIXED_LEN + 2 + context_len);
-        prefix.extend_from_slice(&fixed);
-        prefix.extend_from_slice(
-            &u16::try_from(context_len)
-                .map_err(|_| TRUNCATED)?
-                .to_be_bytes(),
-        );
-        prefix.extend_from_slice(&context_bytes);
 
         Ok(Header {
             suite,
@@ -166,13 +137,7 @@ impl Header {
         out.reserve(self.encoded_len());
         out.extend_from_slice(&self.prefix);
         out.extend_from_slice(&self.commitment);
-        let id_len = u8::try_from(self.kek_id.len()).expect("key ids are validated to 255 bytes");
-        out.push(id_len);
-        out.extend_from_slice(self.kek_id.as_bytes());
-        let wrapped_len =
-            u16::try_from(self.wrapped_dek.len()).expect("wrapped keys are checked to 4096 bytes");
-        out.extend_from_slice(&wrapped_len.to_be_bytes());
-        out.extend_from_slice(&self.wrapped_dek);
+        write_key_section(out, &self.kek_id, &self.wrapped_dek);
     }
 
     /// The header and key section as bytes.
@@ -231,23 +196,10 @@ impl Header {
         &self.prefix
     }
 
-    pub(crate) fn set_commitment(&mut self, commitment: [u8; COMMITMENT_LEN]) {
-        self.commitment = commitment;
-    }
-
     /// Replaces the key section. The id must be valid and the wrapped key
     /// within bounds, or the header could not be written back.
     pub(crate) fn set_key_section(&mut self, kek_id: &str, wrapped_dek: Vec<u8>) -> Result<()> {
-        validate_key_id(kek_id)?;
-        if wrapped_dek.is_empty() || wrapped_dek.len() > MAX_WRAPPED_DEK_LEN {
-            return Err(Error::kek(
-                kek_id,
-                format!(
-                    "wrapped data key is {} bytes; 1 to {MAX_WRAPPED_DEK_LEN} are allowed",
-                    wrapped_dek.len()
-                ),
-            ));
-        }
+        check_key_section(kek_id, &wrapped_dek)?;
         kek_id.clone_into(&mut self.kek_id);
         self.wrapped_dek = wrapped_dek;
         Ok(())
@@ -257,6 +209,60 @@ impl Header {
     pub(crate) fn key_section_aad(&self, kek_id: &str) -> Vec<u8> {
         key_section_aad(self.suite, &self.context, kek_id)
     }
+}
+
+/// Appends a new message's prefix (magic to end of context) to `out`.
+/// The frame size must have been checked.
+pub(crate) fn write_prefix(
+    out: &mut Vec<u8>,
+    suite: Suite,
+    frame_size: u32,
+    message_id: &[u8; MESSAGE_ID_LEN],
+    context: &Context,
+) {
+    out.extend_from_slice(&MAGIC);
+    out.push(VERSION);
+    out.push(suite.id());
+    out.extend_from_slice(&frame_size.to_be_bytes());
+    out.extend_from_slice(message_id);
+    context.encode(out);
+}
+
+/// Length of the prefix [`write_prefix`] writes for `context`.
+pub(crate) fn prefix_len(context: &Context) -> usize {
+    FIXED_LEN + 2 + context.encoded_len()
+}
+
+/// Length of the key section for a key id and a wrapped key.
+pub(crate) fn key_section_len(kek_id: &str, wrapped_dek: &[u8]) -> usize {
+    1 + kek_id.len() + 2 + wrapped_dek.len()
+}
+
+/// Checks that a key section can be written: a valid key id and a wrapped
+/// key of 1 to [`MAX_WRAPPED_DEK_LEN`] bytes.
+pub(crate) fn check_key_section(kek_id: &str, wrapped_dek: &[u8]) -> Result<()> {
+    validate_key_id(kek_id)?;
+    if wrapped_dek.is_empty() || wrapped_dek.len() > MAX_WRAPPED_DEK_LEN {
+        return Err(Error::kek(
+            kek_id,
+            format!(
+                "wrapped data key is {} bytes; 1 to {MAX_WRAPPED_DEK_LEN} are allowed",
+                wrapped_dek.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Appends a key section checked by [`check_key_section`] to `out`.
+pub(crate) fn write_key_section(out: &mut Vec<u8>, kek_id: &str, wrapped_dek: &[u8]) {
+    let id_len = u8::try_from(kek_id.len()).expect("key ids are validated to 255 bytes");
+    out.push(id_len);
+    out.extend_from_slice(kek_id.as_bytes());
+    let wrapped_len =
+        u16::try_from(wrapped_dek.len()).expect("wrapped keys are checked to 4096 bytes");
+    out.extend_from_slice(&wrapped_len.to_be_bytes());
+    out.extend_from_slice(wrapped_dek);
 }
 
 /// The AAD of the key section: a label, the format version, the suite, the

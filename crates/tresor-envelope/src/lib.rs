@@ -111,7 +111,34 @@
 //! each open calls the KEK to unwrap. [`EnvelopeBuilder::seal_cache`] reuses a
 //! DEK per (KEK, suite, context) within [`SealCacheLimits`], and
 //! [`EnvelopeBuilder::open_cache`] keeps unwrapped DEKs within
-//! [`OpenCacheLimits`]. Both are off by default.
+//! [`OpenCacheLimits`]. Both are off by default. Cache ages are measured
+//! with a [`MonotonicClock`], never with wall-clock time.
+//!
+//! # Randomness
+//!
+//! Randomness is not configurable. Data keys come straight from the
+//! operating system's generator ([`DataKey::generate`]); message ids, which
+//! are public but must never repeat, come from a per-thread buffer of
+//! operating-system randomness that hands out each byte once, wipes it, and
+//! is discarded in a forked child.
+//!
+//! # What the crate root exports
+//!
+//! Everything public is re-exported here, and nothing from other crates:
+//!
+//! - sealing and opening: [`Envelope`], [`EnvelopeBuilder`], [`SealOptions`],
+//!   [`Suite`], [`Context`], [`SealWriter`], [`OpenReader`];
+//! - keys: [`Keyring`], [`KekState`], [`KeyEncryptionKey`] (implement it for
+//!   a KMS or HSM), [`LocalKek`], [`DataKey`], [`validate_key_id`];
+//! - caches: [`SealCacheLimits`], [`OpenCacheLimits`], [`MonotonicClock`],
+//!   [`SystemMonotonicClock`];
+//! - the format: [`Header`] (read without a key) and the constants of
+//!   `FORMAT.md`: [`MAGIC`], [`VERSION`], [`MESSAGE_ID_LEN`],
+//!   [`COMMITMENT_LEN`], [`TAG_LEN`], [`DEK_LEN`], [`LOCAL_WRAPPED_LEN`],
+//!   [`MIN_FRAME_SIZE`], [`DEFAULT_FRAME_SIZE`], [`MAX_FRAME_SIZE`],
+//!   [`MAX_WRAPPED_DEK_LEN`], [`MAX_CONTEXT_LEN`], [`MAX_CONTEXT_ENTRIES`],
+//!   [`MAX_KEY_ID_LEN`];
+//! - errors: [`Error`], [`Result`].
 #![forbid(unsafe_code)]
 
 mod cache;
@@ -125,13 +152,14 @@ mod format;
 mod kek;
 mod keyring;
 mod local;
+mod rng;
 mod stream;
 mod suite;
 #[cfg(test)]
 mod wycheproof_tests;
 
 pub use cache::{OpenCacheLimits, SealCacheLimits};
-pub use clock::{Clock, SystemClock};
+pub use clock::{MonotonicClock, SystemMonotonicClock};
 pub use context::{Context, MAX_CONTEXT_ENTRIES, MAX_CONTEXT_LEN};
 pub use dek::{DEK_LEN, DataKey};
 pub use envelope::{Envelope, EnvelopeBuilder, SealOptions};
@@ -143,7 +171,6 @@ pub use format::{
 pub use kek::{KeyEncryptionKey, MAX_KEY_ID_LEN, validate_key_id};
 pub use keyring::{KekState, Keyring};
 pub use local::{LOCAL_WRAPPED_LEN, LocalKek};
-pub use ring::rand::SecureRandom;
 pub use stream::{OpenReader, SealWriter};
 pub use suite::{Suite, TAG_LEN};
 

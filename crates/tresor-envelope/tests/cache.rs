@@ -38,7 +38,7 @@ fn rig(seal: Option<SealCacheLimits>, open: Option<OpenCacheLimits>) -> Rig {
     let clock = ManualClock::new();
     let mut keyring = Keyring::new();
     keyring.add_shared(kek.clone()).unwrap();
-    let mut builder = Envelope::builder(keyring).clock(clock.clone());
+    let mut builder = Envelope::builder(keyring).monotonic_clock(clock.clone());
     if let Some(limits) = seal {
         builder = builder.seal_cache(limits);
     }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tresor_envelope::{
-    Clock, Context, DataKey, Envelope, Header, KeyEncryptionKey, Keyring, LocalKek, Result,
+    Context, DataKey, Envelope, Header, KeyEncryptionKey, Keyring, LocalKek, MonotonicClock, Result,
 };
 use zeroize::Zeroizing;
 
@@ -174,7 +174,7 @@ impl ManualClock {
     }
 }
 
-impl Clock for ManualClock {
+impl MonotonicClock for ManualClock {
     fn now(&self) -> Instant {
         self.base + *self.offset.lock().unwrap()
     }
