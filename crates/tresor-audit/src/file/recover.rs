@@ -20,6 +20,12 @@
 //!   the newest segment it is a stale cache (never synced) and is rebuilt;
 //! * derived files recording more entries than the segments hold mean that
 //!   entries once synced are gone: `Corrupt` for a writer.
+//!
+//! [`recover`] runs them in that order: the header check
+//! ([`check_headers`], [`check_oldest`]), the spot checks of sealed
+//! segments ([`spot_check_sealed`]), the segment scan ([`scan`]: records,
+//! derived-file reconciliation and tail repair), and
+//! [`check_derived_not_ahead`].
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
