@@ -45,6 +45,23 @@
 //! the segment files catches accidents (torn writes, bit rot), not attackers;
 //! the Merkle tree and the signed checkpoints catch attackers.
 //!
+//! # What the crate root re-exports
+//!
+//! The root re-exports what an embedder that writes, stores and checks a
+//! log names in everyday code; everything else is reached through its
+//! module ([`merkle`] for proofs, [`note`] for signed notes in general,
+//! [`jcs`], [`verify::LogVerifier`], [`file::TornTail`] …):
+//!
+//! - writing records: [`AuditLog`], [`AuditRecord`] with [`Actor`],
+//!   [`Outcome`] and [`Timestamp`], and [`Pseudonymizer`] with its
+//!   [`PseudonymKey`] for personal identifiers;
+//! - storing them: [`FileStore`] with [`FileStoreOptions`] and
+//!   [`SyncPolicy`], [`MemoryStore`] for tests, and the [`LogStore`] trait
+//!   with its [`Node`] and [`Hash`](type@Hash) for other stores;
+//! - checking them: [`Checkpoint`], [`NoteSigner`] and [`NoteVerifier`] for
+//!   signed checkpoints, [`verify_log`] and the [`LogReport`] it returns;
+//! - [`Error`] and [`Result`].
+//!
 //! # Example
 //!
 //! ```
@@ -100,7 +117,7 @@ pub mod verify;
 
 pub use checkpoint::Checkpoint;
 pub use error::{Error, Result};
-pub use file::{FileStore, FileStoreOptions, SyncPolicy, TornTail};
+pub use file::{FileStore, FileStoreOptions, SyncPolicy};
 pub use log::AuditLog;
 pub use memory::MemoryStore;
 pub use note::{NoteSigner, NoteVerifier};

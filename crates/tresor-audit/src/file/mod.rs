@@ -170,7 +170,11 @@ impl FileStoreOptions {
 /// append, an append in progress, or an altered final record. Nothing in
 /// them was acknowledged as durable, but a verifier should say they are
 /// there ([`FileStore::torn_tail`]).
+///
+/// Built only by [`FileStore::open_read_only`]; `#[non_exhaustive]` so that
+/// it can say more about the tail later.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TornTail {
     /// The file holding them: the newest segment (or a newly created
     /// segment without a complete header).

@@ -20,6 +20,12 @@
 //!   the newest segment it is a stale cache (never synced) and is rebuilt;
 //! * derived files recording more entries than the segments hold mean that
 //!   entries once synced are gone: `Corrupt` for a writer.
+//!
+//! [`recover`] runs them in that order: the header check
+//! ([`check_headers`], [`check_oldest`]), the spot checks of sealed
+//! segments ([`spot_check_sealed`]), the segment scan ([`scan`]: records,
+//! derived-file reconciliation and tail repair), and
+//! [`check_derived_not_ahead`].
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
@@ -31,8 +37,11 @@ use super::format::{
 };
 use super::fsio::read_at;
 use crate::error::{Error, Result};
-use crate::merkle::{CompactRange, leaf_hash};
+use crate::merkle::leaf_hash;
 use crate::store::Hash;
+
+mod scan;
+use self::scan::Scan;
 
 /// A segment file: the index of its first entry and its path.
 #[derive(Debug, Clone)]
@@ -78,6 +87,128 @@ fn corrupt(position: impl Into<String>, reason: impl Into<String>) -> Error {
 
 fn to_usize(n: u64, position: &str) -> Result<usize> {
     usize::try_from(n).map_err(|_| corrupt(position, "size exceeds the address space"))
+}
+
+// ---------------------------------------------------------------------------
+// Recovery
+
+/// Reads the log in `dir` and judges it. `writer`: whether derived files
+/// recording more entries than the segments hold are an error (for a
+/// reader they may just be a writer's appends racing the open).
+/// `full_scan`: scan every segment instead of spot-checking sealed ones.
+pub(crate) fn recover(dir: &Path, writer: bool, full_scan: bool) -> Result<Recovery> {
+    let Headers {
+        segments,
+        any_segment,
+        drop_segment,
+    } = check_headers(dir)?;
+    let index = Derived::open(dir, INDEX_FILE, INDEX_MAGIC, INDEX_SLOT)?;
+    let nodes = Derived::open(dir, NODES_FILE, NODES_MAGIC, NODE_SLOT)?;
+    let derived = index
+        .slots
+        .min(format::entries_covered_by_nodes(nodes.slots));
+    let mut recovery = Recovery {
+        segments: Vec::new(),
+        any_segment,
+        len: 0,
+        last_end: SEGMENT_HEADER_LEN,
+        last_file_len: SEGMENT_HEADER_LEN,
+        drop_segment,
+        derived_keep: 0,
+        index_header_ok: index.header_ok,
+        nodes_header_ok: nodes.header_ok,
+        index_tail: Vec::new(),
+        nodes_tail: Vec::new(),
+    };
+
+    let (Some(oldest), Some(newest)) = (segments.first(), segments.last()) else {
+        check_derived_not_ahead(writer, derived, 0, None)?;
+        return Ok(recovery);
+    };
+    check_oldest(oldest)?;
+    let newest_first = newest.first;
+
+    let s0 = scan_start(&segments, derived, full_scan);
+    spot_check_sealed(segments.get(..=s0).unwrap_or_default(), &index, &nodes)?;
+    let base = segments.get(s0).map(|s| s.first).unwrap_or_default();
+    let mut scan = Scan::new(&index, &nodes, derived, base)?;
+    let newest_end = scan.segments(segments.get(s0..).unwrap_or_default())?;
+    recovery.last_end = newest_end.records_end;
+    recovery.last_file_len = newest_end.file_len;
+
+    let len = scan.expected;
+    check_derived_not_ahead(
+        writer,
+        derived,
+        len,
+        Some((newest_first, recovery.last_end)),
+    )?;
+    recovery.derived_keep = scan.mismatch.unwrap_or(derived).min(len);
+    recovery.len = len;
+    recovery.index_tail = scan.index_tail;
+    recovery.nodes_tail = scan.nodes_tail;
+    recovery.segments = segments;
+    Ok(recovery)
+}
+
+// ---------------------------------------------------------------------------
+// Header check
+
+/// The segment files of a log directory whose headers passed the check.
+struct Headers {
+    /// Segments, oldest first, the torn-created newest one excluded.
+    segments: Vec<Segment>,
+    /// Whether the directory held any segment file at all.
+    any_segment: bool,
+    /// A torn-created newest segment (header a strict prefix of the
+    /// expected one, or all zeros) to delete.
+    drop_segment: Option<PathBuf>,
+}
+
+/// Lists the segments of `dir` and checks every header: each must be
+/// valid, except the newest segment's when its creation was torn.
+fn check_headers(dir: &Path) -> Result<Headers> {
+    let mut segments = list_segments(dir)?;
+    let any_segment = !segments.is_empty();
+    let count = segments.len();
+    let mut drop_segment = None;
+    for (k, seg) in segments.iter().enumerate() {
+        match check_header(seg)? {
+            HeaderState::Ok => {}
+            HeaderState::Torn if k + 1 == count => drop_segment = Some(seg.path.clone()),
+            HeaderState::Torn => {
+                return Err(corrupt(
+                    format::position(seg.first, 0, seg.first),
+                    "segment header truncated",
+                ));
+            }
+            HeaderState::Bad(reason) => {
+                return Err(corrupt(format::position(seg.first, 0, seg.first), reason));
+            }
+        }
+    }
+    if drop_segment.is_some() {
+        segments.pop();
+    }
+    Ok(Headers {
+        segments,
+        any_segment,
+        drop_segment,
+    })
+}
+
+/// The oldest segment must start at entry 0.
+fn check_oldest(oldest: &Segment) -> Result<()> {
+    if oldest.first != 0 {
+        return Err(corrupt(
+            format::position(oldest.first, 0, oldest.first),
+            format!(
+                "the oldest segment starts at entry {}, not 0: segments are missing",
+                oldest.first
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Lists the segment files of `dir`, sorted by first index.
@@ -148,6 +279,9 @@ fn check_header(seg: &Segment) -> Result<HeaderState> {
     };
     Ok(HeaderState::Bad(reason))
 }
+
+// ---------------------------------------------------------------------------
+// Derived files and records
 
 /// An index or nodes file as found on disk.
 struct Derived {
@@ -230,7 +364,13 @@ enum Read1 {
     },
     /// End of file exactly at a record boundary.
     End,
-    /// A record that is incomplete (reaches past the end of the file).
+    /// A record that does not read.
+    Failed(Failure),
+}
+
+/// Why a record does not read.
+enum Failure {
+    /// The record is incomplete (reaches past the end of the file).
     Incomplete(String),
     /// A complete record that fails a check; `end` is where it ends.
     Bad { reason: String, end: u64 },
@@ -242,9 +382,9 @@ fn read_record(reader: &mut impl Read, offset: u64, file_len: u64) -> io::Result
         return Ok(Read1::End);
     }
     if remaining < RECORD_OVERHEAD {
-        return Ok(Read1::Incomplete(format!(
+        return Ok(Read1::Failed(Failure::Incomplete(format!(
             "incomplete record: {remaining} bytes left"
-        )));
+        ))));
     }
     let mut prefix = [0u8; RECORD_PREFIX_LEN];
     reader.read_exact(&mut prefix)?;
@@ -253,25 +393,25 @@ fn read_record(reader: &mut impl Read, offset: u64, file_len: u64) -> io::Result
         .saturating_add(RECORD_OVERHEAD)
         .saturating_add(u64::from(len));
     if end > file_len {
-        return Ok(Read1::Incomplete(format!(
+        return Ok(Read1::Failed(Failure::Incomplete(format!(
             "record of {len} entry bytes extends past the end of the file"
-        )));
+        ))));
     }
     if len > MAX_ENTRY_LEN {
-        return Ok(Read1::Bad {
+        return Ok(Read1::Failed(Failure::Bad {
             reason: format!("entry length {len} exceeds the maximum {MAX_ENTRY_LEN}"),
             end,
-        });
+        }));
     }
     let mut entry = vec![0u8; usize::try_from(len).map_err(io::Error::other)?];
     reader.read_exact(&mut entry)?;
     let mut crc = [0u8; 4];
     reader.read_exact(&mut crc)?;
     if !format::check_crc(&prefix, &entry, crc) {
-        return Ok(Read1::Bad {
+        return Ok(Read1::Failed(Failure::Bad {
             reason: "record fails its CRC32C".to_owned(),
             end,
-        });
+        }));
     }
     Ok(Read1::Record { index, entry, end })
 }
@@ -300,6 +440,35 @@ fn zeros_from(file: &File, offset: u64, len: u64) -> io::Result<bool> {
         at += n;
     }
     Ok(true)
+}
+
+// ---------------------------------------------------------------------------
+// Sealed segments before the scan: spot checks
+
+/// The segment from which every record is read: the one holding the first
+/// entry without derived data (at the latest, the newest segment), or the
+/// oldest for a full scan. Sealed segments before it are spot-checked.
+fn scan_start(segments: &[Segment], derived: u64, full_scan: bool) -> usize {
+    let last_first = segments.last().map(|s| s.first).unwrap_or_default();
+    let scan_from = if full_scan {
+        0
+    } else {
+        derived.min(last_first)
+    };
+    segments
+        .partition_point(|s| s.first <= scan_from)
+        .saturating_sub(1)
+}
+
+/// Spot-checks each segment of `segments` but the last (which ends where
+/// the last one begins) against the derived files.
+fn spot_check_sealed(segments: &[Segment], index: &Derived, nodes: &Derived) -> Result<()> {
+    for pair in segments.windows(2) {
+        if let [seg, next] = pair {
+            spot_check(seg, next.first, index, nodes)?;
+        }
+    }
+    Ok(())
 }
 
 /// Spot-checks sealed segment `seg` (entries `seg.first..next_first`)
@@ -361,245 +530,43 @@ fn spot_check(seg: &Segment, next_first: u64, index: &Derived, nodes: &Derived) 
             }
             Ok(())
         }
-        Read1::End | Read1::Incomplete(_) => Err(corrupt(
+        Read1::End | Read1::Failed(Failure::Incomplete(_)) => Err(corrupt(
             pos,
             "sealed segment is truncated, or does not end where the next one begins \
              (a segment missing?)",
         )),
-        Read1::Bad { reason, .. } => Err(corrupt(pos, reason)),
+        Read1::Failed(Failure::Bad { reason, .. }) => Err(corrupt(pos, reason)),
     }
 }
 
-/// Reads the log in `dir` and judges it. `writer`: whether derived files
-/// recording more entries than the segments hold are an error (for a
-/// reader they may just be a writer's appends racing the open).
-/// `full_scan`: scan every segment instead of spot-checking sealed ones.
-pub(crate) fn recover(dir: &Path, writer: bool, full_scan: bool) -> Result<Recovery> {
-    let mut segments = list_segments(dir)?;
-    let any_segment = !segments.is_empty();
-    let count = segments.len();
-    let mut drop_segment = None;
-    for (k, seg) in segments.iter().enumerate() {
-        match check_header(seg)? {
-            HeaderState::Ok => {}
-            HeaderState::Torn if k + 1 == count => drop_segment = Some(seg.path.clone()),
-            HeaderState::Torn => {
-                return Err(corrupt(
-                    format::position(seg.first, 0, seg.first),
-                    "segment header truncated",
-                ));
-            }
-            HeaderState::Bad(reason) => {
-                return Err(corrupt(format::position(seg.first, 0, seg.first), reason));
-            }
-        }
+// ---------------------------------------------------------------------------
+// Derived files ahead of the segments
+
+/// Derived-file reconciliation of the whole log: derived files recording
+/// more entries (`derived`) than the segments hold (`len`, ending in the
+/// segment starting at `newest.0` at byte `newest.1`) mean that entries
+/// once synced are gone. `Corrupt` for a `writer`; for a reader they may be
+/// a writer's appends racing the open.
+fn check_derived_not_ahead(
+    writer: bool,
+    derived: u64,
+    len: u64,
+    newest: Option<(u64, u64)>,
+) -> Result<()> {
+    if !writer || derived <= len {
+        return Ok(());
     }
-    if drop_segment.is_some() {
-        segments.pop();
-    }
-
-    let index = Derived::open(dir, INDEX_FILE, INDEX_MAGIC, INDEX_SLOT)?;
-    let nodes = Derived::open(dir, NODES_FILE, NODES_MAGIC, NODE_SLOT)?;
-    let derived = index
-        .slots
-        .min(format::entries_covered_by_nodes(nodes.slots));
-
-    let mut recovery = Recovery {
-        segments: Vec::new(),
-        any_segment,
-        len: 0,
-        last_end: SEGMENT_HEADER_LEN,
-        last_file_len: SEGMENT_HEADER_LEN,
-        drop_segment,
-        derived_keep: 0,
-        index_header_ok: index.header_ok,
-        nodes_header_ok: nodes.header_ok,
-        index_tail: Vec::new(),
-        nodes_tail: Vec::new(),
-    };
-
-    let (Some(first_seg), Some(last_seg)) = (segments.first(), segments.last()) else {
-        if writer && derived > 0 {
-            return Err(corrupt(
-                INDEX_FILE,
-                format!("derived files record {derived} entries but no segment file exists"),
-            ));
-        }
-        return Ok(recovery);
-    };
-    if first_seg.first != 0 {
-        return Err(corrupt(
-            format::position(first_seg.first, 0, first_seg.first),
-            format!(
-                "the oldest segment starts at entry {}, not 0: segments are missing",
-                first_seg.first
-            ),
-        ));
-    }
-    let last_k = segments.len() - 1;
-    let last_first = last_seg.first;
-
-    // Sealed segments before the region to scan are spot-checked; the
-    // region from the segment holding the first entry without derived data
-    // (at the latest, the newest segment) is scanned in full.
-    let scan_from = if full_scan {
-        0
-    } else {
-        derived.min(last_first)
-    };
-    let s0 = segments
-        .partition_point(|s| s.first <= scan_from)
-        .saturating_sub(1);
-    for pair in segments.get(..=s0).unwrap_or_default().windows(2) {
-        if let [seg, next] = pair {
-            spot_check(seg, next.first, &index, &nodes)?;
-        }
-    }
-
-    let base = segments.get(s0).map(|s| s.first).unwrap_or_default();
-    let mut range = CompactRange::from_nodes(base, |level, i| {
-        let (slot, _) = format::node_slot(level, i)
-            .ok_or_else(|| corrupt(NODES_FILE, "node position out of range"))?;
-        nodes.read_hash(slot)
-    })?;
-
-    let mut expected = base;
-    // The first entry of the newest segment whose derived data is a crash
-    // artefact (zeros where data was never synced): rebuilt from there.
-    let mut mismatch: Option<u64> = None;
-    // Where the previous segment scanned ended: its first index and size.
-    let mut prev_end: Option<(u64, u64)> = None;
-    for (k, seg) in segments.iter().enumerate().skip(s0) {
-        let is_last = k == last_k;
-        if seg.first != expected {
-            let position = match prev_end {
-                Some((first, end)) => format::position(first, end, expected),
-                None => format::position(seg.first, 0, seg.first),
-            };
-            return Err(corrupt(
-                position,
-                format!(
-                    "the next segment starts at entry {} but this one ends before entry \
-                     {expected}: a segment is missing or was truncated",
-                    seg.first
-                ),
-            ));
-        }
-        let file = File::open(&seg.path).map_err(|e| Error::io(&seg.path, e))?;
-        let file_len = file.metadata().map_err(|e| Error::io(&seg.path, e))?.len();
-
-        // The derived slots of this segment's entries, read at once. Every
-        // record takes at least 16 bytes, which bounds the read.
-        let seg_base = seg.first;
-        let mut known_to = derived.min(seg_base.saturating_add(file_len / RECORD_OVERHEAD));
-        if let Some(next) = segments.get(k.saturating_add(1)) {
-            known_to = known_to.min(next.first);
-        }
-        let known_index = index.read(seg_base, known_to)?;
-        let known_nodes =
-            nodes.read(format::total_nodes(seg_base), format::total_nodes(known_to))?;
-
-        let mut reader = BufReader::with_capacity(1 << 20, &file);
-        reader
-            .seek(SeekFrom::Start(SEGMENT_HEADER_LEN))
-            .map_err(|e| Error::io(&seg.path, e))?;
-        let mut offset = SEGMENT_HEADER_LEN;
-        loop {
-            let pos = || format::position(seg.first, offset, expected);
-            match read_record(&mut reader, offset, file_len).map_err(|e| Error::io(&seg.path, e))? {
-                Read1::End => break,
-                Read1::Record {
-                    index: found,
-                    entry,
-                    end,
-                } => {
-                    if found != expected {
-                        return Err(corrupt(
-                            pos(),
-                            format!(
-                                "record holds entry {found} where entry {expected} belongs: \
-                                 entries were deleted, duplicated or reordered"
-                            ),
-                        ));
-                    }
-                    let new_nodes = range.append(leaf_hash(&entry));
-                    if expected < known_to && mismatch.is_none() {
-                        let mut want = Vec::with_capacity(8 + 32 * new_nodes.len());
-                        let mut have = Vec::with_capacity(want.capacity());
-                        want.extend_from_slice(&offset.to_be_bytes());
-                        let slot = (expected - seg_base).saturating_mul(INDEX_SLOT);
-                        have.extend_from_slice(slice_at(&known_index, slot, 8));
-                        let node_from =
-                            format::total_nodes(expected) - format::total_nodes(seg_base);
-                        for (j, n) in new_nodes.iter().enumerate() {
-                            want.extend_from_slice(&n.hash);
-                            let at = node_from.saturating_add(j as u64).saturating_mul(NODE_SLOT);
-                            have.extend_from_slice(slice_at(&known_nodes, at, 32));
-                        }
-                        if have != want {
-                            // Derived slots are append-only and written after
-                            // the entries are synced: a crash can leave zeros
-                            // where they were not synced, never other bytes.
-                            let artefact = have.len() == want.len()
-                                && have.iter().zip(&want).all(|(h, w)| h == w || *h == 0);
-                            if is_last && artefact {
-                                mismatch = Some(expected);
-                            } else {
-                                return Err(corrupt(
-                                    pos(),
-                                    "index.bin or nodes.bin disagrees with the entry",
-                                ));
-                            }
-                        }
-                    }
-                    if expected >= derived || mismatch.is_some() {
-                        recovery.index_tail.extend_from_slice(&offset.to_be_bytes());
-                        for n in &new_nodes {
-                            recovery.nodes_tail.extend_from_slice(&n.hash);
-                        }
-                    }
-                    expected = expected.saturating_add(1);
-                    offset = end;
-                }
-                Read1::Incomplete(reason) => {
-                    if is_last {
-                        break;
-                    }
-                    return Err(corrupt(
-                        pos(),
-                        format!("sealed segment is truncated: {reason}"),
-                    ));
-                }
-                Read1::Bad { reason, end } => {
-                    let torn = is_last
-                        && (end >= file_len
-                            || zeros_from(&file, offset, file_len)
-                                .map_err(|e| Error::io(&seg.path, e))?);
-                    if torn {
-                        break;
-                    }
-                    return Err(corrupt(pos(), reason));
-                }
-            }
-        }
-        if is_last {
-            recovery.last_end = offset;
-            recovery.last_file_len = file_len;
-        }
-        prev_end = Some((seg.first, offset));
-    }
-
-    if writer && derived > expected {
-        return Err(corrupt(
-            format::position(last_first, recovery.last_end, expected),
+    Err(match newest {
+        None => corrupt(
+            INDEX_FILE,
+            format!("derived files record {derived} entries but no segment file exists"),
+        ),
+        Some((first, end)) => corrupt(
+            format::position(first, end, len),
             format!(
                 "index.bin and nodes.bin record {derived} entries but the segments end at entry \
-                 {expected}: entries once synced are missing (truncated or deleted)"
+                 {len}: entries once synced are missing (truncated or deleted)"
             ),
-        ));
-    }
-    recovery.derived_keep = mismatch.unwrap_or(derived).min(expected);
-    recovery.len = expected;
-    recovery.segments = segments;
-    Ok(recovery)
+        ),
+    })
 }
