@@ -113,9 +113,9 @@ impl Pepper for NoPepper {
     }
 
     fn mac(&self, _version: u32, _data: &[u8]) -> tresor_credentials::Result<[u8; 32]> {
-        Err(tresor_credentials::Error::Pepper {
-            reason: "this command does not use the pepper".into(),
-        })
+        Err(tresor_credentials::Error::pepper(
+            "this command does not use the pepper",
+        ))
     }
 }
 

@@ -225,9 +225,10 @@ impl ReplayCache for MemoryReplayCache {
         expires: i64,
         now: i64,
     ) -> Result<bool> {
-        let mut state = self.state.lock().map_err(|_| Error::Storage {
-            reason: "replay cache lock poisoned".into(),
-        })?;
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| Error::storage("the replay cache's lock is poisoned"))?;
         let state = &mut *state;
         let held = state.clients.get_mut(client_id);
         // Inclusive: live while now <= until (see the trait docs).
@@ -245,17 +246,13 @@ impl ReplayCache for MemoryReplayCache {
                 jtis.retain(|_, until| now <= *until);
                 state.total = state.total.saturating_sub(before - jtis.len());
                 if jtis.len() >= self.per_client {
-                    return Err(Error::Storage {
-                        reason: "replay cache quota of this client reached".into(),
-                    });
+                    return Err(Error::storage("replay cache quota of this client reached"));
                 }
             }
             if state.total >= self.capacity {
                 state.sweep(now);
                 if state.total >= self.capacity {
-                    return Err(Error::Storage {
-                        reason: "replay cache full".into(),
-                    });
+                    return Err(Error::storage("replay cache full"));
                 }
             }
             state.total += 1;
@@ -393,7 +390,7 @@ impl AssertionVerifier {
         let sub = sub.as_deref();
         let claimed = client_id.or(sub).and_then(|id| ClientId::parse(id).ok());
         let limiter_key = claimed.as_ref().map(ClientId::as_str);
-        let report = |outcome, key_id: Option<&str>| {
+        let report_error = |outcome, key_id: Option<&str>, error: Option<&Error>| {
             registry.audit.record(&AuthEvent {
                 time: now,
                 client_id: claimed.as_ref(),
@@ -402,8 +399,10 @@ impl AssertionVerifier {
                 secret_id: None,
                 rederived: false,
                 key_id,
+                error,
             });
         };
+        let report = |outcome, key_id: Option<&str>| report_error(outcome, key_id, None);
         // Before the signature verified, the claimed client is not
         // established: a failure is charged to the source only, so
         // unsigned garbage naming a client cannot lock it out.
@@ -448,8 +447,12 @@ impl AssertionVerifier {
         let stored = match registry.store.get(&id) {
             Ok(Some(stored)) => stored,
             Ok(None) => return reject(FailureReason::UnknownClient, kid),
-            Err(_) => {
-                report(AuthOutcome::Failure(FailureReason::StoreUnavailable), kid);
+            Err(error) => {
+                report_error(
+                    AuthOutcome::Failure(FailureReason::StoreUnavailable),
+                    kid,
+                    Some(&error),
+                );
                 return Err(AuthError::Unavailable);
             }
         };
@@ -539,10 +542,11 @@ impl AssertionVerifier {
         {
             Ok(true) => {}
             Ok(false) => return fail(FailureReason::AssertionReplayed, kid),
-            Err(_) => {
-                report(
+            Err(error) => {
+                report_error(
                     AuthOutcome::Failure(FailureReason::ReplayCacheUnavailable),
                     kid,
+                    Some(&error),
                 );
                 return Err(AuthError::Unavailable);
             }

@@ -160,6 +160,23 @@
 //! # fn main() {}
 //! ```
 //!
+//! # Outages are not authentication failures
+//!
+//! When the store, the pepper (a KMS, an HSM) or the `private_key_jwt`
+//! replay cache fails, nothing is known about the credential: the caller
+//! gets [`AuthError::Unavailable`] (the [`TokenEndpoint`] answers HTTP 503
+//! `temporarily_unavailable` with `Retry-After`), never
+//! [`AuthError::InvalidClient`], and the audit hook gets the failure
+//! ([`FailureReason::StoreUnavailable`], [`FailureReason::PepperUnavailable`],
+//! [`FailureReason::ReplayCacheUnavailable`]) with the backend's error in
+//! [`AuthEvent::error`]. Backend errors ([`Error::Storage`],
+//! [`Error::Pepper`], [`Error::Io`], [`Error::Signing`]) carry their cause
+//! as a [`BackendError`] source (driver types such as `rusqlite::Error`
+//! stay inside it). As a `tresor_httpsig::KeyResolver` (feature `httpsig`)
+//! the registry reports a store failure as
+//! `tresor_httpsig::Error::Unavailable`, which the tower `VerifyLayer`
+//! answers 503, not 401.
+//!
 //! # Token endpoint and access tokens
 //!
 //! [`TokenEndpoint`] is the `client_credentials` token endpoint, framework
@@ -168,7 +185,10 @@
 //! form-decode both halves), `client_secret_post`, `private_key_jwt`
 //! (feature `httpsig`); one method per request; RFC 6749 section 5.2 error
 //! objects, `invalid_client` as 401 with `WWW-Authenticate: Basic` when
-//! the header was used; `Cache-Control: no-store` on every answer; scopes
+//! the header was used; a store, pepper or replay-cache outage as HTTP 503
+//! `temporarily_unavailable` with `Retry-After`, never `invalid_client`
+//! (see [Outages](#outages-are-not-authentication-failures));
+//! `Cache-Control: no-store` on every answer; scopes
 //! narrowed to what the client holds (a scope it lacks is
 //! `invalid_scope`). It issues RFC 9068 JWT access tokens signed with
 //! ES256 or EdDSA ([`token`] module docs; *ring* directly, no feature),
@@ -269,7 +289,7 @@ pub use client::{
 };
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use endpoint::{DefaultScopes, TokenEndpoint, TokenRequest, TokenResponse};
-pub use error::{AuthError, Error, Result};
+pub use error::{AuthError, BackendError, Error, Result};
 pub use jwt::JwsAlgorithm;
 #[cfg(feature = "httpsig")]
 pub use keys::{

@@ -326,7 +326,7 @@ impl Registry {
         let now = self.clock.now();
         let claimed = ClientId::parse(client_id).ok();
         let limiter_key = claimed.as_ref().map(ClientId::as_str);
-        let report = |outcome, secret_id: Option<&SecretId>, rederived| {
+        let report = |outcome, secret_id: Option<&SecretId>, rederived, error: Option<&Error>| {
             self.audit.record(&AuthEvent {
                 time: now,
                 client_id: claimed.as_ref(),
@@ -335,6 +335,7 @@ impl Registry {
                 secret_id,
                 rederived,
                 key_id: None,
+                error,
             });
         };
 
@@ -343,18 +344,19 @@ impl Registry {
                 Limited::Client => FailureReason::RateLimitedClient,
                 Limited::Source => FailureReason::RateLimitedSource,
             };
-            report(AuthOutcome::Failure(reason), None, false);
+            report(AuthOutcome::Failure(reason), None, false, None);
             return Err(AuthError::InvalidClient);
         }
 
         let stored = match &claimed {
             Some(id) => match self.store.get(id) {
                 Ok(stored) => stored,
-                Err(_) => {
+                Err(error) => {
                     report(
                         AuthOutcome::Failure(FailureReason::StoreUnavailable),
                         None,
                         false,
+                        Some(&error),
                     );
                     return Err(AuthError::Unavailable);
                 }
@@ -376,7 +378,7 @@ impl Registry {
         // The same work for every attempt: MAX_ACTIVE_SECRETS MACs and
         // comparisons, real or dummy, no early exit.
         let mut matched = None;
-        let mut pepper_failed = false;
+        let mut pepper_failed = None;
         for slot in 0..MAX_ACTIVE_SECRETS {
             let real = verifiers.get(slot);
             let (version, expected) = match (real, self.dummy.get(slot)) {
@@ -387,8 +389,8 @@ impl Registry {
             let equal = match derive(self.pepper.as_ref(), version, mac_id, input) {
                 Ok(mac) => mac.0.ct_eq(&expected.0),
                 Err(Error::UnknownPepperVersion { .. }) => Choice::from(0),
-                Err(_) => {
-                    pepper_failed = true;
+                Err(error) => {
+                    pepper_failed.get_or_insert(error);
                     Choice::from(0)
                 }
             };
@@ -397,11 +399,12 @@ impl Registry {
             }
         }
 
-        if pepper_failed {
+        if let Some(error) = &pepper_failed {
             report(
                 AuthOutcome::Failure(FailureReason::PepperUnavailable),
                 None,
                 false,
+                Some(error),
             );
             return Err(AuthError::Unavailable);
         }
@@ -426,13 +429,14 @@ impl Registry {
                 AuthOutcome::Failure(failure.unwrap_or(FailureReason::WrongSecret)),
                 matched_verifier.map(|v| &v.id),
                 false,
+                None,
             );
             return Err(AuthError::InvalidClient);
         };
 
         let rederived = verifier.pepper_version != current
             && self.rederive(stored, &verifier.id, current, input, now);
-        report(AuthOutcome::Success, Some(&verifier.id), rederived);
+        report(AuthOutcome::Success, Some(&verifier.id), rederived, None);
         Ok(AuthenticatedClient {
             id: stored.record.id.clone(),
             name: stored.record.name.clone(),

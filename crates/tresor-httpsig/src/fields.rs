@@ -358,11 +358,7 @@ pub(crate) fn append_signature(
         serialize_signature_params(components, params)?
     );
     let sig = format!("{label}=:{}:", Base64::encode_string(signature));
-    let to_value = |s: String| {
-        HeaderValue::try_from(s).map_err(|_| Error::Signing {
-            reason: "signature field is not a valid header value".to_owned(),
-        })
-    };
+    let to_value = |s: String| HeaderValue::try_from(s).map_err(Error::signing);
     headers.append(SIGNATURE_INPUT, to_value(input)?);
     headers.append(SIGNATURE, to_value(sig)?);
     Ok(())
