@@ -386,7 +386,7 @@ pub(crate) fn authenticate(args: &ClientAuthenticateArgs) -> Result<()> {
             client_id: client.id().as_str(),
             name: client.name(),
             scopes: client.scopes(),
-            secret_id: client.secret_id().as_str(),
+            secret_id: client.secret_id().map_or("", |id| id.as_str()),
         },
         false,
     )

@@ -56,7 +56,7 @@ use crate::error::{AuthError, Error, Result};
 use crate::jwt::{self, JwsError};
 use crate::keys::{ClientPublicKey, Unusable, check_usable};
 use crate::ratelimit::Limited;
-use crate::registry::Registry;
+use crate::registry::{AuthMethod, AuthenticatedClient, Registry};
 
 /// The `client_assertion_type` of a JWT client assertion (RFC 7523
 /// section 2.2).
@@ -266,44 +266,6 @@ impl ReplayCache for MemoryReplayCache {
     }
 }
 
-/// A client authenticated by `private_key_jwt`. Only
-/// [`AssertionVerifier::authenticate`] builds one.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeyAuthenticatedClient {
-    id: ClientId,
-    name: String,
-    scopes: Vec<String>,
-    key_id: String,
-    jti: String,
-}
-
-impl KeyAuthenticatedClient {
-    /// The client id.
-    pub fn id(&self) -> &ClientId {
-        &self.id
-    }
-
-    /// The client's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The scopes the client may request.
-    pub fn scopes(&self) -> &[String] {
-        &self.scopes
-    }
-
-    /// The key the assertion was signed with (its RFC 7638 thumbprint).
-    pub fn key_id(&self) -> &str {
-        &self.key_id
-    }
-
-    /// The assertion's `jti`.
-    pub fn jti(&self) -> &str {
-        &self.jti
-    }
-}
-
 /// Verifies `private_key_jwt` client assertions for one authorization
 /// server (see the [module docs](self)).
 pub struct AssertionVerifier {
@@ -378,7 +340,7 @@ impl AssertionVerifier {
         assertion: &str,
         client_id: Option<&str>,
         source: Option<IpAddr>,
-    ) -> Result<KeyAuthenticatedClient, AuthError> {
+    ) -> Result<AuthenticatedClient, AuthError> {
         let now = registry.clock.now();
         let parsed = jwt::parse(assertion);
         let sub = parsed
@@ -552,12 +514,12 @@ impl AssertionVerifier {
             }
         }
         report(AuthOutcome::Success, kid);
-        Ok(KeyAuthenticatedClient {
-            id,
-            name: record.name.clone(),
-            scopes: record.scopes.clone(),
-            key_id: signer.kid.clone(),
-            jti: jti.clone(),
-        })
+        Ok(AuthenticatedClient::new(
+            record,
+            AuthMethod::PrivateKeyJwt {
+                key_id: signer.kid.clone(),
+                jti: jti.clone(),
+            },
+        ))
     }
 }

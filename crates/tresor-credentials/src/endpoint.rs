@@ -123,6 +123,7 @@ pub struct TokenRequest<'a> {
 
 /// The endpoint's answer.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TokenResponse {
     /// The HTTP status.
     pub status: u16,

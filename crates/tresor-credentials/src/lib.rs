@@ -81,7 +81,7 @@
 //! | field | what it is | why it cannot authenticate |
 //! | --- | --- | --- |
 //! | `id`, `name`, `scopes`, `status`, `created`, `updated` | public metadata | a client id is sent in the clear with every request |
-//! | `secrets[].mac` | `HMAC-SHA-256(pepper, len‖context‖len‖client_id‖len‖secret)` ([`verifier_input`]) | a MAC is one-way; the pepper key is not in the store (KMS, HSM, key file), so the MAC cannot even be used to test guesses offline |
+//! | `secrets[].mac` | `HMAC-SHA-256(pepper, len‖context‖len‖client_id‖len‖secret)` ([`store::verifier_input`]) | a MAC is one-way; the pepper key is not in the store (KMS, HSM, key file), so the MAC cannot even be used to test guesses offline |
 //! | `secrets[].id`, `pepper_version`, `created`, `expires`, `revoked` | bookkeeping | they name, version and date a secret, they are not it |
 //! | `public_keys[]` | public JWKs with their thumbprint, algorithm, state and validity | public keys verify, they cannot sign |
 //! | `revoked_kids[]` | the thumbprints of revoked keys whose JWK was pruned, with the time, kept for ever so the key is never registered again | a thumbprint is a hash of a public key |
@@ -242,6 +242,32 @@
 //!   `client_secret_basic`/`client_secret_post`).
 //! - `http` (default): `TokenEndpoint::handle_http` for `http::Request`.
 //!
+//! # The crate root
+//!
+//! The root re-exports what a server wiring the crate up names:
+//!
+//! - the registry: [`Registry`], [`RegistryBuilder`], [`AuthenticatedClient`]
+//!   with its [`AuthMethod`], [`RateLimits`] and [`FailureQuota`];
+//! - the plain data of a client: [`ClientId`], [`SecretId`],
+//!   [`ClientSecret`], [`ClientRecord`] and what it holds
+//!   ([`ClientStatus`], [`RegisteredKey`], [`KeyState`], [`RevokedKid`]),
+//!   the limits on them, [`SecretPrefix`] and the offline validators;
+//! - the backends: [`CredentialStore`], [`MemoryStore`], [`SqliteStore`],
+//!   [`StoredClient`], [`Pepper`], [`LocalPepper`], [`Clock`];
+//! - the audit hook: [`AuthAudit`], [`AuthEvent`], [`AuthOutcome`],
+//!   [`FailureReason`], [`AuditFn`], [`NoAudit`];
+//! - the token endpoint and tokens: [`TokenEndpoint`], [`TokenRequest`],
+//!   [`TokenResponse`], [`TokenIssuer`], [`TokenVerifier`],
+//!   [`TokenSigningKey`], [`JwsAlgorithm`] and the token types;
+//! - with feature `httpsig`: `AssertionVerifier`, `ReplayCache`,
+//!   `MemoryReplayCache`, `Challenge`, `ClientPublicKey`, `KeyOptions`;
+//! - the errors: [`Error`], [`AuthError`], [`BackendError`], [`Result`].
+//!
+//! The storage format itself (what a record holds in place of a secret:
+//! `store::SecretVerifier`, `store::Mac`, `store::verifier_input`,
+//! `store::VERIFIER_CONTEXT`) is in [`store`], for store implementations
+//! and tools; nothing else needs it.
+//!
 //! # Modules
 //!
 //! - [`secret`]: the secret format, generation and offline validation.
@@ -275,17 +301,13 @@ mod resolver;
 pub mod secret;
 pub mod store;
 pub mod token;
-mod verifier;
 
 #[cfg(feature = "httpsig")]
-pub use assertion::{
-    AssertionVerifier, CLIENT_ASSERTION_TYPE, KeyAuthenticatedClient, MemoryReplayCache,
-    ReplayCache,
-};
+pub use assertion::{AssertionVerifier, CLIENT_ASSERTION_TYPE, MemoryReplayCache, ReplayCache};
 pub use audit::{AuditFn, AuthAudit, AuthEvent, AuthOutcome, FailureReason, NoAudit};
 pub use client::{
     CLIENT_ID_LEN, ClientId, ClientRecord, ClientStatus, KeyState, MAX_NAME_LEN, MAX_SCOPE_LEN,
-    MAX_SCOPES, Mac, RegisteredKey, RevokedKid, SECRET_ID_LEN, SecretId, SecretVerifier,
+    MAX_SCOPES, RegisteredKey, RevokedKid, SECRET_ID_LEN, SecretId,
 };
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use endpoint::{DefaultScopes, TokenEndpoint, TokenRequest, TokenResponse};
@@ -296,9 +318,10 @@ pub use keys::{
     CHALLENGE_LIFETIME, Challenge, ClientPublicKey, KeyOptions, MAX_ACTIVE_KEYS, MAX_STORED_KEYS,
 };
 pub use pepper::{LocalPepper, Pepper};
-pub use ratelimit::{Quota, RateLimits};
+pub use ratelimit::{FailureQuota, RateLimits};
 pub use registry::{
-    AuthenticatedClient, MAX_ACTIVE_SECRETS, MAX_ROTATION_GRACE, Registry, RegistryBuilder,
+    AuthMethod, AuthenticatedClient, MAX_ACTIVE_SECRETS, MAX_ROTATION_GRACE, Registry,
+    RegistryBuilder,
 };
 pub use secret::{
     ClientSecret, DEFAULT_SECRET_PREFIX, SecretPrefix, validate_secret_format,
@@ -309,7 +332,6 @@ pub use token::{
     AccessToken, AccessTokenClaims, TokenError, TokenIssuer, TokenPublicKey, TokenSigningKey,
     TokenVerifier,
 };
-pub use verifier::{VERIFIER_CONTEXT, verifier_input};
 
 /// Re-exported so callers name the same `SecretString` as the crate.
 pub use secrecy;

@@ -11,17 +11,14 @@ use secrecy::{ExposeSecret, SecretString};
 use subtle::{Choice, ConstantTimeEq};
 
 use crate::audit::{AuthAudit, AuthEvent, AuthOutcome, FailureReason, NoAudit};
-use crate::client::{
-    ClientId, ClientRecord, ClientStatus, Mac, SecretId, SecretVerifier, check_name,
-    normalize_scopes,
-};
+use crate::client::{ClientId, ClientRecord, ClientStatus, SecretId, check_name, normalize_scopes};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, Error, Result};
 use crate::pepper::Pepper;
 use crate::ratelimit::{FailureLimiter, Limited, RateLimits};
 use crate::secret::{ClientSecret, SecretPrefix, validate_secret_format};
-use crate::store::{CredentialStore, StoredClient};
-use crate::verifier::derive;
+use crate::store::derive;
+use crate::store::{CredentialStore, Mac, SecretVerifier, StoredClient};
 
 /// The most secrets a client may have active at once (the current one and,
 /// during a rotation's grace period, the previous one).
@@ -42,17 +39,50 @@ const UPDATE_ATTEMPTS: usize = 8;
 /// one, so the work is the same).
 const DUMMY_CLIENT_ID: &str = "0000000000000000000000";
 
-/// A client that has just authenticated. Only
-/// [`Registry::authenticate`] builds one.
+/// How a client authenticated.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// With a shared secret (`client_secret_basic` or
+    /// `client_secret_post`): [`Registry::authenticate`].
+    Secret {
+        /// The id of the secret that matched.
+        secret_id: SecretId,
+    },
+    /// With a JWT signed by a registered key (`private_key_jwt`):
+    /// `AssertionVerifier::authenticate` (feature `httpsig`).
+    PrivateKeyJwt {
+        /// The key the assertion was signed with (its RFC 7638
+        /// thumbprint).
+        key_id: String,
+        /// The assertion's `jti`.
+        jti: String,
+    },
+}
+
+/// A client that has just authenticated, by a shared secret or a signed
+/// assertion ([`AuthenticatedClient::method`]). Only
+/// [`Registry::authenticate`] and `AssertionVerifier::authenticate` build
+/// one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AuthenticatedClient {
     id: ClientId,
     name: String,
     scopes: Vec<String>,
-    secret_id: SecretId,
+    method: AuthMethod,
 }
 
 impl AuthenticatedClient {
+    pub(crate) fn new(record: &ClientRecord, method: AuthMethod) -> Self {
+        Self {
+            id: record.id.clone(),
+            name: record.name.clone(),
+            scopes: record.scopes.clone(),
+            method,
+        }
+    }
+
     /// The client id.
     pub fn id(&self) -> &ClientId {
         &self.id
@@ -68,9 +98,26 @@ impl AuthenticatedClient {
         &self.scopes
     }
 
-    /// The id of the secret it authenticated with.
-    pub fn secret_id(&self) -> &SecretId {
-        &self.secret_id
+    /// How it authenticated, with the credential it used.
+    pub fn method(&self) -> &AuthMethod {
+        &self.method
+    }
+
+    /// The id of the secret it authenticated with, if it used one.
+    pub fn secret_id(&self) -> Option<&SecretId> {
+        match &self.method {
+            AuthMethod::Secret { secret_id } => Some(secret_id),
+            AuthMethod::PrivateKeyJwt { .. } => None,
+        }
+    }
+
+    /// The key its assertion was signed with (RFC 7638 thumbprint), if it
+    /// used `private_key_jwt`.
+    pub fn key_id(&self) -> Option<&str> {
+        match &self.method {
+            AuthMethod::PrivateKeyJwt { key_id, .. } => Some(key_id),
+            AuthMethod::Secret { .. } => None,
+        }
     }
 }
 
@@ -437,12 +484,12 @@ impl Registry {
         let rederived = verifier.pepper_version != current
             && self.rederive(stored, &verifier.id, current, input, now);
         report(AuthOutcome::Success, Some(&verifier.id), rederived, None);
-        Ok(AuthenticatedClient {
-            id: stored.record.id.clone(),
-            name: stored.record.name.clone(),
-            scopes: stored.record.scopes.clone(),
-            secret_id: verifier.id.clone(),
-        })
+        Ok(AuthenticatedClient::new(
+            &stored.record,
+            AuthMethod::Secret {
+                secret_id: verifier.id.clone(),
+            },
+        ))
     }
 
     /// Replaces a verifier made under an old pepper version by one under

@@ -20,6 +20,7 @@ pub const SIGNATURE: HeaderName = HeaderName::from_static("signature");
 /// Size and count limits applied before and while parsing signature
 /// fields, so a hostile message costs bounded work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Maximum bytes of each of `Signature-Input` and `Signature`, all
     /// field lines together (default 8192).
