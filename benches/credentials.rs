@@ -45,9 +45,10 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ring::{hmac, pbkdf2};
 use tresor::credentials::secrecy::{ExposeSecret, SecretString};
+use tresor::credentials::store::verifier_input;
 use tresor::credentials::{
-    AuthError, ClientId, CredentialStore, JwsAlgorithm, LocalPepper, MemoryStore, Quota,
-    RateLimits, Registry, SqliteStore, TokenIssuer, TokenSigningKey, verifier_input,
+    AuthError, ClientId, CredentialStore, FailureQuota, JwsAlgorithm, LocalPepper, MemoryStore,
+    RateLimits, Registry, SqliteStore, TokenIssuer, TokenSigningKey,
 };
 
 /// Clients registered before measuring (the one measured among them).
@@ -82,11 +83,10 @@ impl Drop for TempDir {
 /// Limits no benchmark reaches: a failed attempt does the full work instead
 /// of being turned away by the rate limiter before it.
 fn unlimited() -> RateLimits {
-    RateLimits {
-        per_client: Quota::per_second(NonZeroU32::MAX),
-        per_source: Quota::per_second(NonZeroU32::MAX),
-        max_tracked: 100_000,
-    }
+    RateLimits::default()
+        .with_per_client(FailureQuota::per_second(NonZeroU32::MAX))
+        .with_per_source(FailureQuota::per_second(NonZeroU32::MAX))
+        .with_max_tracked(100_000)
 }
 
 /// A registry over `store` holding [`CLIENTS`] clients; returns the last

@@ -21,7 +21,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use ring::signature::KeyPair;
-use tresor_credentials::AuthError;
+use tresor_credentials::{AuthError, AuthMethod};
 use tresor_fuzz::credentials::{
     CLIENT_KEY_SEED, ISSUER, KEY_CLIENT_ID, KEY_CLIENT_SCOPES, SECRET_CLIENT_ID, TOKEN_KEY_SEED,
     ed25519, ed25519_verified, fixture, member,
@@ -67,8 +67,11 @@ fn check_assertion(assertion: &str, client_id: Option<&str>) {
     assert!(client_id.is_none_or(|id| id == KEY_CLIENT_ID));
     assert_eq!(client.id().as_str(), KEY_CLIENT_ID);
     assert_eq!(client.scopes(), KEY_CLIENT_SCOPES);
-    assert_eq!(client.key_id(), fixture.client_kid);
-    assert_eq!(Some(client.jti()), member(&claims, "jti"));
+    let AuthMethod::PrivateKeyJwt { key_id, jti } = client.method() else {
+        panic!("an assertion authenticates by private_key_jwt");
+    };
+    assert_eq!(key_id, &fixture.client_kid);
+    assert_eq!(Some(jti.as_str()), member(&claims, "jti"));
     assert_eq!(
         verifier.authenticate(&registry, assertion, client_id, None),
         Err(AuthError::InvalidClient),

@@ -17,9 +17,10 @@ use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use serde_json::Value;
 use tresor_credentials::{
     AssertionVerifier, ClientId, ClientRecord, ClientStatus, CredentialStore, FixedClock,
-    JwsAlgorithm, LocalPepper, Mac, MemoryStore, Pepper, Quota, RateLimits, Registry, SecretId,
-    SecretVerifier, TokenEndpoint, TokenIssuer, TokenSigningKey, TokenVerifier, verifier_input,
+    JwsAlgorithm, LocalPepper, MemoryStore, Pepper, FailureQuota, RateLimits, Registry, SecretId,
+    TokenEndpoint, TokenIssuer, TokenSigningKey, TokenVerifier,
 };
+use tresor_credentials::store::{Mac, SecretVerifier, verifier_input};
 
 /// The fixed clock's time (2026-01-01T00:00:00Z).
 pub const NOW: i64 = 1_767_225_600;
@@ -443,11 +444,10 @@ pub fn valid_assertion(jti: &str) -> String {
 /// Rate limits no fuzzing run reaches (`u32::MAX` failures in a burst), so
 /// every input sees the same registry.
 pub fn unlimited() -> RateLimits {
-    RateLimits {
-        per_client: Quota::per_second(NonZeroU32::MAX),
-        per_source: Quota::per_second(NonZeroU32::MAX),
-        max_tracked: 4096,
-    }
+    RateLimits::default()
+        .with_per_client(FailureQuota::per_second(NonZeroU32::MAX))
+        .with_per_source(FailureQuota::per_second(NonZeroU32::MAX))
+        .with_max_tracked(4096)
 }
 
 /// The fixed store, pepper, clock and token key, shared by every input

@@ -113,9 +113,9 @@ impl Pepper for NoPepper {
     }
 
     fn mac(&self, _version: u32, _data: &[u8]) -> tresor_credentials::Result<[u8; 32]> {
-        Err(tresor_credentials::Error::Pepper {
-            reason: "this command does not use the pepper".into(),
-        })
+        Err(tresor_credentials::Error::pepper(
+            "this command does not use the pepper",
+        ))
     }
 }
 
@@ -386,7 +386,7 @@ pub(crate) fn authenticate(args: &ClientAuthenticateArgs) -> Result<()> {
             client_id: client.id().as_str(),
             name: client.name(),
             scopes: client.scopes(),
-            secret_id: client.secret_id().as_str(),
+            secret_id: client.secret_id().map_or("", |id| id.as_str()),
         },
         false,
     )

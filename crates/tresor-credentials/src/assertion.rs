@@ -50,13 +50,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::audit::{AuthEvent, AuthOutcome, FailureReason};
-use crate::client::{ClientId, KeyState};
+use crate::audit::{AuthOutcome, FailureReason};
+use crate::client::{ClientId, ClientRecord, KeyState, RegisteredKey};
 use crate::error::{AuthError, Error, Result};
 use crate::jwt::{self, JwsError};
 use crate::keys::{ClientPublicKey, Unusable, check_usable};
-use crate::ratelimit::Limited;
-use crate::registry::Registry;
+use crate::registry::{Attempt, AuthMethod, AuthenticatedClient, Details, Registry};
 
 /// The `client_assertion_type` of a JWT client assertion (RFC 7523
 /// section 2.2).
@@ -225,9 +224,10 @@ impl ReplayCache for MemoryReplayCache {
         expires: i64,
         now: i64,
     ) -> Result<bool> {
-        let mut state = self.state.lock().map_err(|_| Error::Storage {
-            reason: "replay cache lock poisoned".into(),
-        })?;
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| Error::storage("the replay cache's lock is poisoned"))?;
         let state = &mut *state;
         let held = state.clients.get_mut(client_id);
         // Inclusive: live while now <= until (see the trait docs).
@@ -245,17 +245,13 @@ impl ReplayCache for MemoryReplayCache {
                 jtis.retain(|_, until| now <= *until);
                 state.total = state.total.saturating_sub(before - jtis.len());
                 if jtis.len() >= self.per_client {
-                    return Err(Error::Storage {
-                        reason: "replay cache quota of this client reached".into(),
-                    });
+                    return Err(Error::storage("replay cache quota of this client reached"));
                 }
             }
             if state.total >= self.capacity {
                 state.sweep(now);
                 if state.total >= self.capacity {
-                    return Err(Error::Storage {
-                        reason: "replay cache full".into(),
-                    });
+                    return Err(Error::storage("replay cache full"));
                 }
             }
             state.total += 1;
@@ -266,44 +262,6 @@ impl ReplayCache for MemoryReplayCache {
             .or_default()
             .insert(jti.to_owned(), expires);
         Ok(true)
-    }
-}
-
-/// A client authenticated by `private_key_jwt`. Only
-/// [`AssertionVerifier::authenticate`] builds one.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeyAuthenticatedClient {
-    id: ClientId,
-    name: String,
-    scopes: Vec<String>,
-    key_id: String,
-    jti: String,
-}
-
-impl KeyAuthenticatedClient {
-    /// The client id.
-    pub fn id(&self) -> &ClientId {
-        &self.id
-    }
-
-    /// The client's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The scopes the client may request.
-    pub fn scopes(&self) -> &[String] {
-        &self.scopes
-    }
-
-    /// The key the assertion was signed with (its RFC 7638 thumbprint).
-    pub fn key_id(&self) -> &str {
-        &self.key_id
-    }
-
-    /// The assertion's `jti`.
-    pub fn jti(&self) -> &str {
-        &self.jti
     }
 }
 
@@ -381,8 +339,7 @@ impl AssertionVerifier {
         assertion: &str,
         client_id: Option<&str>,
         source: Option<IpAddr>,
-    ) -> Result<KeyAuthenticatedClient, AuthError> {
-        let now = registry.clock.now();
+    ) -> Result<AuthenticatedClient, AuthError> {
         let parsed = jwt::parse(assertion);
         let sub = parsed
             .as_ref()
@@ -392,41 +349,34 @@ impl AssertionVerifier {
             .map(str::to_owned);
         let sub = sub.as_deref();
         let claimed = client_id.or(sub).and_then(|id| ClientId::parse(id).ok());
-        let limiter_key = claimed.as_ref().map(ClientId::as_str);
-        let report = |outcome, key_id: Option<&str>| {
-            registry.audit.record(&AuthEvent {
-                time: now,
-                client_id: claimed.as_ref(),
-                source,
+        let attempt = Attempt::begin(registry, claimed, source)?;
+        let now = attempt.now;
+        let report = |outcome, key_id: Option<&str>, error: Option<&Error>| {
+            attempt.report(
                 outcome,
-                secret_id: None,
-                rederived: false,
-                key_id,
-            });
+                Details {
+                    key_id,
+                    error,
+                    ..Details::default()
+                },
+            );
         };
         // Before the signature verified, the claimed client is not
         // established: a failure is charged to the source only, so
         // unsigned garbage naming a client cannot lock it out.
         let reject = |reason, key_id: Option<&str>| {
             registry.limiter.record_failure(None, source);
-            report(AuthOutcome::Failure(reason), key_id);
+            report(AuthOutcome::Failure(reason), key_id, None);
             Err(AuthError::InvalidClient)
         };
         // After it verified, to the (client, source) pair and the source.
         let fail = |reason, key_id: Option<&str>| {
-            registry.limiter.record_failure(limiter_key, source);
-            report(AuthOutcome::Failure(reason), key_id);
+            registry
+                .limiter
+                .record_failure(attempt.limiter_key(), source);
+            report(AuthOutcome::Failure(reason), key_id, None);
             Err(AuthError::InvalidClient)
         };
-
-        if let Some(limited) = registry.limiter.check(limiter_key, source) {
-            let reason = match limited {
-                Limited::Client => FailureReason::RateLimitedClient,
-                Limited::Source => FailureReason::RateLimitedSource,
-            };
-            report(AuthOutcome::Failure(reason), None);
-            return Err(AuthError::InvalidClient);
-        }
 
         let jws = match &parsed {
             Ok(jws) => jws,
@@ -439,121 +389,149 @@ impl AssertionVerifier {
         let Some(sub) = sub else {
             return reject(FailureReason::MalformedAssertion, kid);
         };
-        let Some(id) = claimed.clone() else {
+        let Some(id) = attempt.claimed.clone() else {
             return reject(FailureReason::MalformedClientId, kid);
         };
         if sub != id.as_str() {
             return reject(FailureReason::WrongSubject, kid);
         }
-        let stored = match registry.store.get(&id) {
-            Ok(Some(stored)) => stored,
-            Ok(None) => return reject(FailureReason::UnknownClient, kid),
-            Err(_) => {
-                report(AuthOutcome::Failure(FailureReason::StoreUnavailable), kid);
-                return Err(AuthError::Unavailable);
-            }
+        let Some(stored) = attempt.lookup(&id, kid)? else {
+            return reject(FailureReason::UnknownClient, kid);
         };
         let record = &stored.record;
-        let alg = jws.alg;
-
-        // The candidate keys.
-        let candidates: Vec<_> = match kid {
-            Some(kid) => {
-                let Some(key) = record.public_keys.iter().find(|k| k.kid == kid) else {
-                    return reject(FailureReason::UnknownKey, Some(kid));
-                };
-                if key.alg != alg.name() {
-                    return reject(FailureReason::AssertionAlgorithm, Some(kid));
-                }
-                match check_usable(record, key, now) {
-                    Ok(()) | Err(Unusable::ClientSuspended) => {}
-                    Err(Unusable::Revoked) => return reject(FailureReason::KeyRevoked, Some(kid)),
-                    Err(Unusable::OutsideWindow) => {
-                        return reject(FailureReason::KeyExpired, Some(kid));
-                    }
-                }
-                vec![key]
-            }
-            None => record
-                .public_keys
-                .iter()
-                .filter(|k| {
-                    k.alg == alg.name()
-                        && k.state != KeyState::Revoked
-                        && !matches!(check_usable(record, k, now), Err(Unusable::OutsideWindow))
-                })
-                .collect(),
-        };
-        if candidates.is_empty() {
-            return reject(FailureReason::UnknownKey, None);
-        }
-        let signer = candidates.into_iter().find(|key| {
-            ClientPublicKey::from_registered(key).is_some_and(|public| {
-                public.alg() == alg && public.verify(jws.signing_input.as_bytes(), &jws.signature)
-            })
-        });
-        let Some(signer) = signer else {
-            return reject(FailureReason::BadSignature, kid);
+        let signer = match find_signer(record, jws, kid, now) {
+            Ok(signer) => signer,
+            Err((reason, key_id)) => return reject(reason, key_id),
         };
         let kid = Some(signer.kid.as_str());
 
         // The claims, now that they are authentic.
-        let claims = &jws.claims;
-        if claims.get("iss").and_then(Value::as_str) != Some(id.as_str()) {
-            return fail(FailureReason::WrongIssuer, kid);
-        }
-        match jwt::audience_is_sole(claims, &self.audience) {
-            Ok(true) => {}
-            Ok(false) => return fail(FailureReason::WrongAudience, kid),
-            Err(()) => return fail(FailureReason::MalformedAssertion, kid),
-        }
-        let (Ok(Some(exp)), Ok(nbf), Ok(iat)) = (
-            jwt::numeric_date(claims, "exp"),
-            jwt::numeric_date(claims, "nbf"),
-            jwt::numeric_date(claims, "iat"),
-        ) else {
-            return fail(FailureReason::MalformedAssertion, kid);
-        };
-        if now > exp.saturating_add(self.skew) {
-            return fail(FailureReason::AssertionExpired, kid);
-        }
-        if exp.saturating_sub(now) > self.max_lifetime.saturating_add(self.skew) {
-            return fail(FailureReason::AssertionLifetime, kid);
-        }
-        let future = now.saturating_add(self.skew);
-        if nbf.is_some_and(|t| t > future) || iat.is_some_and(|t| t > future) {
-            return fail(FailureReason::AssertionNotYetValid, kid);
-        }
-        let jti = match claims.get("jti") {
-            Some(Value::String(jti)) if !jti.is_empty() && jti.len() <= MAX_JTI_LEN => jti,
-            _ => return fail(FailureReason::MalformedAssertion, kid),
+        let (exp, jti) = match self.check_claims(&jws.claims, &id, now) {
+            Ok(checked) => checked,
+            Err(reason) => return fail(reason, kid),
         };
         if record.status != crate::ClientStatus::Active {
             return fail(FailureReason::ClientSuspended, kid);
         }
         // Remembered until the last second it is accepted (inclusive; the
-        // acceptance test above is `now <= exp + skew`).
+        // acceptance test in `check_claims` is `now <= exp + skew`).
         match self
             .replay
             .check_and_record(&id, jti, exp.saturating_add(self.skew), now)
         {
             Ok(true) => {}
             Ok(false) => return fail(FailureReason::AssertionReplayed, kid),
-            Err(_) => {
+            Err(error) => {
                 report(
                     AuthOutcome::Failure(FailureReason::ReplayCacheUnavailable),
                     kid,
+                    Some(&error),
                 );
                 return Err(AuthError::Unavailable);
             }
         }
-        report(AuthOutcome::Success, kid);
-        Ok(KeyAuthenticatedClient {
-            id,
-            name: record.name.clone(),
-            scopes: record.scopes.clone(),
-            key_id: signer.kid.clone(),
-            jti: jti.clone(),
-        })
+        report(AuthOutcome::Success, kid, None);
+        Ok(AuthenticatedClient::new(
+            record,
+            AuthMethod::PrivateKeyJwt {
+                key_id: signer.kid.clone(),
+                jti: jti.clone(),
+            },
+        ))
     }
+
+    /// The claims of an authentic assertion: `iss` is the client, `aud`
+    /// the issuer alone, `exp` present, not passed and not too far ahead,
+    /// `nbf` and `iat` not in the future, `jti` present. Returns `exp` and
+    /// `jti`, or why the assertion is refused.
+    fn check_claims<'c>(
+        &self,
+        claims: &'c serde_json::Map<String, Value>,
+        id: &ClientId,
+        now: i64,
+    ) -> Result<(i64, &'c String), FailureReason> {
+        if claims.get("iss").and_then(Value::as_str) != Some(id.as_str()) {
+            return Err(FailureReason::WrongIssuer);
+        }
+        match jwt::audience_is_sole(claims, &self.audience) {
+            Ok(true) => {}
+            Ok(false) => return Err(FailureReason::WrongAudience),
+            Err(()) => return Err(FailureReason::MalformedAssertion),
+        }
+        let (Ok(Some(exp)), Ok(nbf), Ok(iat)) = (
+            jwt::numeric_date(claims, "exp"),
+            jwt::numeric_date(claims, "nbf"),
+            jwt::numeric_date(claims, "iat"),
+        ) else {
+            return Err(FailureReason::MalformedAssertion);
+        };
+        if now > exp.saturating_add(self.skew) {
+            return Err(FailureReason::AssertionExpired);
+        }
+        if exp.saturating_sub(now) > self.max_lifetime.saturating_add(self.skew) {
+            return Err(FailureReason::AssertionLifetime);
+        }
+        let future = now.saturating_add(self.skew);
+        if nbf.is_some_and(|t| t > future) || iat.is_some_and(|t| t > future) {
+            return Err(FailureReason::AssertionNotYetValid);
+        }
+        match claims.get("jti") {
+            Some(Value::String(jti)) if !jti.is_empty() && jti.len() <= MAX_JTI_LEN => {
+                Ok((exp, jti))
+            }
+            _ => Err(FailureReason::MalformedAssertion),
+        }
+    }
+}
+
+/// The client's key that signed the assertion: the one `kid` names (which
+/// must have the assertion's algorithm, not be revoked and be inside its
+/// validity window), or without `kid` any usable key with the assertion's
+/// algorithm whose signature verifies. Otherwise the reason, with the key
+/// id to audit.
+fn find_signer<'r, 'k>(
+    record: &'r ClientRecord,
+    jws: &jwt::Jws<'_>,
+    kid: Option<&'k str>,
+    now: i64,
+) -> Result<&'r RegisteredKey, (FailureReason, Option<&'k str>)> {
+    let alg = jws.alg;
+    let candidates: Vec<_> = match kid {
+        Some(kid) => {
+            let Some(key) = record.public_keys.iter().find(|k| k.kid == kid) else {
+                return Err((FailureReason::UnknownKey, Some(kid)));
+            };
+            if key.alg != alg.name() {
+                return Err((FailureReason::AssertionAlgorithm, Some(kid)));
+            }
+            match check_usable(record, key, now) {
+                Ok(()) | Err(Unusable::ClientSuspended) => {}
+                Err(Unusable::Revoked) => return Err((FailureReason::KeyRevoked, Some(kid))),
+                Err(Unusable::OutsideWindow) => {
+                    return Err((FailureReason::KeyExpired, Some(kid)));
+                }
+            }
+            vec![key]
+        }
+        None => record
+            .public_keys
+            .iter()
+            .filter(|k| {
+                k.alg == alg.name()
+                    && k.state != KeyState::Revoked
+                    && !matches!(check_usable(record, k, now), Err(Unusable::OutsideWindow))
+            })
+            .collect(),
+    };
+    if candidates.is_empty() {
+        return Err((FailureReason::UnknownKey, None));
+    }
+    candidates
+        .into_iter()
+        .find(|key| {
+            ClientPublicKey::from_registered(key).is_some_and(|public| {
+                public.alg() == alg && public.verify(jws.signing_input.as_bytes(), &jws.signature)
+            })
+        })
+        .ok_or((FailureReason::BadSignature, kid))
 }

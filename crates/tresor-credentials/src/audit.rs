@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::client::{ClientId, SecretId};
+use crate::error::Error;
 
 /// Why an authentication failed (for the audit hook only, never for the
 /// caller).
@@ -145,6 +146,17 @@ pub struct AuthEvent<'a> {
     /// The key id (RFC 7638 thumbprint) of the key a client assertion was
     /// signed with or named (`private_key_jwt` attempts only).
     pub key_id: Option<&'a str>,
+    /// The backend failure behind an outcome whose caller got
+    /// [`AuthError::Unavailable`](crate::AuthError::Unavailable)
+    /// ([`FailureReason::StoreUnavailable`],
+    /// [`FailureReason::PepperUnavailable`],
+    /// [`FailureReason::ReplayCacheUnavailable`]): an [`Error::Storage`]
+    /// or [`Error::Pepper`] whose source chain says what failed. `None`
+    /// for every other outcome.
+    ///
+    /// [`Error::Storage`]: crate::Error::Storage
+    /// [`Error::Pepper`]: crate::Error::Pepper
+    pub error: Option<&'a Error>,
 }
 
 /// Receives every authentication attempt with its precise outcome: the

@@ -2,7 +2,8 @@
 //! verifiers and registered public keys.
 //!
 //! Every type here is stored. None of them can hold a secret or a private
-//! key: a secret is represented only by its [`SecretVerifier`] (a peppered
+//! key: a secret is represented only by its
+//! [`SecretVerifier`](crate::store::SecretVerifier) (a peppered
 //! MAC, useless without the pepper, which lives in a KMS, an HSM or a key
 //! file outside the store), a key only by its public JWK.
 
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::base62;
 use crate::error::{Error, Result};
+use crate::store::{Mac, SecretVerifier};
 
 /// The length of a client id: 22 base62 characters (128 random bits).
 pub const CLIENT_ID_LEN: usize = 22;
@@ -143,77 +145,6 @@ pub enum ClientStatus {
     /// The client may not authenticate until it is reactivated; its
     /// credentials are kept.
     Suspended,
-}
-
-/// A 32-byte HMAC-SHA-256 output, stored as unpadded base64url.
-///
-/// It is not a secret: without the pepper key it neither authenticates nor
-/// lets anyone test a guess offline.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Mac(pub [u8; 32]);
-
-impl TryFrom<String> for Mac {
-    type Error = Error;
-    fn try_from(text: String) -> Result<Self> {
-        use base64ct::Encoding;
-        let mut out = [0u8; 32];
-        match base64ct::Base64UrlUnpadded::decode(&text, &mut out) {
-            Ok(decoded) if decoded.len() == 32 => Ok(Self(out)),
-            _ => Err(Error::Corrupt {
-                reason: "a verifier MAC is not 32 bytes of base64url".into(),
-            }),
-        }
-    }
-}
-
-impl From<Mac> for String {
-    fn from(mac: Mac) -> Self {
-        use base64ct::Encoding;
-        base64ct::Base64UrlUnpadded::encode_string(&mac.0)
-    }
-}
-
-impl fmt::Debug for Mac {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Mac(")?;
-        f.write_str(&String::from(*self))?;
-        f.write_str(")")
-    }
-}
-
-/// What is stored for one client secret: a peppered MAC of it, never the
-/// secret.
-///
-/// `mac = HMAC-SHA-256(pepper[pepper_version], input)` where `input` is the
-/// concatenation of three length-prefixed parts (each a 4-byte big-endian
-/// length, then the bytes): the context string
-/// `tresor-credentials/client-secret/v1`, the client id and the secret
-/// (see [`verifier_input`](crate::verifier_input)).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SecretVerifier {
-    /// The secret's id (for rotation and revocation).
-    pub id: SecretId,
-    /// The version of the pepper key the MAC was made under.
-    pub pepper_version: u32,
-    /// The MAC.
-    pub mac: Mac,
-    /// When the secret was created (UNIX seconds).
-    pub created: i64,
-    /// When the secret stops being accepted (UNIX seconds): it is valid
-    /// while `now < expires`. Set on the old secret by a rotation; `None`
-    /// for a secret without end.
-    pub expires: Option<i64>,
-    /// When the secret was revoked (UNIX seconds); a revoked secret is
-    /// never accepted again.
-    pub revoked: Option<i64>,
-}
-
-impl SecretVerifier {
-    /// Whether the secret is accepted at `now`: not revoked, not expired.
-    pub fn is_active(&self, now: i64) -> bool {
-        self.revoked.is_none() && self.expires.is_none_or(|e| now < e)
-    }
 }
 
 /// The state of a registered public key.

@@ -47,7 +47,21 @@
 //! client used the `Authorization` header or sent no credentials at all,
 //! 400 when it used the body (`client_secret_post`, `private_key_jwt`);
 //! the description never says why authentication failed (that goes to the
-//! audit hook). A store, pepper or replay-cache failure is 500
+//! audit hook).
+//!
+//! # Outages: 503, never 401
+//!
+//! A store, pepper or replay-cache failure says nothing about the client's
+//! credentials, and an `invalid_client` would make a legitimate client
+//! discard a good secret or key. It is answered **HTTP 503** with
+//! `{"error":"temporarily_unavailable",…}`, `Retry-After:`
+//! [`RETRY_AFTER_SECONDS`] and `Cache-Control: no-store`. RFC 6749 defines
+//! `temporarily_unavailable` for the authorization endpoint only (section
+//! 4.1.2.1) and gives the token endpoint no code for an outage; this
+//! endpoint uses the same code with the status HTTP gives an outage. The
+//! backend's error goes to the audit hook
+//! ([`AuthEvent::error`](crate::AuthEvent::error)), never to the client. A
+//! failure to sign the access token (a bug, not an outage) is 500
 //! `server_error`.
 
 use std::fmt;
@@ -66,6 +80,9 @@ use crate::token::TokenIssuer;
 
 /// The largest request body accepted.
 pub const MAX_BODY_LEN: usize = 64 * 1024;
+
+/// The `Retry-After` of a 503 answer, in seconds.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
 
 /// The longest `Authorization` header accepted.
 const MAX_AUTHORIZATION_LEN: usize = 4096;
@@ -106,6 +123,7 @@ pub struct TokenRequest<'a> {
 
 /// The endpoint's answer.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TokenResponse {
     /// The HTTP status.
     pub status: u16,
@@ -153,6 +171,7 @@ struct OAuthError {
     description: &'static str,
     status: u16,
     basic_challenge: bool,
+    retry_after: bool,
 }
 
 fn invalid_request(description: &'static str) -> OAuthError {
@@ -161,6 +180,7 @@ fn invalid_request(description: &'static str) -> OAuthError {
         description,
         status: 400,
         basic_challenge: false,
+        retry_after: false,
     }
 }
 
@@ -170,6 +190,7 @@ fn invalid_scope(description: &'static str) -> OAuthError {
         description,
         status: 400,
         basic_challenge: false,
+        retry_after: false,
     }
 }
 
@@ -179,6 +200,7 @@ fn invalid_client(basic_challenge: bool) -> OAuthError {
         description: "client authentication failed",
         status: if basic_challenge { 401 } else { 400 },
         basic_challenge,
+        retry_after: false,
     }
 }
 
@@ -188,6 +210,18 @@ fn server_error() -> OAuthError {
         description: "the request could not be processed; retry later",
         status: 500,
         basic_challenge: false,
+        retry_after: false,
+    }
+}
+
+/// A backend outage (store, pepper, replay cache): 503, retry later.
+fn temporarily_unavailable() -> OAuthError {
+    OAuthError {
+        code: "temporarily_unavailable",
+        description: "the service is temporarily unavailable; retry later",
+        status: 503,
+        basic_challenge: false,
+        retry_after: true,
     }
 }
 
@@ -387,6 +421,7 @@ impl TokenEndpoint {
                     description: "only client_credentials is supported",
                     status: 400,
                     basic_challenge: false,
+                    retry_after: false,
                 });
             }
         }
@@ -478,7 +513,7 @@ impl TokenEndpoint {
         source: Option<IpAddr>,
     ) -> Result<(ClientId, Vec<String>), OAuthError> {
         let auth_error = |e: AuthError, basic: bool| match e {
-            AuthError::Unavailable => server_error(),
+            AuthError::Unavailable => temporarily_unavailable(),
             _ => invalid_client(basic),
         };
         match credentials {
@@ -540,6 +575,11 @@ impl TokenEndpoint {
             e.status,
             &json!({"error": e.code, "error_description": e.description}),
         );
+        if e.retry_after {
+            response
+                .headers
+                .push(("retry-after", RETRY_AFTER_SECONDS.to_string()));
+        }
         if e.basic_challenge {
             let realm = self.realm.replace('\\', "\\\\").replace('"', "\\\"");
             response

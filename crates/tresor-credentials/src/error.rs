@@ -1,5 +1,9 @@
-//! The crate's error types: [`Error`] for management and storage, and
-//! [`AuthError`] for the one answer an authenticating caller gets.
+//! The crate's error types: [`Error`] for management and storage,
+//! [`AuthError`] for the one answer an authenticating caller gets, and
+//! [`BackendError`], the source of a backend failure.
+
+use std::fmt;
+use std::sync::Arc;
 
 /// Everything that can go wrong in `tresor-credentials`, except a failed
 /// authentication (that is [`AuthError`], deliberately uninformative).
@@ -116,10 +120,11 @@ pub enum Error {
     },
 
     /// The pepper (a KMS, an HSM, a key file) failed.
-    #[error("pepper failure: {reason}")]
+    #[error("pepper failure")]
     Pepper {
         /// What failed (never key bytes).
-        reason: String,
+        #[source]
+        source: BackendError,
     },
 
     /// A pepper key file is malformed.
@@ -150,20 +155,23 @@ pub enum Error {
     },
 
     /// An I/O error on a key file.
-    #[error("i/o error on {path}: {reason}")]
+    #[error("i/o error on {path}")]
     Io {
         /// The file.
         path: String,
-        /// The error.
-        reason: String,
+        /// The error (a [`std::io::Error`]: see [`BackendError::downcast_ref`]).
+        #[source]
+        source: BackendError,
     },
 
     // --- Storage ----------------------------------------------------------
-    /// The store failed (SQLite error, poisoned lock).
-    #[error("credential store failure: {reason}")]
+    /// The store failed (SQLite error, lost connection, poisoned lock), or
+    /// the replay cache did (down, or full).
+    #[error("credential store failure")]
     Storage {
         /// What failed.
-        reason: String,
+        #[source]
+        source: BackendError,
     },
 
     /// A stored record could not be decoded.
@@ -267,22 +275,121 @@ pub enum Error {
 
     // --- Tokens -------------------------------------------------------------
     /// A token issuer or verifier could not be set up (bad key, bad
-    /// configuration), or signing failed.
+    /// configuration).
     #[error("token configuration: {reason}")]
     TokenConfig {
         /// What is wrong.
         reason: String,
     },
+
+    /// Signing an access token failed (the key or its random generator).
+    #[error("token signing failed")]
+    Signing {
+        /// What failed.
+        #[source]
+        source: BackendError,
+    },
     // Add new variants above this line, one small edit at a time.
 }
 
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
+impl Error {
+    /// An [`Error::Storage`] caused by `source` (any error, or a message:
+    /// `&str` and `String` convert). For [`CredentialStore`] and
+    /// [`ReplayCache`] implementations whose backend failed.
+    ///
+    /// [`CredentialStore`]: crate::CredentialStore
+    /// [`ReplayCache`]: crate::assertion::ReplayCache
+    pub fn storage(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self::Storage {
-            reason: e.to_string(),
+            source: BackendError::new(source),
         }
     }
+
+    /// An [`Error::Pepper`] caused by `source` (any error, or a message).
+    /// For [`Pepper`](crate::Pepper) implementations whose KMS or HSM
+    /// failed.
+    pub fn pepper(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Pepper {
+            source: BackendError::new(source),
+        }
+    }
+
+    /// Whether this is a backend outage (store, pepper, replay cache)
+    /// rather than a fault of the request or the data.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Storage { .. } | Self::Pepper { .. })
+    }
 }
+
+// The driver's error stays inside the source: `rusqlite` is not part of
+// the public API.
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::storage(e)
+    }
+}
+
+/// The cause of a backend failure ([`Error::Storage`], [`Error::Pepper`],
+/// [`Error::Io`], [`Error::Signing`]): any error, shared behind an [`Arc`]
+/// so that [`Error`] stays `Clone`, as rustls' `OtherError` does.
+///
+/// It displays as its cause and passes on the cause's own source, so an
+/// error chain reads `credential store failure: database is locked`. Two
+/// values are equal only if they share the same cause (the same
+/// allocation): errors from backends have no meaningful equality.
+#[derive(Clone)]
+pub struct BackendError(Arc<dyn std::error::Error + Send + Sync>);
+
+impl BackendError {
+    /// Wraps `source` (any error, or a message: `&str` and `String`
+    /// convert). It must hold no secret: it is displayed in logs.
+    pub fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self(Arc::from(source.into()))
+    }
+
+    /// Wraps an error that is already shared.
+    pub fn from_arc(source: Arc<dyn std::error::Error + Send + Sync>) -> Self {
+        Self(source)
+    }
+
+    /// The cause.
+    pub fn get_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+
+    /// The cause as a `T`, if it is one (e.g. a [`std::io::Error`] in
+    /// [`Error::Io`]).
+    pub fn downcast_ref<T: std::error::Error + 'static>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+impl fmt::Debug for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl std::error::Error for BackendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for BackendError {
+    /// The same cause (the same allocation), not merely an equal message.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for BackendError {}
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -295,10 +402,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// attacker behind it) learns nothing but "no". The precise reason goes to
 /// the [`AuthAudit`](crate::AuthAudit) hook only.
 ///
-/// [`AuthError::Unavailable`] is the one exception: the store or the pepper
-/// (a KMS, an HSM) failed, which says nothing about the credential, and
-/// answering `invalid_client` would make a legitimate client discard a good
-/// secret.
+/// [`AuthError::Unavailable`] is the one exception: the store, the pepper
+/// (a KMS, an HSM) or the replay cache failed, which says nothing about
+/// the credential, and answering `invalid_client` would make a legitimate
+/// client discard a good secret. It carries no detail either: the backend's
+/// error (with its source chain) goes to the audit hook
+/// ([`AuthEvent::error`](crate::AuthEvent::error)), the place for the
+/// reasons of every outcome, so the caller's answer stays a plain value
+/// that cannot leak infrastructure details.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
@@ -307,20 +418,31 @@ pub enum AuthError {
     #[error("invalid client")]
     InvalidClient,
 
-    /// An internal failure (store, pepper) stopped the check (RFC 6749
-    /// section 5.2 has no such code; answer `server_error`-like, HTTP 500
-    /// or 503).
+    /// A backend failure (store, pepper, replay cache) stopped the check:
+    /// answer HTTP 503 with `temporarily_unavailable` (the
+    /// [`TokenEndpoint`](crate::TokenEndpoint) does), never 401.
     #[error("authentication temporarily unavailable")]
     Unavailable,
 }
 
 impl AuthError {
     /// The OAuth 2.0 error code for a token endpoint's answer:
-    /// `invalid_client` or `server_error`.
+    /// `invalid_client` or `temporarily_unavailable` (RFC 6749 defines
+    /// the latter for the authorization endpoint, section 4.1.2.1; the
+    /// token endpoint uses it with HTTP 503).
     pub fn oauth_error(self) -> &'static str {
         match self {
             Self::InvalidClient => "invalid_client",
-            Self::Unavailable => "server_error",
+            Self::Unavailable => "temporarily_unavailable",
+        }
+    }
+
+    /// The HTTP status for a token endpoint's answer: 401 (or 400, see
+    /// the [`endpoint`](crate::endpoint) module) or 503.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::InvalidClient => 401,
+            Self::Unavailable => 503,
         }
     }
 }

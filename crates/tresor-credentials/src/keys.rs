@@ -400,7 +400,7 @@ fn active_count(record: &ClientRecord, now: i64) -> usize {
 }
 
 fn challenge_input(payload: &[u8]) -> Vec<u8> {
-    crate::verifier::framed(&[CHALLENGE_CONTEXT.as_bytes(), payload])
+    crate::store::framed(&[CHALLENGE_CONTEXT.as_bytes(), payload])
 }
 
 impl Registry {

@@ -81,7 +81,7 @@
 //! | field | what it is | why it cannot authenticate |
 //! | --- | --- | --- |
 //! | `id`, `name`, `scopes`, `status`, `created`, `updated` | public metadata | a client id is sent in the clear with every request |
-//! | `secrets[].mac` | `HMAC-SHA-256(pepper, len‖context‖len‖client_id‖len‖secret)` ([`verifier_input`]) | a MAC is one-way; the pepper key is not in the store (KMS, HSM, key file), so the MAC cannot even be used to test guesses offline |
+//! | `secrets[].mac` | `HMAC-SHA-256(pepper, len‖context‖len‖client_id‖len‖secret)` ([`store::verifier_input`]) | a MAC is one-way; the pepper key is not in the store (KMS, HSM, key file), so the MAC cannot even be used to test guesses offline |
 //! | `secrets[].id`, `pepper_version`, `created`, `expires`, `revoked` | bookkeeping | they name, version and date a secret, they are not it |
 //! | `public_keys[]` | public JWKs with their thumbprint, algorithm, state and validity | public keys verify, they cannot sign |
 //! | `revoked_kids[]` | the thumbprints of revoked keys whose JWK was pruned, with the time, kept for ever so the key is never registered again | a thumbprint is a hash of a public key |
@@ -160,6 +160,23 @@
 //! # fn main() {}
 //! ```
 //!
+//! # Outages are not authentication failures
+//!
+//! When the store, the pepper (a KMS, an HSM) or the `private_key_jwt`
+//! replay cache fails, nothing is known about the credential: the caller
+//! gets [`AuthError::Unavailable`] (the [`TokenEndpoint`] answers HTTP 503
+//! `temporarily_unavailable` with `Retry-After`), never
+//! [`AuthError::InvalidClient`], and the audit hook gets the failure
+//! ([`FailureReason::StoreUnavailable`], [`FailureReason::PepperUnavailable`],
+//! [`FailureReason::ReplayCacheUnavailable`]) with the backend's error in
+//! [`AuthEvent::error`]. Backend errors ([`Error::Storage`],
+//! [`Error::Pepper`], [`Error::Io`], [`Error::Signing`]) carry their cause
+//! as a [`BackendError`] source (driver types such as `rusqlite::Error`
+//! stay inside it). As a `tresor_httpsig::KeyResolver` (feature `httpsig`)
+//! the registry reports a store failure as
+//! `tresor_httpsig::Error::Unavailable`, which the tower `VerifyLayer`
+//! answers 503, not 401.
+//!
 //! # Token endpoint and access tokens
 //!
 //! [`TokenEndpoint`] is the `client_credentials` token endpoint, framework
@@ -168,7 +185,10 @@
 //! form-decode both halves), `client_secret_post`, `private_key_jwt`
 //! (feature `httpsig`); one method per request; RFC 6749 section 5.2 error
 //! objects, `invalid_client` as 401 with `WWW-Authenticate: Basic` when
-//! the header was used; `Cache-Control: no-store` on every answer; scopes
+//! the header was used; a store, pepper or replay-cache outage as HTTP 503
+//! `temporarily_unavailable` with `Retry-After`, never `invalid_client`
+//! (see [Outages](#outages-are-not-authentication-failures));
+//! `Cache-Control: no-store` on every answer; scopes
 //! narrowed to what the client holds (a scope it lacks is
 //! `invalid_scope`). It issues RFC 9068 JWT access tokens signed with
 //! ES256 or EdDSA ([`token`] module docs; *ring* directly, no feature),
@@ -222,6 +242,32 @@
 //!   `client_secret_basic`/`client_secret_post`).
 //! - `http` (default): `TokenEndpoint::handle_http` for `http::Request`.
 //!
+//! # The crate root
+//!
+//! The root re-exports what a server wiring the crate up names:
+//!
+//! - the registry: [`Registry`], [`RegistryBuilder`], [`AuthenticatedClient`]
+//!   with its [`AuthMethod`], [`RateLimits`] and [`FailureQuota`];
+//! - the plain data of a client: [`ClientId`], [`SecretId`],
+//!   [`ClientSecret`], [`ClientRecord`] and what it holds
+//!   ([`ClientStatus`], [`RegisteredKey`], [`KeyState`], [`RevokedKid`]),
+//!   the limits on them, [`SecretPrefix`] and the offline validators;
+//! - the backends: [`CredentialStore`], [`MemoryStore`], [`SqliteStore`],
+//!   [`StoredClient`], [`Pepper`], [`LocalPepper`], [`Clock`];
+//! - the audit hook: [`AuthAudit`], [`AuthEvent`], [`AuthOutcome`],
+//!   [`FailureReason`], [`AuditFn`], [`NoAudit`];
+//! - the token endpoint and tokens: [`TokenEndpoint`], [`TokenRequest`],
+//!   [`TokenResponse`], [`TokenIssuer`], [`TokenVerifier`],
+//!   [`TokenSigningKey`], [`JwsAlgorithm`] and the token types;
+//! - with feature `httpsig`: `AssertionVerifier`, `ReplayCache`,
+//!   `MemoryReplayCache`, `Challenge`, `ClientPublicKey`, `KeyOptions`;
+//! - the errors: [`Error`], [`AuthError`], [`BackendError`], [`Result`].
+//!
+//! The storage format itself (what a record holds in place of a secret:
+//! `store::SecretVerifier`, `store::Mac`, `store::verifier_input`,
+//! `store::VERIFIER_CONTEXT`) is in [`store`], for store implementations
+//! and tools; nothing else needs it.
+//!
 //! # Modules
 //!
 //! - [`secret`]: the secret format, generation and offline validation.
@@ -255,30 +301,27 @@ mod resolver;
 pub mod secret;
 pub mod store;
 pub mod token;
-mod verifier;
 
 #[cfg(feature = "httpsig")]
-pub use assertion::{
-    AssertionVerifier, CLIENT_ASSERTION_TYPE, KeyAuthenticatedClient, MemoryReplayCache,
-    ReplayCache,
-};
+pub use assertion::{AssertionVerifier, CLIENT_ASSERTION_TYPE, MemoryReplayCache, ReplayCache};
 pub use audit::{AuditFn, AuthAudit, AuthEvent, AuthOutcome, FailureReason, NoAudit};
 pub use client::{
     CLIENT_ID_LEN, ClientId, ClientRecord, ClientStatus, KeyState, MAX_NAME_LEN, MAX_SCOPE_LEN,
-    MAX_SCOPES, Mac, RegisteredKey, RevokedKid, SECRET_ID_LEN, SecretId, SecretVerifier,
+    MAX_SCOPES, RegisteredKey, RevokedKid, SECRET_ID_LEN, SecretId,
 };
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use endpoint::{DefaultScopes, TokenEndpoint, TokenRequest, TokenResponse};
-pub use error::{AuthError, Error, Result};
+pub use error::{AuthError, BackendError, Error, Result};
 pub use jwt::JwsAlgorithm;
 #[cfg(feature = "httpsig")]
 pub use keys::{
     CHALLENGE_LIFETIME, Challenge, ClientPublicKey, KeyOptions, MAX_ACTIVE_KEYS, MAX_STORED_KEYS,
 };
 pub use pepper::{LocalPepper, Pepper};
-pub use ratelimit::{Quota, RateLimits};
+pub use ratelimit::{FailureQuota, RateLimits};
 pub use registry::{
-    AuthenticatedClient, MAX_ACTIVE_SECRETS, MAX_ROTATION_GRACE, Registry, RegistryBuilder,
+    AuthMethod, AuthenticatedClient, MAX_ACTIVE_SECRETS, MAX_ROTATION_GRACE, Registry,
+    RegistryBuilder,
 };
 pub use secret::{
     ClientSecret, DEFAULT_SECRET_PREFIX, SecretPrefix, validate_secret_format,
@@ -289,7 +332,6 @@ pub use token::{
     AccessToken, AccessTokenClaims, TokenError, TokenIssuer, TokenPublicKey, TokenSigningKey,
     TokenVerifier,
 };
-pub use verifier::{VERIFIER_CONTEXT, verifier_input};
 
 /// Re-exported so callers name the same `SecretString` as the crate.
 pub use secrecy;

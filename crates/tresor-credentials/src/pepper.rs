@@ -39,7 +39,7 @@ use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
-use crate::error::{Error, Result};
+use crate::error::{BackendError, Error, Result};
 
 /// A versioned HMAC-SHA-256 key held outside the credential store (a KMS,
 /// an HSM, a key file).
@@ -107,9 +107,10 @@ impl LocalPepper {
             keys.insert(version, PepperKey::new(*k.raw));
         }
         let mut pepper = Self { keys };
-        let next = self.current_version().checked_add(1).ok_or(Error::Pepper {
-            reason: "pepper versions exhausted".into(),
-        })?;
+        let next = self
+            .current_version()
+            .checked_add(1)
+            .ok_or_else(|| Error::pepper("pepper versions exhausted"))?;
         pepper.add_random(next)?;
         Ok(pepper)
     }
@@ -127,7 +128,7 @@ impl LocalPepper {
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         check_permissions(path)?;
-        let text = Zeroizing::new(fs::read_to_string(path).map_err(|e| io_error(path, &e))?);
+        let text = Zeroizing::new(fs::read_to_string(path).map_err(|e| io_error(path, e))?);
         Self::parse(&text)
     }
 
@@ -142,7 +143,7 @@ impl LocalPepper {
         write_new(&tmp, &pepper.to_file_text())?;
         fs::rename(&tmp, path).map_err(|e| {
             let _ = fs::remove_file(&tmp);
-            io_error(path, &e)
+            io_error(path, e)
         })?;
         Ok(pepper)
     }
@@ -251,9 +252,7 @@ impl Pepper for LocalPepper {
         let tag = hmac::sign(&k.key, data);
         let mut out = [0u8; 32];
         if tag.as_ref().len() != out.len() {
-            return Err(Error::Pepper {
-                reason: "unexpected HMAC output length".into(),
-            });
+            return Err(Error::pepper("unexpected HMAC output length"));
         }
         out.copy_from_slice(tag.as_ref());
         Ok(out)
@@ -289,10 +288,10 @@ fn decode_hex_key(hex: &str) -> Option<Zeroizing<[u8; 32]>> {
     Some(out)
 }
 
-fn io_error(path: &Path, e: &std::io::Error) -> Error {
+fn io_error(path: &Path, e: std::io::Error) -> Error {
     Error::Io {
         path: path.display().to_string(),
-        reason: e.to_string(),
+        source: BackendError::new(e),
     }
 }
 
@@ -312,7 +311,7 @@ fn write_new(path: &Path, text: &str) -> Result<()> {
                 path: path.display().to_string(),
             }
         } else {
-            io_error(path, &e)
+            io_error(path, e)
         }
     })?;
     let written = file
@@ -321,7 +320,7 @@ fn write_new(path: &Path, text: &str) -> Result<()> {
     if let Err(e) = written {
         drop(file);
         let _ = fs::remove_file(path);
-        return Err(io_error(path, &e));
+        return Err(io_error(path, e));
     }
     Ok(())
 }
@@ -331,7 +330,7 @@ fn check_permissions(path: &Path) -> Result<()> {
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = fs::metadata(path)
-            .map_err(|e| io_error(path, &e))?
+            .map_err(|e| io_error(path, e))?
             .permissions()
             .mode();
         if mode & 0o077 != 0 {

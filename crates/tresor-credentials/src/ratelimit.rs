@@ -63,26 +63,127 @@ use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub use governor::Quota;
+use governor::Quota;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
 
 /// The failures between two routine sweeps.
 const SWEEP_EVERY: u32 = 1024;
 
+/// How many failures a key may have: `burst` at once, then one more per
+/// `period` (a generic cell rate: each failure takes a cell, a cell comes
+/// back every `period`, at most `burst` are held).
+///
+/// ```
+/// use std::num::NonZeroU32;
+/// use std::time::Duration;
+/// use tresor_credentials::FailureQuota;
+///
+/// let ten_then_one_per_30s = FailureQuota::new(NonZeroU32::new(10).unwrap(), Duration::from_secs(30));
+/// assert_eq!(ten_then_one_per_30s.map(|q| q.burst().get()), Some(10));
+/// assert!(FailureQuota::new(NonZeroU32::MIN, Duration::ZERO).is_none());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FailureQuota {
+    burst: NonZeroU32,
+    period: Duration,
+}
+
+impl FailureQuota {
+    /// `burst` failures, then one per `period`; `None` if `period` is zero.
+    pub fn new(burst: NonZeroU32, period: Duration) -> Option<Self> {
+        (!period.is_zero()).then_some(Self { burst, period })
+    }
+
+    /// `n` failures, then `n` more per `window`, spread evenly (one per
+    /// `window / n`, at least a nanosecond).
+    pub fn per_window(n: NonZeroU32, window: Duration) -> Self {
+        Self {
+            burst: n,
+            period: (window / n.get()).max(Duration::from_nanos(1)),
+        }
+    }
+
+    /// `n` failures, then `n` more per second.
+    pub fn per_second(n: NonZeroU32) -> Self {
+        Self::per_window(n, Duration::from_secs(1))
+    }
+
+    /// `n` failures, then `n` more per minute.
+    pub fn per_minute(n: NonZeroU32) -> Self {
+        Self::per_window(n, Duration::from_secs(60))
+    }
+
+    /// `n` failures, then `n` more per hour.
+    pub fn per_hour(n: NonZeroU32) -> Self {
+        Self::per_window(n, Duration::from_secs(3600))
+    }
+
+    /// The failures allowed at once.
+    pub fn burst(&self) -> NonZeroU32 {
+        self.burst
+    }
+
+    /// The time after which one more failure is allowed.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// The `governor` quota it stands for (the period is never zero).
+    fn to_governor(self) -> Quota {
+        Quota::with_period(self.period)
+            .unwrap_or_else(|| Quota::per_second(self.burst))
+            .allow_burst(self.burst)
+    }
+}
+
 /// The rate limits on failed authentications (see the [module
 /// docs](self)).
+///
+/// ```
+/// use std::num::NonZeroU32;
+/// use tresor_credentials::{FailureQuota, RateLimits};
+///
+/// let limits = RateLimits::default()
+///     .with_per_client(FailureQuota::per_hour(NonZeroU32::new(20).unwrap()))
+///     .with_max_tracked(10_000);
+/// assert_eq!(limits.max_tracked, 10_000);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RateLimits {
     /// Failures allowed per (client id, source) pair (burst, and
     /// replenishment): one network guessing one client's secret. Not per
     /// client id alone, which would let anyone lock any client out.
-    pub per_client: Quota,
+    pub per_client: FailureQuota,
     /// Failures allowed per source (burst, and replenishment), a source
     /// being an IPv4 address or an IPv6 /64, whatever the client id.
-    pub per_source: Quota,
+    pub per_source: FailureQuota,
     /// The most keys each limiter tracks (memory bound).
     pub max_tracked: usize,
+}
+
+impl RateLimits {
+    /// These limits with `quota` per (client id, source) pair.
+    #[must_use]
+    pub fn with_per_client(mut self, quota: FailureQuota) -> Self {
+        self.per_client = quota;
+        self
+    }
+
+    /// These limits with `quota` per source.
+    #[must_use]
+    pub fn with_per_source(mut self, quota: FailureQuota) -> Self {
+        self.per_source = quota;
+        self
+    }
+
+    /// These limits tracking at most `max` keys per limiter.
+    #[must_use]
+    pub fn with_max_tracked(mut self, max: usize) -> Self {
+        self.max_tracked = max;
+        self
+    }
 }
 
 impl Default for RateLimits {
@@ -90,13 +191,13 @@ impl Default for RateLimits {
     /// per source (IPv4 address or IPv6 /64), then one per 6 s; at most
     /// 100 000 keys tracked per limiter.
     fn default() -> Self {
+        let quota = |burst: u32, secs| FailureQuota {
+            burst: NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN),
+            period: Duration::from_secs(secs),
+        };
         Self {
-            per_client: Quota::with_period(Duration::from_secs(30))
-                .unwrap_or_else(|| Quota::per_minute(NonZeroU32::MIN))
-                .allow_burst(NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN)),
-            per_source: Quota::with_period(Duration::from_secs(6))
-                .unwrap_or_else(|| Quota::per_minute(NonZeroU32::MIN))
-                .allow_burst(NonZeroU32::new(50).unwrap_or(NonZeroU32::MIN)),
+            per_client: quota(10, 30),
+            per_source: quota(50, 6),
             max_tracked: 100_000,
         }
     }
@@ -208,8 +309,8 @@ impl FailureLimiter {
     pub(crate) fn new(limits: &RateLimits) -> Self {
         Self {
             max_tracked: limits.max_tracked.max(1),
-            pairs: Mutex::new(Tracker::new(limits.per_client)),
-            sources: Mutex::new(Tracker::new(limits.per_source)),
+            pairs: Mutex::new(Tracker::new(limits.per_client.to_governor())),
+            sources: Mutex::new(Tracker::new(limits.per_source.to_governor())),
         }
     }
 

@@ -11,17 +11,14 @@ use secrecy::{ExposeSecret, SecretString};
 use subtle::{Choice, ConstantTimeEq};
 
 use crate::audit::{AuthAudit, AuthEvent, AuthOutcome, FailureReason, NoAudit};
-use crate::client::{
-    ClientId, ClientRecord, ClientStatus, Mac, SecretId, SecretVerifier, check_name,
-    normalize_scopes,
-};
+use crate::client::{ClientId, ClientRecord, ClientStatus, SecretId, check_name, normalize_scopes};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, Error, Result};
 use crate::pepper::Pepper;
 use crate::ratelimit::{FailureLimiter, Limited, RateLimits};
 use crate::secret::{ClientSecret, SecretPrefix, validate_secret_format};
-use crate::store::{CredentialStore, StoredClient};
-use crate::verifier::derive;
+use crate::store::derive;
+use crate::store::{CredentialStore, Mac, SecretVerifier, StoredClient};
 
 /// The most secrets a client may have active at once (the current one and,
 /// during a rotation's grace period, the previous one).
@@ -42,17 +39,50 @@ const UPDATE_ATTEMPTS: usize = 8;
 /// one, so the work is the same).
 const DUMMY_CLIENT_ID: &str = "0000000000000000000000";
 
-/// A client that has just authenticated. Only
-/// [`Registry::authenticate`] builds one.
+/// How a client authenticated.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// With a shared secret (`client_secret_basic` or
+    /// `client_secret_post`): [`Registry::authenticate`].
+    Secret {
+        /// The id of the secret that matched.
+        secret_id: SecretId,
+    },
+    /// With a JWT signed by a registered key (`private_key_jwt`):
+    /// `AssertionVerifier::authenticate` (feature `httpsig`).
+    PrivateKeyJwt {
+        /// The key the assertion was signed with (its RFC 7638
+        /// thumbprint).
+        key_id: String,
+        /// The assertion's `jti`.
+        jti: String,
+    },
+}
+
+/// A client that has just authenticated, by a shared secret or a signed
+/// assertion ([`AuthenticatedClient::method`]). Only
+/// [`Registry::authenticate`] and `AssertionVerifier::authenticate` build
+/// one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AuthenticatedClient {
     id: ClientId,
     name: String,
     scopes: Vec<String>,
-    secret_id: SecretId,
+    method: AuthMethod,
 }
 
 impl AuthenticatedClient {
+    pub(crate) fn new(record: &ClientRecord, method: AuthMethod) -> Self {
+        Self {
+            id: record.id.clone(),
+            name: record.name.clone(),
+            scopes: record.scopes.clone(),
+            method,
+        }
+    }
+
     /// The client id.
     pub fn id(&self) -> &ClientId {
         &self.id
@@ -68,9 +98,26 @@ impl AuthenticatedClient {
         &self.scopes
     }
 
-    /// The id of the secret it authenticated with.
-    pub fn secret_id(&self) -> &SecretId {
-        &self.secret_id
+    /// How it authenticated, with the credential it used.
+    pub fn method(&self) -> &AuthMethod {
+        &self.method
+    }
+
+    /// The id of the secret it authenticated with, if it used one.
+    pub fn secret_id(&self) -> Option<&SecretId> {
+        match &self.method {
+            AuthMethod::Secret { secret_id } => Some(secret_id),
+            AuthMethod::PrivateKeyJwt { .. } => None,
+        }
+    }
+
+    /// The key its assertion was signed with (RFC 7638 thumbprint), if it
+    /// used `private_key_jwt`.
+    pub fn key_id(&self) -> Option<&str> {
+        match &self.method {
+            AuthMethod::PrivateKeyJwt { key_id, .. } => Some(key_id),
+            AuthMethod::Secret { .. } => None,
+        }
     }
 }
 
@@ -323,42 +370,9 @@ impl Registry {
         secret: &SecretString,
         source: Option<IpAddr>,
     ) -> Result<AuthenticatedClient, AuthError> {
-        let now = self.clock.now();
-        let claimed = ClientId::parse(client_id).ok();
-        let limiter_key = claimed.as_ref().map(ClientId::as_str);
-        let report = |outcome, secret_id: Option<&SecretId>, rederived| {
-            self.audit.record(&AuthEvent {
-                time: now,
-                client_id: claimed.as_ref(),
-                source,
-                outcome,
-                secret_id,
-                rederived,
-                key_id: None,
-            });
-        };
-
-        if let Some(limited) = self.limiter.check(limiter_key, source) {
-            let reason = match limited {
-                Limited::Client => FailureReason::RateLimitedClient,
-                Limited::Source => FailureReason::RateLimitedSource,
-            };
-            report(AuthOutcome::Failure(reason), None, false);
-            return Err(AuthError::InvalidClient);
-        }
-
-        let stored = match &claimed {
-            Some(id) => match self.store.get(id) {
-                Ok(stored) => stored,
-                Err(_) => {
-                    report(
-                        AuthOutcome::Failure(FailureReason::StoreUnavailable),
-                        None,
-                        false,
-                    );
-                    return Err(AuthError::Unavailable);
-                }
-            },
+        let attempt = Attempt::begin(self, ClientId::parse(client_id).ok(), source)?;
+        let stored = match &attempt.claimed {
+            Some(id) => attempt.lookup(id, None)?,
             None => None,
         };
 
@@ -369,14 +383,80 @@ impl Registry {
         } else {
             b""
         };
-        let mac_id = claimed.as_ref().map_or(DUMMY_CLIENT_ID, ClientId::as_str);
         let verifiers: &[SecretVerifier] = stored.as_ref().map_or(&[], |s| &s.record.secrets);
         let current = self.pepper.current_version();
+        let matched = self
+            .match_secret(attempt.claimed.as_ref(), verifiers, input, current)
+            .map_err(|error| {
+                attempt.report(
+                    AuthOutcome::Failure(FailureReason::PepperUnavailable),
+                    Details {
+                        error: Some(&error),
+                        ..Details::default()
+                    },
+                );
+                AuthError::Unavailable
+            })?;
 
-        // The same work for every attempt: MAX_ACTIVE_SECRETS MACs and
-        // comparisons, real or dummy, no early exit.
+        let matched_verifier = matched.and_then(|i| verifiers.get(i));
+        let failure = match (&stored, matched_verifier) {
+            _ if attempt.claimed.is_none() => Some(FailureReason::MalformedClientId),
+            (None, _) => Some(FailureReason::UnknownClient),
+            (Some(_), None) if !well_formed => Some(FailureReason::MalformedSecret),
+            (Some(_), None) => Some(FailureReason::WrongSecret),
+            (Some(_), Some(v)) if v.revoked.is_some() => Some(FailureReason::SecretRevoked),
+            (Some(_), Some(v)) if !v.is_active(attempt.now) => Some(FailureReason::SecretExpired),
+            (Some(s), Some(_)) if s.record.status != ClientStatus::Active => {
+                Some(FailureReason::ClientSuspended)
+            }
+            (Some(_), Some(_)) => None,
+        };
+
+        let (Some(stored), Some(verifier), None) = (&stored, matched_verifier, failure) else {
+            self.limiter
+                .record_failure(attempt.limiter_key(), attempt.source);
+            attempt.report(
+                AuthOutcome::Failure(failure.unwrap_or(FailureReason::WrongSecret)),
+                Details {
+                    secret_id: matched_verifier.map(|v| &v.id),
+                    ..Details::default()
+                },
+            );
+            return Err(AuthError::InvalidClient);
+        };
+
+        let rederived = verifier.pepper_version != current
+            && self.rederive(stored, &verifier.id, current, input, attempt.now);
+        attempt.report(
+            AuthOutcome::Success,
+            Details {
+                secret_id: Some(&verifier.id),
+                rederived,
+                ..Details::default()
+            },
+        );
+        Ok(AuthenticatedClient::new(
+            &stored.record,
+            AuthMethod::Secret {
+                secret_id: verifier.id.clone(),
+            },
+        ))
+    }
+
+    /// The same work for every attempt: [`MAX_ACTIVE_SECRETS`] MACs and
+    /// constant-time comparisons, against the client's verifiers or dummy
+    /// ones, no early exit. Returns the slot of the verifier that matched,
+    /// if any, or the pepper's failure (after doing all the work).
+    fn match_secret(
+        &self,
+        claimed: Option<&ClientId>,
+        verifiers: &[SecretVerifier],
+        input: &[u8],
+        current: u32,
+    ) -> Result<Option<usize>> {
+        let mac_id = claimed.map_or(DUMMY_CLIENT_ID, ClientId::as_str);
         let mut matched = None;
-        let mut pepper_failed = false;
+        let mut pepper_failed = None;
         for slot in 0..MAX_ACTIVE_SECRETS {
             let real = verifiers.get(slot);
             let (version, expected) = match (real, self.dummy.get(slot)) {
@@ -387,8 +467,8 @@ impl Registry {
             let equal = match derive(self.pepper.as_ref(), version, mac_id, input) {
                 Ok(mac) => mac.0.ct_eq(&expected.0),
                 Err(Error::UnknownPepperVersion { .. }) => Choice::from(0),
-                Err(_) => {
-                    pepper_failed = true;
+                Err(error) => {
+                    pepper_failed.get_or_insert(error);
                     Choice::from(0)
                 }
             };
@@ -396,49 +476,10 @@ impl Registry {
                 matched = Some(slot);
             }
         }
-
-        if pepper_failed {
-            report(
-                AuthOutcome::Failure(FailureReason::PepperUnavailable),
-                None,
-                false,
-            );
-            return Err(AuthError::Unavailable);
+        match pepper_failed {
+            Some(error) => Err(error),
+            None => Ok(matched),
         }
-
-        let matched_verifier = matched.and_then(|i| verifiers.get(i));
-        let failure = match (&stored, matched_verifier) {
-            _ if claimed.is_none() => Some(FailureReason::MalformedClientId),
-            (None, _) => Some(FailureReason::UnknownClient),
-            (Some(_), None) if !well_formed => Some(FailureReason::MalformedSecret),
-            (Some(_), None) => Some(FailureReason::WrongSecret),
-            (Some(_), Some(v)) if v.revoked.is_some() => Some(FailureReason::SecretRevoked),
-            (Some(_), Some(v)) if !v.is_active(now) => Some(FailureReason::SecretExpired),
-            (Some(s), Some(_)) if s.record.status != ClientStatus::Active => {
-                Some(FailureReason::ClientSuspended)
-            }
-            (Some(_), Some(_)) => None,
-        };
-
-        let (Some(stored), Some(verifier), None) = (&stored, matched_verifier, failure) else {
-            self.limiter.record_failure(limiter_key, source);
-            report(
-                AuthOutcome::Failure(failure.unwrap_or(FailureReason::WrongSecret)),
-                matched_verifier.map(|v| &v.id),
-                false,
-            );
-            return Err(AuthError::InvalidClient);
-        };
-
-        let rederived = verifier.pepper_version != current
-            && self.rederive(stored, &verifier.id, current, input, now);
-        report(AuthOutcome::Success, Some(&verifier.id), rederived);
-        Ok(AuthenticatedClient {
-            id: stored.record.id.clone(),
-            name: stored.record.name.clone(),
-            scopes: stored.record.scopes.clone(),
-            secret_id: verifier.id.clone(),
-        })
     }
 
     /// Replaces a verifier made under an old pepper version by one under
@@ -546,5 +587,93 @@ impl Registry {
             client_id: client_id.to_string(),
             expected: 0,
         }))
+    }
+}
+
+/// What an audit event says beyond the outcome (all empty by default).
+#[derive(Default)]
+pub(crate) struct Details<'a> {
+    pub(crate) secret_id: Option<&'a SecretId>,
+    pub(crate) rederived: bool,
+    pub(crate) key_id: Option<&'a str>,
+    pub(crate) error: Option<&'a Error>,
+}
+
+/// The part every authentication shares, whatever the method: the time,
+/// the claimed client, the rate-limit check before any work, the store
+/// lookup (an outage is [`AuthError::Unavailable`]) and the audit event.
+pub(crate) struct Attempt<'r> {
+    registry: &'r Registry,
+    /// The registry's time when the attempt began.
+    pub(crate) now: i64,
+    /// The claimed client id, if well formed.
+    pub(crate) claimed: Option<ClientId>,
+    /// The caller's address.
+    pub(crate) source: Option<IpAddr>,
+}
+
+impl<'r> Attempt<'r> {
+    /// Starts an attempt by `claimed` from `source`; rejected (and
+    /// audited) before any work if the source, or the pair, is blocked.
+    pub(crate) fn begin(
+        registry: &'r Registry,
+        claimed: Option<ClientId>,
+        source: Option<IpAddr>,
+    ) -> Result<Self, AuthError> {
+        let attempt = Self {
+            registry,
+            now: registry.clock.now(),
+            claimed,
+            source,
+        };
+        if let Some(limited) = registry.limiter.check(attempt.limiter_key(), source) {
+            let reason = match limited {
+                Limited::Client => FailureReason::RateLimitedClient,
+                Limited::Source => FailureReason::RateLimitedSource,
+            };
+            attempt.report(AuthOutcome::Failure(reason), Details::default());
+            return Err(AuthError::InvalidClient);
+        }
+        Ok(attempt)
+    }
+
+    /// The rate limiter's key for the claimed client.
+    pub(crate) fn limiter_key(&self) -> Option<&str> {
+        self.claimed.as_ref().map(ClientId::as_str)
+    }
+
+    /// The client's stored record, if any; a store failure is audited
+    /// (with `key_id`, if the attempt named a key) and is
+    /// [`AuthError::Unavailable`].
+    pub(crate) fn lookup(
+        &self,
+        id: &ClientId,
+        key_id: Option<&str>,
+    ) -> Result<Option<StoredClient>, AuthError> {
+        self.registry.store.get(id).map_err(|error| {
+            self.report(
+                AuthOutcome::Failure(FailureReason::StoreUnavailable),
+                Details {
+                    key_id,
+                    error: Some(&error),
+                    ..Details::default()
+                },
+            );
+            AuthError::Unavailable
+        })
+    }
+
+    /// Sends the attempt's audit event.
+    pub(crate) fn report(&self, outcome: AuthOutcome, details: Details<'_>) {
+        self.registry.audit.record(&AuthEvent {
+            time: self.now,
+            client_id: self.claimed.as_ref(),
+            source: self.source,
+            outcome,
+            secret_id: details.secret_id,
+            rederived: details.rederived,
+            key_id: details.key_id,
+            error: details.error,
+        });
     }
 }

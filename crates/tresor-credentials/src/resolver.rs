@@ -10,9 +10,10 @@
 //! verify-only, `now` is inside its validity window, and its algorithm has
 //! an RFC 9421 name (`PS256` keys do not). Every refusal is
 //! [`tresor_httpsig::Error::UnknownKey`], except a store failure, which is
-//! [`tresor_httpsig::Error::InvalidKey`] with the reason "client registry
-//! unavailable" (so a server's log tells an outage from an attack; the
-//! HTTP answer is the same 401 either way). After verification,
+//! [`tresor_httpsig::Error::Unavailable`] (`what`: "client registry") with
+//! the store's [`Error`](crate::Error) as its source: an outage, never a
+//! verdict on the key, so the tower `VerifyLayer` answers it 503 (retry
+//! later), not 401. After verification,
 //! [`Registry::client_for_key`] tells which client signed.
 
 use std::sync::Arc;
@@ -33,9 +34,7 @@ impl KeyResolver for Registry {
         let stored = self
             .store
             .find_by_key(key_id)
-            .map_err(|_| tresor_httpsig::Error::InvalidKey {
-                reason: "client registry unavailable".into(),
-            })?
+            .map_err(|e| tresor_httpsig::Error::unavailable("client registry", e))?
             .ok_or_else(unknown)?;
         let key = stored
             .record

@@ -38,7 +38,7 @@ use zeroize::Zeroizing;
 
 use crate::client::ClientId;
 use crate::clock::{Clock, SystemClock};
-use crate::error::{Error, Result};
+use crate::error::{BackendError, Error, Result};
 use crate::jwt::{self, JwsAlgorithm, JwsError, KeyKind, RawPublicKey};
 
 /// The default access-token lifetime: 5 minutes.
@@ -168,7 +168,9 @@ impl TokenSigningKey {
             Pair::Ecdsa(pair) => pair
                 .sign(&self.rng, message)
                 .map(|s| s.as_ref().to_vec())
-                .map_err(|_| config("ECDSA signing failed")),
+                .map_err(|_| Error::Signing {
+                    source: BackendError::new("ECDSA signing failed"),
+                }),
             Pair::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
         }
     }

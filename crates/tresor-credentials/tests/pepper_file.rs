@@ -3,7 +3,8 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use tresor_credentials::{Error, LocalPepper, Pepper, VERIFIER_CONTEXT, verifier_input};
+use tresor_credentials::store::{VERIFIER_CONTEXT, verifier_input};
+use tresor_credentials::{Error, LocalPepper, Pepper};
 
 #[test]
 fn create_load_rotate() {

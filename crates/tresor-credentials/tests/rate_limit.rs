@@ -10,16 +10,15 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use common::{fixture_with, ip, s};
-use tresor_credentials::{AuthError, FailureReason, MemoryStore, Quota, RateLimits};
+use tresor_credentials::{AuthError, FailureQuota, FailureReason, MemoryStore, RateLimits};
 
 const WRONG: &str = "tresor_cs_00000000000000000000000000000000000000000002TosSX";
 
 fn limits(client: u32, source: u32, max_tracked: usize) -> RateLimits {
-    RateLimits {
-        per_client: Quota::per_hour(NonZeroU32::new(client).unwrap()),
-        per_source: Quota::per_hour(NonZeroU32::new(source).unwrap()),
-        max_tracked,
-    }
+    RateLimits::default()
+        .with_per_client(FailureQuota::per_hour(NonZeroU32::new(client).unwrap()))
+        .with_per_source(FailureQuota::per_hour(NonZeroU32::new(source).unwrap()))
+        .with_max_tracked(max_tracked)
 }
 
 #[test]
@@ -156,12 +155,11 @@ fn memory_stays_bounded_under_a_flood_of_keys() {
 
 #[test]
 fn a_block_ends_when_the_quota_replenishes() {
-    let quota = Quota::with_period(std::time::Duration::from_millis(300)).unwrap();
-    let limits = RateLimits {
-        per_client: quota,
-        per_source: Quota::per_hour(NonZeroU32::new(1000).unwrap()),
-        max_tracked: 100,
-    };
+    let quota = FailureQuota::new(NonZeroU32::MIN, std::time::Duration::from_millis(300)).unwrap();
+    let limits = RateLimits::default()
+        .with_per_client(quota)
+        .with_per_source(FailureQuota::per_hour(NonZeroU32::new(1000).unwrap()))
+        .with_max_tracked(100);
     let f = fixture_with(Arc::new(MemoryStore::new()), limits);
     let (id, secret) = f.registry.register("c", &["a"]).unwrap();
     f.registry

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use secrecy::SecretString;
 use tresor_credentials::{
-    CredentialStore, LocalPepper, MemoryStore, Quota, RateLimits, Registry, SqliteStore,
+    CredentialStore, FailureQuota, LocalPepper, MemoryStore, RateLimits, Registry, SqliteStore,
 };
 
 /// A wrong secret of the right format (so the work is the full work).
@@ -43,11 +43,10 @@ fn median(samples: &mut [u64]) -> f64 {
 /// The ratio of the medians (known id, wrong secret) / (unknown id) in the
 /// round closest to 1, with every round's medians for the message.
 fn ratio(store: Arc<dyn CredentialStore>) -> (f64, String) {
-    let unlimited = RateLimits {
-        per_client: Quota::per_second(NonZeroU32::MAX),
-        per_source: Quota::per_second(NonZeroU32::MAX),
-        max_tracked: 100_000,
-    };
+    let unlimited = RateLimits::default()
+        .with_per_client(FailureQuota::per_second(NonZeroU32::MAX))
+        .with_per_source(FailureQuota::per_second(NonZeroU32::MAX))
+        .with_max_tracked(100_000);
     let registry = Registry::builder(store, Arc::new(LocalPepper::generate().unwrap()))
         .rate_limits(unlimited)
         .build()

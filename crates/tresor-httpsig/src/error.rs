@@ -1,10 +1,17 @@
-//! The crate's one error type.
+//! The crate's one error type, and [`BackendError`], the source of a
+//! backend failure.
+
+use std::fmt;
+use std::sync::Arc;
 
 /// Everything that can go wrong in `tresor-httpsig`.
 ///
 /// Each verification failure names the policy rule that failed, so a server
 /// can log it precisely, while the HTTP answer it sends stays uniform (the
-/// tower layer answers every failure with the same 401). A signature that
+/// tower layer answers every verification failure with the same 401). A
+/// backend that failed (a key resolver's database, a shared nonce store, a
+/// signing key in an HSM) is [`Error::Unavailable`] instead: an outage,
+/// which says nothing about the request (the tower layer answers it 503). A signature that
 /// does not verify is [`Error::BadSignature`] whatever the cause (wrong key,
 /// altered component, altered signature): the error does not help forge one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -164,11 +171,29 @@ pub enum Error {
     #[error("signature verification failed")]
     BadSignature,
 
-    /// Signing failed (a key-store or RNG failure).
-    #[error("signing failed: {reason}")]
+    /// Signing failed (a key-store, HSM or RNG failure, or a signature
+    /// that cannot be written as a field value).
+    #[error("signing failed")]
     Signing {
         /// What failed.
-        reason: String,
+        #[source]
+        source: BackendError,
+    },
+
+    /// A backend this crate calls (a [`KeyResolver`](crate::KeyResolver)'s
+    /// database, a shared [`NonceStore`](crate::NonceStore), a remote
+    /// [`VerifyingKey`](crate::VerifyingKey)) failed: an outage, not a
+    /// verdict on the request. Resolvers and stores must report their own
+    /// failures with this variant, never as [`Error::UnknownKey`] or
+    /// [`Error::InvalidKey`], so the request is answered 503 (retry later),
+    /// not 401 (your credentials are wrong).
+    #[error("{what} unavailable")]
+    Unavailable {
+        /// The backend that failed, e.g. `key resolver` or `nonce store`.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: BackendError,
     },
 
     // --- Content-Digest ---------------------------------------------------
@@ -181,6 +206,94 @@ pub enum Error {
     },
     // Add new variants above this line, one small edit at a time.
 }
+
+impl Error {
+    /// An [`Error::Unavailable`] for the backend `what`, caused by `source`
+    /// (any error, or a message: `&str` and `String` convert).
+    pub fn unavailable(
+        what: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Unavailable {
+            what,
+            source: BackendError::new(source),
+        }
+    }
+
+    /// An [`Error::Signing`] caused by `source` (any error, or a message).
+    pub fn signing(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Signing {
+            source: BackendError::new(source),
+        }
+    }
+
+    /// Whether this is a backend outage ([`Error::Unavailable`]) rather
+    /// than a verdict on the message.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable { .. })
+    }
+}
+
+/// The cause of a backend failure ([`Error::Unavailable`],
+/// [`Error::Signing`]): any error, shared behind an [`Arc`] so that
+/// [`Error`] stays `Clone`, as rustls' `OtherError` does.
+///
+/// It displays as its cause and passes on the cause's own source, so an
+/// error chain reads `nonce store unavailable: connection refused`. Two
+/// values are equal only if they share the same cause (the same
+/// allocation): errors from backends have no meaningful equality.
+#[derive(Clone)]
+pub struct BackendError(Arc<dyn std::error::Error + Send + Sync>);
+
+impl BackendError {
+    /// Wraps `source` (any error, or a message: `&str` and `String`
+    /// convert). It must hold no secret: it is displayed in logs.
+    pub fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self(Arc::from(source.into()))
+    }
+
+    /// Wraps an error that is already shared.
+    pub fn from_arc(source: Arc<dyn std::error::Error + Send + Sync>) -> Self {
+        Self(source)
+    }
+
+    /// The cause.
+    pub fn get_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+
+    /// The cause as a `T`, if it is one.
+    pub fn downcast_ref<T: std::error::Error + 'static>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+impl fmt::Debug for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for BackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl std::error::Error for BackendError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for BackendError {
+    /// The same cause (the same allocation), not merely an equal message.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for BackendError {}
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -20,6 +20,7 @@ pub const SIGNATURE: HeaderName = HeaderName::from_static("signature");
 /// Size and count limits applied before and while parsing signature
 /// fields, so a hostile message costs bounded work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Maximum bytes of each of `Signature-Input` and `Signature`, all
     /// field lines together (default 8192).
@@ -358,11 +359,7 @@ pub(crate) fn append_signature(
         serialize_signature_params(components, params)?
     );
     let sig = format!("{label}=:{}:", Base64::encode_string(signature));
-    let to_value = |s: String| {
-        HeaderValue::try_from(s).map_err(|_| Error::Signing {
-            reason: "signature field is not a valid header value".to_owned(),
-        })
-    };
+    let to_value = |s: String| HeaderValue::try_from(s).map_err(Error::signing);
     headers.append(SIGNATURE_INPUT, to_value(input)?);
     headers.append(SIGNATURE, to_value(sig)?);
     Ok(())

@@ -49,7 +49,13 @@
 //!   bad signature, digest mismatch, replayed nonce, malformed header) for
 //!   the server's log; a signature that does not verify is
 //!   [`Error::BadSignature`] whatever the reason. The tower layer answers
-//!   every failure with the same 401.
+//!   every such failure with the same 401.
+//! - **Outages are not authentication failures**: a backend that fails (a
+//!   [`KeyResolver`]'s database, a shared [`NonceStore`], a remote key) is
+//!   [`Error::Unavailable`], which carries the backend's error as its
+//!   source ([`BackendError`]); the tower layer answers it, and a full
+//!   nonce store, with 503 and `Retry-After`, never 401, so a legitimate
+//!   client is not told its credentials are wrong during an outage.
 //! - **Bounded, panic-free parsing**: limits on field sizes, signatures per
 //!   message and components per signature ([`Limits`]); no input makes the
 //!   crate panic (fuzzed).
@@ -137,7 +143,7 @@ pub use digest::{
     ContentDigestHasher, ContentDigestVerifier, DigestAlgorithm, content_digest,
     verify_content_digest,
 };
-pub use error::{Error, Result};
+pub use error::{BackendError, Error, Result};
 pub use key::{KeyMap, KeyResolver, SigningKey, VerifyingKey};
 pub use keys::{HMAC_MIN_SECRET_LEN, HmacKey, PrivateKey, PublicKey};
 

@@ -23,9 +23,12 @@ pub trait NonceStore: Send + Sync {
     /// Atomically checks that `nonce` has not been seen for `key_id` and
     /// remembers it until `expires_at` (UNIX seconds):
     /// [`Error::ReplayedNonce`] if it was seen and has not expired.
-    /// A store that cannot remember the nonce must fail (not accept it),
-    /// and must refuse a key that holds its share of the store already
-    /// ([`Error::LimitExceeded`]) without affecting other keys.
+    /// A store that cannot remember the nonce must fail (not accept it):
+    /// a store that is down (a lost connection, a timeout, a poisoned lock)
+    /// fails with [`Error::Unavailable`] (never `ReplayedNonce`, which
+    /// would blame the request); a store that is full, or a key that holds
+    /// its share of the store already, with [`Error::LimitExceeded`]
+    /// without affecting other keys. The tower layer answers both 503.
     fn check_and_remember(&self, key_id: &str, nonce: &str, expires_at: i64) -> Result<()>;
 }
 
@@ -149,11 +152,12 @@ impl MemoryNonceStore {
 impl NonceStore for MemoryNonceStore {
     fn check_and_remember(&self, key_id: &str, nonce: &str, expires_at: i64) -> Result<()> {
         let now = self.clock.now();
-        // A poisoned lock means a panic while holding it: fail closed.
-        let mut inner = self.inner.lock().map_err(|_| Error::LimitExceeded {
-            what: "nonce store unavailable",
-            limit: 0,
-        })?;
+        // A poisoned lock means a panic while holding it: fail closed, as
+        // an outage of the store (not a verdict on the request).
+        let mut inner = self
+            .inner
+            .lock()
+            .map_err(|_| Error::unavailable("nonce store", "the nonce store's lock is poisoned"))?;
         // Purge expired entries, oldest first.
         while let Some(first) = inner.by_expiry.first().cloned() {
             if first.0 >= now {
@@ -268,6 +272,25 @@ mod tests {
         assert_eq!(store.len(), 1);
         let inner = store.inner.lock().unwrap();
         assert_eq!(inner.per_key.len(), 1);
+    }
+
+    #[test]
+    fn a_poisoned_store_is_unavailable_not_full() {
+        let store = MemoryNonceStore::new(10);
+        let _ = std::thread::scope(|s| {
+            s.spawn(|| {
+                let _guard = store.inner.lock();
+                panic!("poison the lock");
+            })
+            .join()
+        });
+        match store.check_and_remember("k", "n", i64::MAX) {
+            Err(Error::Unavailable { what, source }) => {
+                assert_eq!(what, "nonce store");
+                assert!(source.to_string().contains("poisoned"), "{source}");
+            }
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
     }
 
     #[test]

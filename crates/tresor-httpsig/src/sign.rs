@@ -302,10 +302,8 @@ impl Signer {
         if let Some(alg) = self.digest
             && !headers.contains_key("content-digest")
         {
-            let value =
-                HeaderValue::try_from(content_digest(alg, body)).map_err(|_| Error::Signing {
-                    reason: "content digest is not a header value".to_owned(),
-                })?;
+            let value = HeaderValue::try_from(content_digest(alg, body))
+                .map_err(|_| Error::signing("content digest is not a header value"))?;
             out.push((http::HeaderName::from_static("content-digest"), value));
         }
         if !headers.contains_key(http::header::CONTENT_LENGTH)
@@ -320,9 +318,8 @@ impl Signer {
         let created = self.created.unwrap_or_else(|| self.clock.now());
         let mut params = SignatureParams::new().with_created(created)?;
         if let Some(secs) = self.expires_in {
-            let secs = i64::try_from(secs).map_err(|_| Error::Signing {
-                reason: "expires_in is too large".to_owned(),
-            })?;
+            let secs =
+                i64::try_from(secs).map_err(|_| Error::signing("expires_in is too large"))?;
             params = params.with_expires(created.saturating_add(secs))?;
         }
         params = params.with_keyid(&self.key_id)?;
@@ -335,9 +332,7 @@ impl Signer {
                 let mut bytes = [0u8; 16];
                 SystemRandom::new()
                     .fill(&mut bytes)
-                    .map_err(|_| Error::Signing {
-                        reason: "the system random generator failed".to_owned(),
-                    })?;
+                    .map_err(|_| Error::signing("the system random generator failed"))?;
                 params = params.with_nonce(&Base64UrlUnpadded::encode_string(&bytes))?;
             }
             None => {}

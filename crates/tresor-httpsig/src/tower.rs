@@ -24,7 +24,26 @@
 //!    rule failed ([`UNAUTHORIZED_BODY`], `Content-Type: application/json`,
 //!    `WWW-Authenticate: Signature`, `Cache-Control: no-store`), so the
 //!    answer tells an attacker nothing, and gives the precise [`Error`] to
-//!    the [`on_reject`](VerifyLayer::on_reject) hook for logging.
+//!    the [`on_reject`](VerifyLayer::on_reject) hook for logging;
+//! 6. except when this server, not the request, is at fault: a backend
+//!    failed ([`Error::Unavailable`]: the [`KeyResolver`](crate::KeyResolver)'s
+//!    database, the [`NonceStore`](crate::NonceStore), a remote key), or
+//!    the nonce store is full ([`Error::LimitExceeded`] from the store,
+//!    which is consulted only once the signature verified, so the request
+//!    is authentic). Then it answers **503** ([`UNAVAILABLE_BODY`],
+//!    `Retry-After: `[`RETRY_AFTER_SECONDS`], `Cache-Control: no-store`),
+//!    never 401: a 401 would tell a legitimate client its credentials are
+//!    wrong, and make it discard a good key or alert for nothing, during
+//!    an outage. The hook gets the precise error here too.
+//!
+//! Why a full nonce store is 503 and not 401: the request's signature
+//! verified, so nothing is wrong with its credentials; either this server
+//! holds as many live nonces as it may (an overload, which passes once
+//! nonces expire: `Retry-After`), or the key sent more requests in one
+//! validity window than its share allows (its own flood, which the other
+//! keys do not feel; the key's holder sees 503s, not a verdict that its key
+//! is bad). The limits on the request itself (field sizes, signature
+//! counts: [`Error::LimitExceeded`] while parsing) stay 401.
 //!
 //! The hook also sees the 413 ([`Error::LimitExceeded`]) and 400
 //! ([`Error::Malformed`] with field `body`) rejections. The inner service
@@ -143,20 +162,27 @@ use std::task::{Context, Poll};
 
 use ::tower::{Layer, Service};
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
 
 use crate::error::Error;
 use crate::sign::Signer;
-use crate::verify::Verifier;
+use crate::verify::{Rejected, Verifier};
 
 /// The default maximum body size, for both layers: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
 
 /// The body of every 401 answer of [`VerifyService`], whatever rule failed.
 pub const UNAUTHORIZED_BODY: &[u8] = br#"{"error":"invalid_signature"}"#;
+
+/// The body of the 503 answer of [`VerifyService`] when a backend failed
+/// ([`Error::Unavailable`]) or the nonce store is full.
+pub const UNAVAILABLE_BODY: &[u8] = br#"{"error":"temporarily_unavailable"}"#;
+
+/// The `Retry-After` of the 503 answer of [`VerifyService`], in seconds.
+pub const RETRY_AFTER_SECONDS: u32 = 5;
 
 /// The body of the 413 answer of [`VerifyService`] to a body over the
 /// maximum size.
@@ -237,8 +263,9 @@ impl<B> VerifyLayer<B> {
     }
 
     /// Calls `hook` with the precise error and the request head of every
-    /// rejected request (to log which rule failed; the answer itself stays
-    /// uniform). The hook runs inline and should be quick.
+    /// rejected request, 401, 503, 413 or 400 (to log which rule failed, or
+    /// which backend; the answer itself stays uniform). The hook runs
+    /// inline and should be quick.
     #[must_use]
     pub fn on_reject<F>(mut self, hook: F) -> Self
     where
@@ -319,6 +346,7 @@ impl<S, B> VerifyService<S, B> {
 /// after.
 enum Rejection {
     Unauthorized,
+    Unavailable,
     TooLarge,
     BadBody,
 }
@@ -327,6 +355,7 @@ impl Rejection {
     fn response<T>(self) -> Response<VerifyResponseBody<T>> {
         let (status, body) = match self {
             Rejection::Unauthorized => (StatusCode::UNAUTHORIZED, UNAUTHORIZED_BODY),
+            Rejection::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE_BODY),
             Rejection::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, PAYLOAD_TOO_LARGE_BODY),
             Rejection::BadBody => (StatusCode::BAD_REQUEST, BAD_REQUEST_BODY),
         };
@@ -335,8 +364,14 @@ impl Rejection {
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if matches!(self, Rejection::Unauthorized) {
-            headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Signature"));
+        match self {
+            Rejection::Unauthorized => {
+                headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static("Signature"));
+            }
+            Rejection::Unavailable => {
+                headers.insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+            }
+            Rejection::TooLarge | Rejection::BadBody => {}
         }
         response
     }
@@ -422,9 +457,17 @@ where
                     return reject(error, &parts, kind);
                 }
             };
-            let verified = match layer.verifier.verify_request_parts(&parts, Some(&bytes)) {
+            let verified = match layer.verifier.check_request_parts(&parts, Some(&bytes)) {
                 Ok(verified) => verified,
-                Err(error) => return reject(error, &parts, Rejection::Unauthorized),
+                Err(Rejected::Overloaded(error)) => {
+                    return reject(error, &parts, Rejection::Unavailable);
+                }
+                Err(Rejected::Refused(error)) if error.is_unavailable() => {
+                    return reject(error, &parts, Rejection::Unavailable);
+                }
+                Err(Rejected::Refused(error)) => {
+                    return reject(error, &parts, Rejection::Unauthorized);
+                }
             };
             let mut request = Request::from_parts(parts, B::from(bytes));
             request.extensions_mut().insert(verified);

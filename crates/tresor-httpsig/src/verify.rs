@@ -83,6 +83,32 @@ impl Verified {
     }
 }
 
+/// Why [`Verifier::check_message`] failed: the request was refused (or a
+/// backend failed, [`Error::Unavailable`]), or it was authentic but a full
+/// nonce store could not take its nonce.
+#[derive(Debug)]
+pub(crate) enum Rejected {
+    /// A verdict on the request, or [`Error::Unavailable`].
+    Refused(Error),
+    /// The nonce store is full (for this key or in all): this server is
+    /// overloaded.
+    Overloaded(Error),
+}
+
+impl Rejected {
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            Self::Refused(e) | Self::Overloaded(e) => e,
+        }
+    }
+}
+
+impl From<Error> for Rejected {
+    fn from(error: Error) -> Self {
+        Self::Refused(error)
+    }
+}
+
 /// Verifies signed messages: resolves the key by `keyid`, applies the
 /// [`Policy`], checks the signature, the body's `Content-Digest` and the
 /// nonce.
@@ -245,6 +271,26 @@ impl Verifier {
     /// `Content-Digest` against them; `None` when the body is checked
     /// separately (see [`Verified::body_checked`]).
     pub fn verify_message(&self, message: &Message<'_>, body: Option<&[u8]>) -> Result<Verified> {
+        self.check_message(message, body)
+            .map_err(Rejected::into_error)
+    }
+
+    /// [`Verifier::verify_request_parts`], telling an overload of this
+    /// server from a refusal of the request (for the tower layer).
+    #[cfg(feature = "tower")]
+    pub(crate) fn check_request_parts(
+        &self,
+        parts: &http::request::Parts,
+        body: Option<&[u8]>,
+    ) -> Result<Verified, Rejected> {
+        self.check_message(&self.view(Message::from_request_parts(parts)), body)
+    }
+
+    fn check_message(
+        &self,
+        message: &Message<'_>,
+        body: Option<&[u8]>,
+    ) -> Result<Verified, Rejected> {
         message.check_host()?;
         self.policy.check_query(message)?;
         let headers = message.headers();
@@ -258,7 +304,7 @@ impl Verifier {
                 if let Selector::Tag(expected) = &selector
                     && let Some(first) = parse_signature_inputs(headers, &self.limits)?.first()
                 {
-                    return Err(Error::TagMismatch {
+                    return Err(Rejected::Refused(Error::TagMismatch {
                         expected: expected.clone(),
                         found: first
                             .params()
@@ -267,9 +313,9 @@ impl Verifier {
                             .chars()
                             .take(64)
                             .collect(),
-                    });
+                    }));
                 }
-                return Err(Error::SignatureNotFound { selector: s });
+                return Err(Error::SignatureNotFound { selector: s }.into());
             }
             other => other?,
         };
@@ -277,7 +323,9 @@ impl Verifier {
         let params = input.params();
         let key_id = params
             .keyid()
-            .ok_or(Error::MissingParameter { parameter: "keyid" })?;
+            .ok_or(Rejected::Refused(Error::MissingParameter {
+                parameter: "keyid",
+            }))?;
         let key = self.resolver.resolve(key_id)?;
         let algorithm = key.algorithm();
         self.policy.check_algorithm(algorithm, params)?;
@@ -286,8 +334,13 @@ impl Verifier {
         let now = self.clock.now();
         self.policy.check_params(params, now)?;
         let base = signature_base(message, input.components(), params)?;
+        // Whatever else went wrong is a bad signature (the error must not
+        // help forge one); only a key whose backend failed says so.
         key.verify(base.as_bytes(), selected.signature())
-            .map_err(|_| Error::BadSignature)?;
+            .map_err(|e| match e {
+                Error::Unavailable { .. } => e,
+                _ => Error::BadSignature,
+            })?;
 
         let mut body_checked = false;
         if let Some(body) = body
@@ -306,7 +359,14 @@ impl Verifier {
         }
 
         if let (Some(store), Some(nonce)) = (&self.nonces, params.nonce()) {
-            store.check_and_remember(key_id, nonce, self.policy.nonce_horizon(params))?;
+            store
+                .check_and_remember(key_id, nonce, self.policy.nonce_horizon(params))
+                .map_err(|error| match error {
+                    // The request is authentic (the store is consulted
+                    // last): a full store is an overload of this server.
+                    Error::LimitExceeded { .. } => Rejected::Overloaded(error),
+                    error => Rejected::from(error),
+                })?;
         }
 
         Ok(Verified {

@@ -71,9 +71,9 @@ impl MemoryStore {
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Inner>> {
-        self.inner.lock().map_err(|_| Error::Storage {
-            reason: "memory store lock poisoned".into(),
-        })
+        self.inner
+            .lock()
+            .map_err(|_| Error::storage("the memory store's lock is poisoned"))
     }
 }
 

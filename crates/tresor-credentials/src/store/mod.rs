@@ -1,5 +1,8 @@
 //! Where client records live: the [`CredentialStore`] trait, an in-memory
-//! store and the embedded SQLite store (the default).
+//! store and the embedded SQLite store (the default), and what a record
+//! holds in place of a secret: a [`SecretVerifier`] with its [`Mac`], made
+//! over [`verifier_input`] (the storage format, for stores and tools that
+//! read or write records).
 //!
 //! Every record carries a version number. [`CredentialStore::update`]
 //! writes only if the stored version is still the one the caller read
@@ -13,9 +16,14 @@ use crate::error::Result;
 
 mod memory;
 mod sqlite;
+mod verifier;
 
 pub use memory::MemoryStore;
 pub use sqlite::{SCHEMA_VERSION, SqliteStore};
+pub(crate) use verifier::derive;
+#[cfg(feature = "httpsig")]
+pub(crate) use verifier::framed;
+pub use verifier::{Mac, SecretVerifier, VERIFIER_CONTEXT, verifier_input};
 
 /// A client record as read from a store, with its version.
 #[derive(Clone, Debug, PartialEq, Eq)]

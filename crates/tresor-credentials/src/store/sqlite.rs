@@ -138,9 +138,9 @@ impl SqliteStore {
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Connection>> {
-        self.conn.lock().map_err(|_| Error::Storage {
-            reason: "sqlite store lock poisoned".into(),
-        })
+        self.conn
+            .lock()
+            .map_err(|_| Error::storage("the sqlite store's lock is poisoned"))
     }
 }
 
@@ -176,9 +176,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 }
 
 fn to_i64(version: u64) -> Result<i64> {
-    i64::try_from(version).map_err(|_| Error::Storage {
-        reason: "version out of range".into(),
-    })
+    i64::try_from(version).map_err(|_| Error::storage("record version out of range"))
 }
 
 fn decode(id: &str, version: i64, json: &str) -> Result<StoredClient> {
@@ -197,9 +195,7 @@ fn decode(id: &str, version: i64, json: &str) -> Result<StoredClient> {
 }
 
 fn encode(record: &ClientRecord) -> Result<String> {
-    serde_json::to_string(record).map_err(|e| Error::Storage {
-        reason: format!("cannot encode client record: {e}"),
-    })
+    serde_json::to_string(record).map_err(Error::storage)
 }
 
 /// Rewrites the client's rows of the key index (registered keys and

@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use secrecy::SecretString;
 use tresor_credentials::{
-    AuthAudit, AuthEvent, AuthOutcome, CredentialStore, FailureReason, FixedClock, LocalPepper,
-    MemoryStore, Pepper, Quota, RateLimits, Registry,
+    AuthAudit, AuthEvent, AuthOutcome, CredentialStore, FailureQuota, FailureReason, FixedClock,
+    LocalPepper, MemoryStore, Pepper, RateLimits, Registry,
 };
 
 /// The time the tests start at.
@@ -86,11 +86,10 @@ impl AuthAudit for Capture {
 
 /// Limits that never trigger in tests that are not about them.
 pub fn generous_limits() -> RateLimits {
-    RateLimits {
-        per_client: Quota::per_hour(NonZeroU32::new(10_000).unwrap()),
-        per_source: Quota::per_hour(NonZeroU32::new(10_000).unwrap()),
-        max_tracked: 10_000,
-    }
+    RateLimits::default()
+        .with_per_client(FailureQuota::per_hour(NonZeroU32::new(10_000).unwrap()))
+        .with_per_source(FailureQuota::per_hour(NonZeroU32::new(10_000).unwrap()))
+        .with_max_tracked(10_000)
 }
 
 pub struct Fixture {

@@ -340,9 +340,8 @@ impl PrivateKey {
     /// [`Error::Signing`] if the random generator fails.
     pub fn generate(alg: Algorithm) -> Result<Self> {
         let rng = SystemRandom::new();
-        let rng_failed = |_| Error::Signing {
-            reason: "key generation failed: the system random generator failed".into(),
-        };
+        let rng_failed =
+            |_| Error::signing("key generation failed: the system random generator failed");
         let doc = match alg {
             Algorithm::Ed25519 => Ed25519KeyPair::generate_pkcs8(&rng).map_err(rng_failed)?,
             Algorithm::EcdsaP256Sha256 => {
@@ -394,9 +393,7 @@ impl SigningKey for PrivateKey {
     }
 
     fn sign(&self, base: &[u8]) -> Result<Vec<u8>> {
-        let failed = |what: &str| Error::Signing {
-            reason: format!("{what} signing failed"),
-        };
+        let failed = |what: &str| Error::signing(format!("{what} signing failed"));
         match &self.signer {
             Signer::Ed25519(pair) => Ok(pair.sign(base).as_ref().to_vec()),
             Signer::Ecdsa(pair) => pair
