@@ -17,11 +17,8 @@
 pub mod rawhttp;
 
 mod args;
-mod audit;
-mod client;
-mod commands;
+mod cmd;
 mod error;
-mod http;
 mod input;
 mod keys;
 mod output;
@@ -43,7 +40,7 @@ use crate::args::Cli;
 #[doc(hidden)]
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    match output::handle_interrupts().and_then(|()| commands::run(cli.command)) {
+    match output::handle_interrupts().and_then(|()| cmd::run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let _ = writeln!(io::stderr().lock(), "tresor: error: {}", err.one_line());

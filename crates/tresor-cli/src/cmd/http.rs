@@ -14,10 +14,9 @@ use tresor_httpsig::{
 };
 
 use crate::args::{HttpBaseArgs, HttpSignArgs, HttpVerifyArgs, KeyGenerateArgs, MessageArgs};
-use crate::commands::print_json;
 use crate::error::{CliError, Result};
 use crate::input::Input;
-use crate::output::Output;
+use crate::output::{Output, print_json};
 use crate::rawhttp::{HttpMessage, RawMessage};
 use crate::sigkeys;
 

@@ -32,9 +32,9 @@ use crate::args::{
     ClientAddKeyArgs, ClientAuthenticateArgs, ClientIdArgs, ClientKeyChallengeArgs,
     ClientRegisterArgs, ClientRevokeArgs, ClientRotateArgs, PepperArgs, SecretCheckArgs, StoreArgs,
 };
-use crate::commands::print_json;
 use crate::error::{CliError, Result};
 use crate::input::read_small_text;
+use crate::output::print_json;
 
 /// The most bytes read from standard input as a secret (a secret is at most
 /// 82 bytes; more is accepted so that an over-long input is refused like
