@@ -31,20 +31,38 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::Cli;
+use crate::args::{Cli, FlagError};
 
 /// Runs the `tresor` tool: parses the command line, runs the command, and
 /// reports its failure as one line on standard error with exit code 1 (2
-/// for an unreadable proof). The `tresor` binary's `main`; not a stable
-/// API.
+/// for an unreadable proof). A flag value refused by its value parser is
+/// such a failure too; clap reports other malformed command lines itself,
+/// with exit code 2. The `tresor` binary's `main`; not a stable API.
 #[doc(hidden)]
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => match flag_error(&err) {
+            Some(flag) => return fail(&error::CliError::Usage(flag.to_string())),
+            None => err.exit(),
+        },
+    };
     match output::handle_interrupts().and_then(|()| cmd::run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            let _ = writeln!(io::stderr().lock(), "tresor: error: {}", err.one_line());
-            ExitCode::from(err.exit_code())
-        }
+        Err(err) => fail(&err),
     }
+}
+
+/// The tool's own message for a flag value its value parser refused.
+fn flag_error(err: &clap::Error) -> Option<&FlagError> {
+    if err.kind() != clap::error::ErrorKind::ValueValidation {
+        return None;
+    }
+    std::error::Error::source(err)?.downcast_ref::<FlagError>()
+}
+
+/// Reports `err` as one `tresor: error:` line; its exit code.
+fn fail(err: &error::CliError) -> ExitCode {
+    let _ = writeln!(io::stderr().lock(), "tresor: error: {}", err.one_line());
+    ExitCode::from(err.exit_code())
 }

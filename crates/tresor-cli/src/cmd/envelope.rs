@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
 
 use serde::Serialize;
-use tresor_envelope::{Envelope, Error, Header, KeyEncryptionKey, Keyring, LocalKek, SealOptions};
+use tresor_envelope::{
+    DEFAULT_FRAME_SIZE, Envelope, Error, Header, KeyEncryptionKey, Keyring, LocalKek, SealOptions,
+};
 
 use crate::args::{self, GenerateArgs, InspectArgs, OpenArgs, RewrapArgs, SealArgs};
 use crate::error::{CliError, Result};
@@ -52,8 +54,8 @@ pub(super) fn kek_generate(args: &GenerateArgs) -> Result<()> {
 pub(super) fn seal(args: &SealArgs) -> Result<()> {
     let context = args::context(&args.context)?;
     let options = SealOptions::new()
-        .suite(args::suite(args.suite.as_deref())?)
-        .frame_size(args::frame_size(args.frame_size.as_deref())?);
+        .suite(args.suite.unwrap_or_default())
+        .frame_size(args.frame_size.unwrap_or(DEFAULT_FRAME_SIZE));
     let envelope = Envelope::builder(keys::keyring(&args.kek)?)
         .options(options)
         .build()?;

@@ -8,9 +8,8 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use tresor_httpsig::{
-    Algorithm, Clock, ComponentId, DigestAlgorithm, FixedClock, KeyResolver, Message, Policy,
-    Signer, SystemClock, Verified, Verifier, VerifyingKey, signature_base_for_label,
-    verify_content_digest,
+    Algorithm, Clock, ComponentId, FixedClock, KeyResolver, Message, Policy, Signer, SystemClock,
+    Verified, Verifier, VerifyingKey, signature_base_for_label, verify_content_digest,
 };
 
 use crate::args::{HttpBaseArgs, HttpSignArgs, HttpVerifyArgs, KeyGenerateArgs, MessageArgs};
@@ -28,7 +27,7 @@ pub(crate) fn key_generate(args: &KeyGenerateArgs) -> Result<()> {
             "key generate writes the key to a file only: give --out FILE".to_owned(),
         ));
     }
-    let alg = sigkeys::generate_algorithm(&args.alg)?;
+    let alg = args.alg;
     let public = sigkeys::generate(&args.out, alg)?;
     let mut stdout = io::stdout().lock();
     writeln!(stdout, "{}", public.thumbprint())
@@ -139,19 +138,9 @@ fn view<'a>(
 
 /// `tresor http sign`: writes the message with the new fields.
 pub(crate) fn sign(args: &HttpSignArgs) -> Result<()> {
-    let alg = sigkeys::algorithm(args.alg.as_deref())?;
+    let alg = args.alg;
     let covered = components("--component", &args.component)?;
-    let digest = args
-        .digest
-        .as_deref()
-        .map(|name| {
-            name.parse::<DigestAlgorithm>().map_err(|_| {
-                CliError::Usage(format!(
-                    "invalid --digest {name:?}: expected sha-256 or sha-512"
-                ))
-            })
-        })
-        .transpose()?;
+    let digest = args.digest;
     let scheme = scheme(args.message.scheme.as_deref())?;
     let created = args.created.unwrap_or_else(|| SystemClock.now());
     let expires_in = args
@@ -328,7 +317,7 @@ impl<'a> VerifiedJson<'a> {
 
 /// `tresor http verify`: verifies one signature and prints it as JSON.
 pub(crate) fn verify(args: &HttpVerifyArgs) -> Result<()> {
-    let alg = sigkeys::algorithm(args.alg.as_deref())?;
+    let alg = args.alg;
     let required = components("--require", &args.require)?;
     let scheme = scheme(args.message.scheme.as_deref())?;
     let key = sigkeys::verifying_key(&args.key, alg)?;
