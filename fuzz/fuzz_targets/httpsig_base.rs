@@ -1,9 +1,9 @@
 //! `signature_base` and `signature_base_for_label` over arbitrary messages
 //! and component lists.
 //!
-//! Input: a raw HTTP/1.1 head as `tresor_fuzz::httpsig::parse_raw` reads it
-//! (start line, field lines, which may include `Signature-Input`), an empty
-//! line, then one component identifier per line (lines that do not parse
+//! Input: a raw HTTP/1.1 head as `tresor_cli::rawhttp::RawMessage::parse_head`
+//! reads it (start line, field lines, which may include `Signature-Input`),
+//! the empty line, then one component identifier per line (lines that do not parse
 //! are skipped). A response gets the RFC 9421 B.2 test request as its
 //! related request (for `;req`); every message gets its own fields as
 //! trailers too (for `;tr`). The parameters are those of the first
@@ -18,27 +18,27 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tresor_fuzz::httpsig::{BodyLength, RawMessage, parse_raw, rfc_request};
+use tresor_fuzz::httpsig::{HttpMessage, RawMessage, rfc_request};
 use tresor_httpsig::{
     ComponentId, Limits, Message, SignatureBase, SignatureParams, parse_signature_inputs,
     serialize_signature_params, signature_base, signature_base_for_label,
 };
 
 fuzz_target!(|data: &[u8]| {
-    let Some(raw) = parse_raw(data, BodyLength::All) else {
+    let Ok((raw, rest)) = RawMessage::parse_head(data) else {
         return;
     };
-    let components: Vec<ComponentId> = raw
-        .body()
+    let components: Vec<ComponentId> = rest
         .split(|&b| b == b'\n')
         .filter_map(|line| std::str::from_utf8(line).ok())
         .filter_map(|line| ComponentId::parse(line.trim_end_matches('\r')).ok())
         .take(64)
         .collect();
 
+    let raw = raw.to_http();
     let message = match &raw {
-        RawMessage::Request(r) => Message::from_request(r),
-        RawMessage::Response(r) => {
+        HttpMessage::Request(r) => Message::from_request(r),
+        HttpMessage::Response(r) => {
             Message::from_response(r).with_request(Message::from_request(rfc_request()))
         }
     }

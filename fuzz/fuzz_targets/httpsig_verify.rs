@@ -3,9 +3,9 @@
 //! (Ed25519, HMAC-SHA256, ECDSA P-256 by their RFC key ids), a fixed clock
 //! and a lenient policy, so that fuzzed messages reach the signature check.
 //!
-//! Input: a raw message as `tresor_fuzz::httpsig::parse_raw` reads it (body
-//! of `Content-Length` bytes). A status line makes it a response, verified
-//! without a related request.
+//! Input: a raw HTTP/1.1 message as `tresor_cli::rawhttp::RawMessage::parse`
+//! reads it (body of `Content-Length` bytes). A status line makes it a
+//! response, verified without a related request.
 //!
 //! Properties: nothing panics; verifying twice gives the same answer; a
 //! success is genuine: the signature verifies with `ring` (or a recomputed
@@ -14,10 +14,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tresor_fuzz::httpsig::{BodyLength, parse_raw, verify_and_check};
+use tresor_fuzz::httpsig::{RawMessage, verify_and_check};
 
 fuzz_target!(|data: &[u8]| {
-    if let Some(message) = parse_raw(data, BodyLength::ContentLength) {
-        let _ = verify_and_check(&message);
+    if let Ok(raw) = RawMessage::parse(data) {
+        let _ = verify_and_check(&raw.to_http());
     }
 });

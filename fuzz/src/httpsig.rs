@@ -1,6 +1,7 @@
-//! Fixtures of the `httpsig_*` targets: the fixed keys and verifier, a
-//! tolerant raw HTTP/1.1 parser and its inverse, and the independent checks
-//! a verified signature must pass.
+//! Fixtures of the `httpsig_*` targets: the fixed keys and verifier, and
+//! the independent checks a verified signature must pass. Raw messages are
+//! read and written by `tresor_cli::rawhttp` (re-exported here), the parser
+//! the `tresor http` commands use.
 //!
 //! The keys are the RFC 9421 Appendix B.1 test keys (copied into
 //! `rfc9421/`), under their RFC key ids, so the RFC's own signed messages
@@ -9,8 +10,9 @@
 
 use std::sync::{Arc, OnceLock};
 
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http::Request;
 use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
+pub use tresor_cli::rawhttp::{HttpMessage, RawMessage};
 use tresor_httpsig::{
     Algorithm, Error, FixedClock, HmacKey, KeyResolver, Limits, Message, Policy, PrivateKey,
     PublicKey, Result, SIGNATURE, Signer, Verified, Verifier, VerifyingKey, parse_signature_inputs,
@@ -118,197 +120,30 @@ pub fn hmac_signer() -> Signer {
 /// The RFC 9421 B.2 test request, parsed.
 pub fn rfc_request() -> &'static Request<Vec<u8>> {
     static REQUEST: OnceLock<Request<Vec<u8>>> = OnceLock::new();
-    REQUEST.get_or_init(
-        || match parse_raw(RFC_REQUEST.as_bytes(), BodyLength::ContentLength) {
-            Some(RawMessage::Request(r)) => r,
+    REQUEST.get_or_init(|| {
+        match RawMessage::parse(RFC_REQUEST.as_bytes()).map(|raw| raw.to_http()) {
+            Ok(HttpMessage::Request(r)) => r,
             _ => panic!("the RFC test request parses as a request"),
-        },
-    )
-}
-
-/// A message parsed by [`parse_raw`].
-#[derive(Debug)]
-pub enum RawMessage {
-    /// A start line `METHOD TARGET [VERSION]`.
-    Request(Request<Vec<u8>>),
-    /// A start line `HTTP/x STATUS [REASON]`.
-    Response(Response<Vec<u8>>),
-}
-
-impl RawMessage {
-    /// The header fields.
-    pub fn headers(&self) -> &HeaderMap {
-        match self {
-            RawMessage::Request(r) => r.headers(),
-            RawMessage::Response(r) => r.headers(),
         }
-    }
-
-    /// The body.
-    pub fn body(&self) -> &[u8] {
-        match self {
-            RawMessage::Request(r) => r.body(),
-            RawMessage::Response(r) => r.body(),
-        }
-    }
-}
-
-/// Where the body of a raw message ends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BodyLength {
-    /// At `Content-Length` bytes when that field is a number, else at the
-    /// end of the input.
-    ContentLength,
-    /// At the end of the input.
-    All,
-}
-
-/// Parses a raw HTTP/1.1 message, tolerantly: lines end in LF or CRLF; the
-/// head ends at the first empty line (or the end of the input); field lines
-/// that `http` rejects (bad name, bad value, no colon) are skipped;
-/// obs-fold continuation lines are joined to the previous field with one
-/// space; field values lose their leading and trailing spaces and tabs.
-/// `None` when the start line is not a request or status line `http`
-/// accepts.
-pub fn parse_raw(data: &[u8], body_length: BodyLength) -> Option<RawMessage> {
-    let (head, body) = split_head(data);
-    let mut lines = head
-        .split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-    let start = lines.next()?;
-    let mut tokens = start.split(|&b| b == b' ').filter(|t| !t.is_empty());
-    let first = tokens.next()?;
-    let second = tokens.next()?;
-
-    let mut fields: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-    for line in lines {
-        if let [b' ' | b'\t', ..] = line {
-            if let Some((_, value)) = fields.last_mut() {
-                value.push(b' ');
-                value.extend_from_slice(trim(line));
-            }
-            continue;
-        }
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let (name, value) = line.split_at(colon);
-        fields.push((
-            name.to_vec(),
-            trim(value.get(1..).unwrap_or_default()).to_vec(),
-        ));
-    }
-    let mut headers = HeaderMap::new();
-    for (name, value) in fields {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(&name),
-            HeaderValue::from_bytes(&value),
-        ) {
-            headers.append(name, value);
-        }
-    }
-
-    let mut body = body.to_vec();
-    if body_length == BodyLength::ContentLength
-        && let Some(len) = headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|s| s.trim().parse::<usize>().ok())
-    {
-        body.truncate(len);
-    }
-
-    if first.starts_with(b"HTTP/") {
-        let status = std::str::from_utf8(second).ok()?.parse::<u16>().ok()?;
-        let mut response = Response::new(body);
-        *response.status_mut() = StatusCode::from_u16(status).ok()?;
-        *response.headers_mut() = headers;
-        Some(RawMessage::Response(response))
-    } else {
-        let mut request = Request::new(body);
-        *request.method_mut() = Method::from_bytes(first).ok()?;
-        *request.uri_mut() = Uri::try_from(second).ok()?;
-        *request.headers_mut() = headers;
-        Some(RawMessage::Request(request))
-    }
-}
-
-/// Head and body: split at the first empty line.
-fn split_head(data: &[u8]) -> (&[u8], &[u8]) {
-    let mut at = 0;
-    while let Some(nl) = data
-        .get(at..)
-        .and_then(|d| d.iter().position(|&b| b == b'\n'))
-    {
-        let line_start = at + nl + 1;
-        let rest = data.get(line_start..).unwrap_or_default();
-        let skip = match rest {
-            [b'\n', ..] => Some(1),
-            [b'\r', b'\n', ..] => Some(2),
-            _ => None,
-        };
-        if let Some(skip) = skip {
-            let head = data.get(..at + nl).unwrap_or_default();
-            let head = head.strip_suffix(b"\r").unwrap_or(head);
-            return (head, rest.get(skip..).unwrap_or_default());
-        }
-        at = line_start;
-    }
-    (data, &[])
-}
-
-fn trim(mut b: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = b {
-        b = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = b {
-        b = rest;
-    }
-    b
-}
-
-/// A request as raw HTTP/1.1 (CRLF line ends), which [`parse_raw`] parses
-/// back to the same request.
-pub fn request_to_raw(request: &Request<Vec<u8>>) -> Vec<u8> {
-    let mut out = format!("{} {} HTTP/1.1\r\n", request.method(), request.uri()).into_bytes();
-    head_and_body(&mut out, request.headers(), request.body());
-    out
-}
-
-/// A response as raw HTTP/1.1 (CRLF line ends).
-pub fn response_to_raw(response: &Response<Vec<u8>>) -> Vec<u8> {
-    let mut out = format!("HTTP/1.1 {}\r\n", response.status().as_u16()).into_bytes();
-    head_and_body(&mut out, response.headers(), response.body());
-    out
-}
-
-fn head_and_body(out: &mut Vec<u8>, headers: &HeaderMap, body: &[u8]) {
-    for (name, value) in headers {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
+    })
 }
 
 /// Verifies `message` with [`verifier`] twice and checks that both answers
 /// agree and that a success is genuine (see [`check_verified`]). Returns
 /// the answer.
-pub fn verify_and_check(message: &RawMessage) -> Result<Verified> {
+pub fn verify_and_check(message: &HttpMessage) -> Result<Verified> {
     let verifier = verifier();
     let verify = || match message {
-        RawMessage::Request(r) => verifier.verify_request(r),
-        RawMessage::Response(r) => verifier.verify_response(r, None),
+        HttpMessage::Request(r) => verifier.verify_request(r),
+        HttpMessage::Response(r) => verifier.verify_response(r, None),
     };
     let first = verify();
     let second = verify();
     assert_eq!(first, second, "verifying the same message twice disagrees");
     if let Ok(verified) = &first {
         let view = match message {
-            RawMessage::Request(r) => Message::from_request(r),
-            RawMessage::Response(r) => Message::from_response(r),
+            HttpMessage::Request(r) => Message::from_request(r),
+            HttpMessage::Response(r) => Message::from_response(r),
         };
         check_verified(&view, message.body(), verified);
     }
@@ -404,33 +239,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn raw_round_trip() {
-        let Some(RawMessage::Request(request)) =
-            parse_raw(RFC_REQUEST.as_bytes(), BodyLength::ContentLength)
-        else {
-            panic!("parses");
-        };
+    fn rfc_request_parses() {
+        let request = rfc_request();
         assert_eq!(request.body(), br#"{"hello": "world"}"#);
         assert_eq!(request.headers().len(), 5);
-        let raw = request_to_raw(&request);
-        let Some(RawMessage::Request(again)) = parse_raw(&raw, BodyLength::ContentLength) else {
-            panic!("reparses");
-        };
-        assert_eq!(again.uri(), request.uri());
-        assert_eq!(again.headers(), request.headers());
-        assert_eq!(again.body(), request.body());
-    }
-
-    #[test]
-    fn tolerant() {
-        let raw = b"GET / HTTP/1.1\nbad header: x\nA: 1\n  folded\nnocolon\n\nbody";
-        let Some(RawMessage::Request(r)) = parse_raw(raw, BodyLength::All) else {
-            panic!("parses");
-        };
-        assert_eq!(r.headers().len(), 1);
-        assert_eq!(r.headers()["a"], "1 folded");
-        assert_eq!(r.body(), b"body");
-        assert!(parse_raw(b"", BodyLength::All).is_none());
-        assert!(parse_raw(b"HTTP/1.1 99999", BodyLength::All).is_none());
     }
 }

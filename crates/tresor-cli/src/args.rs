@@ -1,14 +1,18 @@
 //! The command line: flags, and their conversion into library values.
 //!
-//! Values that need more than a type check (`--context`, `--suite`,
-//! `--frame-size`) are taken as text and checked here, so that a bad value is
-//! an ordinary `tresor: error:` with exit code 1; clap itself reports only
+//! Typed values (`--suite`, `--frame-size`, `--alg`, `--digest`) are parsed
+//! by the `value_parser`s here, which fail with a [`FlagError`]: `run`
+//! reports it as an ordinary `tresor: error:` line with exit code 1, the
+//! message naming the flag and the accepted values. `--context` is taken as
+//! text and checked by [`context`] the same way. Otherwise clap reports
 //! malformed command lines (unknown or missing flags), with exit code 2.
 
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
-use tresor_envelope::{Context, DEFAULT_FRAME_SIZE, MAX_FRAME_SIZE, MIN_FRAME_SIZE, Suite};
+use tresor_credentials::JwsAlgorithm;
+use tresor_envelope::{Context, MAX_FRAME_SIZE, MIN_FRAME_SIZE, Suite};
+use tresor_httpsig::{Algorithm, DigestAlgorithm};
 
 use crate::error::{CliError, Result};
 
@@ -204,8 +208,8 @@ pub(crate) enum KeyCommand {
 #[derive(Debug, Args)]
 pub(crate) struct KeyGenerateArgs {
     /// Algorithm: ed25519, ecdsa-p256 or ecdsa-p384.
-    #[arg(long, value_name = "ALG")]
-    pub(crate) alg: String,
+    #[arg(long, value_name = "ALG", value_parser = generate_algorithm)]
+    pub(crate) alg: Algorithm,
     /// Private key file to create; the public key goes to FILE.pub. Neither
     /// may exist.
     #[arg(long, value_name = "FILE")]
@@ -249,8 +253,8 @@ pub(crate) struct HttpSignArgs {
     pub(crate) key: PathBuf,
     /// Algorithm (RFC 9421 name); it must fit the key. Needed for RSA keys
     /// and for a Base64 hmac-sha256 secret [default: the key's].
-    #[arg(long, value_name = "ALG")]
-    pub(crate) alg: Option<String>,
+    #[arg(long, value_name = "ALG", value_parser = http_algorithm)]
+    pub(crate) alg: Option<Algorithm>,
     /// The `keyid` parameter.
     #[arg(long, value_name = "ID", allow_hyphen_values = true)]
     pub(crate) keyid: String,
@@ -290,8 +294,8 @@ pub(crate) struct HttpSignArgs {
     /// Adds a Content-Digest of the body (sha-256 or sha-512) before
     /// signing; an existing Content-Digest is kept, once checked against the
     /// body.
-    #[arg(long, value_name = "ALG")]
-    pub(crate) digest: Option<String>,
+    #[arg(long, value_name = "ALG", value_parser = digest_algorithm)]
+    pub(crate) digest: Option<DigestAlgorithm>,
     /// Scheme and related request.
     #[command(flatten)]
     pub(crate) message: MessageArgs,
@@ -312,8 +316,8 @@ pub(crate) struct HttpVerifyArgs {
     /// Algorithm (RFC 9421 name); it must fit the key and agree with the
     /// signature's `alg` parameter. Needed for RSA keys and for a Base64
     /// hmac-sha256 secret [default: the key's].
-    #[arg(long, value_name = "ALG")]
-    pub(crate) alg: Option<String>,
+    #[arg(long, value_name = "ALG", value_parser = http_algorithm)]
+    pub(crate) alg: Option<Algorithm>,
     /// The label of the signature to verify [default: the first].
     #[arg(long, value_name = "LABEL")]
     pub(crate) label: Option<String>,
@@ -383,11 +387,11 @@ pub(crate) struct SealArgs {
     #[arg(long, value_name = "KEY=VALUE")]
     pub(crate) context: Vec<String>,
     /// Cipher suite: aes-256-gcm or aes-256-gcm-siv [default: aes-256-gcm].
-    #[arg(long, value_name = "SUITE")]
-    pub(crate) suite: Option<String>,
+    #[arg(long, value_name = "SUITE", value_parser = suite)]
+    pub(crate) suite: Option<Suite>,
     /// Plaintext bytes per frame, 16 to 4194304 [default: 65536].
-    #[arg(long, value_name = "BYTES")]
-    pub(crate) frame_size: Option<String>,
+    #[arg(long, value_name = "BYTES", value_parser = frame_size)]
+    pub(crate) frame_size: Option<u32>,
     /// Input and output.
     #[command(flatten)]
     pub(crate) io: IoArgs,
@@ -620,8 +624,8 @@ pub(crate) struct ClientAddKeyArgs {
     pub(crate) proof: PathBuf,
     /// The algorithm to pin the key to: ES256, ES384, EdDSA, PS256 or PS512
     /// [default: the key's; RSA keys need PS256 or PS512].
-    #[arg(long, value_name = "ALG")]
-    pub(crate) alg: Option<String>,
+    #[arg(long, value_name = "ALG", value_parser = jws_algorithm)]
+    pub(crate) alg: Option<JwsAlgorithm>,
 }
 
 /// The `secret` commands.
@@ -674,32 +678,90 @@ pub(crate) fn context(pairs: &[String]) -> Result<Context> {
     Ok(context)
 }
 
-/// The suite named by `--suite`, or the default.
-pub(crate) fn suite(name: Option<&str>) -> Result<Suite> {
-    Ok(name.map(str::parse).transpose()?.unwrap_or_default())
+/// A flag value refused by one of the `value_parser`s below. Its message
+/// is the whole error line: it names the flag, the value and what is
+/// accepted.
+#[derive(Debug)]
+pub(crate) struct FlagError(String);
+
+impl std::fmt::Display for FlagError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
-/// The frame size given by `--frame-size`, or the default.
-pub(crate) fn frame_size(value: Option<&str>) -> Result<u32> {
-    let Some(value) = value else {
-        return Ok(DEFAULT_FRAME_SIZE);
-    };
+impl std::error::Error for FlagError {}
+
+/// `--suite`: `aes-256-gcm` or `aes-256-gcm-siv`.
+fn suite(name: &str) -> Result<Suite, FlagError> {
+    name.parse()
+        .map_err(|err: tresor_envelope::Error| FlagError(err.to_string()))
+}
+
+/// `--frame-size`: a number of bytes from [`MIN_FRAME_SIZE`] to
+/// [`MAX_FRAME_SIZE`].
+fn frame_size(value: &str) -> Result<u32, FlagError> {
     value
         .parse::<u32>()
         .ok()
         .filter(|size| (MIN_FRAME_SIZE..=MAX_FRAME_SIZE).contains(size))
         .ok_or_else(|| {
-            CliError::Usage(format!(
+            FlagError(format!(
                 "invalid --frame-size {value:?}: expected a number of bytes from \
                  {MIN_FRAME_SIZE} to {MAX_FRAME_SIZE}"
             ))
         })
 }
 
+/// `http sign|verify --alg`: an RFC 9421 algorithm name.
+fn http_algorithm(name: &str) -> Result<Algorithm, FlagError> {
+    name.parse::<Algorithm>().map_err(|_| {
+        let names: Vec<&str> = Algorithm::ALL.iter().map(|alg| alg.name()).collect();
+        FlagError(format!(
+            "invalid --alg {name:?}: expected one of {}",
+            names.join(", ")
+        ))
+    })
+}
+
+/// `key generate --alg`: `ed25519`, `ecdsa-p256` or `ecdsa-p384` (the
+/// RFC 9421 names `ecdsa-p256-sha256` and `ecdsa-p384-sha384` too).
+fn generate_algorithm(name: &str) -> Result<Algorithm, FlagError> {
+    match name {
+        "ed25519" => Ok(Algorithm::Ed25519),
+        "ecdsa-p256" | "ecdsa-p256-sha256" => Ok(Algorithm::EcdsaP256Sha256),
+        "ecdsa-p384" | "ecdsa-p384-sha384" => Ok(Algorithm::EcdsaP384Sha384),
+        _ => Err(FlagError(format!(
+            "invalid --alg {name:?}: expected ed25519, ecdsa-p256 or ecdsa-p384 \
+             (RSA keys come from an HSM or `openssl genpkey`; an hmac-sha256 secret is 32 \
+             random bytes in Base64)"
+        ))),
+    }
+}
+
+/// `http sign --digest`: `sha-256` or `sha-512`.
+fn digest_algorithm(name: &str) -> Result<DigestAlgorithm, FlagError> {
+    name.parse::<DigestAlgorithm>().map_err(|_| {
+        FlagError(format!(
+            "invalid --digest {name:?}: expected sha-256 or sha-512"
+        ))
+    })
+}
+
+/// `client add-key --alg`: a JWS algorithm name.
+fn jws_algorithm(name: &str) -> Result<JwsAlgorithm, FlagError> {
+    JwsAlgorithm::from_name(name).ok_or_else(|| {
+        FlagError(format!(
+            "invalid --alg {name:?}: expected ES256, ES384, EdDSA, PS256 or PS512"
+        ))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
+    use tresor_envelope::DEFAULT_FRAME_SIZE;
 
     fn strings(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| (*s).to_owned()).collect()
@@ -725,14 +787,49 @@ mod tests {
 
     #[test]
     fn suites_and_frame_sizes() {
-        assert_eq!(suite(None).unwrap(), Suite::Aes256Gcm);
-        assert_eq!(suite(Some("aes-256-gcm-siv")).unwrap(), Suite::Aes256GcmSiv);
-        assert!(suite(Some("rot13")).is_err());
-        assert_eq!(frame_size(None).unwrap(), DEFAULT_FRAME_SIZE);
-        assert_eq!(frame_size(Some("16")).unwrap(), 16);
+        assert_eq!(suite("aes-256-gcm").unwrap(), Suite::Aes256Gcm);
+        assert_eq!(suite("aes-256-gcm-siv").unwrap(), Suite::Aes256GcmSiv);
+        assert!(suite("rot13").is_err());
+        assert_eq!(frame_size("16").unwrap(), 16);
+        assert_eq!(frame_size("65536").unwrap(), DEFAULT_FRAME_SIZE);
         for bad in ["15", "4194305", "-1", "1k", ""] {
-            assert!(frame_size(Some(bad)).is_err(), "{bad}");
+            assert!(frame_size(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn algorithms() {
+        assert_eq!(
+            http_algorithm("rsa-pss-sha512").unwrap(),
+            Algorithm::RsaPssSha512
+        );
+        assert!(http_algorithm("rsa").is_err());
+        assert_eq!(
+            generate_algorithm("ecdsa-p256").unwrap(),
+            Algorithm::EcdsaP256Sha256
+        );
+        assert!(generate_algorithm("hmac-sha256").is_err());
+        assert_eq!(
+            digest_algorithm("sha-512").unwrap(),
+            DigestAlgorithm::Sha512
+        );
+        assert!(digest_algorithm("md5").is_err());
+        assert!(jws_algorithm("ES256").is_ok());
+        assert!(jws_algorithm("none").is_err());
+    }
+
+    #[test]
+    fn bad_values_are_flag_errors() {
+        let err = Cli::try_parse_from(["tresor", "seal", "--kek", "k", "--frame-size", "15"])
+            .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        let source = std::error::Error::source(&err)
+            .and_then(|source| source.downcast_ref::<FlagError>())
+            .unwrap();
+        assert_eq!(
+            source.to_string(),
+            "invalid --frame-size \"15\": expected a number of bytes from 16 to 4194304"
+        );
     }
 
     #[test]

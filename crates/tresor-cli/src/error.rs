@@ -65,6 +65,10 @@ pub(crate) enum CliError {
 
     /// A raw HTTP message could not be read or parsed.
     #[error("invalid HTTP message: {0}")]
+    RawHttp(#[from] crate::rawhttp::Error),
+
+    /// A raw HTTP message is not fit for the command.
+    #[error("invalid HTTP message: {0}")]
     Http(String),
 
     /// A signing or verifying key file could not be read or parsed.

@@ -19,6 +19,7 @@ use std::io::{self, BufWriter, IsTerminal, StdoutLock, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use serde::Serialize;
 use tempfile::NamedTempFile;
 
 use crate::args::file_path;
@@ -323,4 +324,18 @@ fn sync_parent(target: &Path) {
             let _ = dir.sync_all();
         }
     }
+}
+
+/// Prints `value` as JSON and a newline on standard output.
+pub(crate) fn print_json(value: &impl Serialize, pretty: bool) -> Result<()> {
+    let json = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    }
+    .map_err(|err| CliError::Stdout(err.into()))?;
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "{json}")
+        .and_then(|()| stdout.flush())
+        .map_err(CliError::Stdout)
 }

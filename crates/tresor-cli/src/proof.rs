@@ -25,9 +25,9 @@ use serde::{Deserialize, Serialize};
 use tresor_audit::{Hash, merkle};
 
 use crate::args::AuditVerifyProofArgs;
-use crate::commands::print_json;
 use crate::error::{CliError, Result};
 use crate::input::Input;
+use crate::output::print_json;
 
 /// The most bytes `verify-proof` reads: a proof has at most 128 hashes.
 const MAX_PROOF_INPUT: u64 = 1 << 20;

@@ -1,5 +1,33 @@
-//! Raw HTTP/1.1 messages, as files: parsing them into `http` types and
-//! writing them back with new fields.
+//! Raw HTTP/1.1 messages, as files: parsing them into [`http`] types and
+//! writing them back.
+//!
+//! This is the one raw HTTP/1.1 parser of tresor: the `tresor http`
+//! commands read messages with it, the fuzz targets (`rawhttp_parse`, and
+//! the `httpsig_*` targets' inputs) and the tests use it too.
+//!
+//! ```
+//! use tresor_cli::rawhttp::{HttpMessage, RawMessage};
+//!
+//! let raw = RawMessage::parse(
+//!     b"POST /pay?id=7 HTTP/1.1\r\nHost: bank.example\r\nContent-Length: 2\r\n\r\nhi",
+//! )?;
+//! assert!(raw.is_request());
+//! assert_eq!(raw.body(), b"hi");
+//!
+//! // Appending a field keeps the input's bytes and line endings.
+//! let signed = raw.write_with(&[(
+//!     http::header::HeaderName::from_static("signature"),
+//!     http::HeaderValue::from_static("sig=:AA==:"),
+//! )]);
+//! assert!(signed.ends_with(b"Content-Length: 2\r\nSignature: sig=:AA==:\r\n\r\nhi"));
+//!
+//! // The `http` types, and back to bytes that parse to the same message.
+//! let HttpMessage::Request(request) = raw.to_http() else { unreachable!() };
+//! assert_eq!(request.uri().query(), Some("id=7"));
+//! let bytes = HttpMessage::Request(request).to_bytes()?;
+//! assert_eq!(RawMessage::parse(&bytes)?.headers(), raw.headers());
+//! # Ok::<(), tresor_cli::rawhttp::Error>(())
+//! ```
 //!
 //! # What is read
 //!
@@ -12,24 +40,33 @@
 //! [ LE ]                  one final line ending, tolerated and kept
 //! ```
 //!
-//! `LE` is CRLF or a bare LF, each line on its own; the output uses the
-//! start line's. The request target is origin-form (`/path?query`, the
-//! authority then comes from `Host`), absolute-form
-//! (`https://host/path`), authority-form (`CONNECT`) or `*`.
+//! `LE` is CRLF or a bare LF, each line on its own; new lines are written
+//! with the start line's. The request target is origin-form
+//! (`/path?query`, the authority then comes from `Host`), absolute-form
+//! (`https://host/path`), authority-form (`CONNECT`) or `*`. Field values
+//! lose their leading and trailing spaces and tabs.
 //!
-//! Rejected with a precise error: a head over [`MAX_HEAD`] bytes or
+//! Rejected with a precise [`Error`]: a head over [`MAX_HEAD`] bytes or
 //! [`MAX_FIELDS`] fields, a body over [`MAX_BODY`] bytes, input not made of
 //! lines, obsolete line folding, whitespace before a field's colon, an
 //! invalid field name or value, a missing, malformed, negative or repeated
 //! `Content-Length`, a `Transfer-Encoding` (chunked bodies are not
 //! supported), a body shorter than `Content-Length`, and any bytes after
-//! the body other than one line ending.
+//! the body other than one line ending. [`RawMessage::parse_head`] reads
+//! the head alone and leaves the body to its caller.
 //!
 //! # What is written
 //!
 //! [`RawMessage::write_with`]: the input's bytes up to the blank line,
 //! unchanged, then the new field lines, then the blank line, the body and
-//! the tolerated final line ending, if any.
+//! the tolerated final line ending, if any. [`RawMessage::to_bytes`] gives
+//! the input back exactly.
+//!
+//! [`HttpMessage::to_bytes`]: an `http` request or response as HTTP/1.1
+//! with CRLF line endings (`METHOD TARGET HTTP/1.x` or `HTTP/1.x CODE
+//! REASON`, one `name: value` line per field value, in the map's order,
+//! names in lower case, the blank line, the body), refused when it would
+//! not parse back to the same message.
 
 use std::io::Read;
 
@@ -37,18 +74,79 @@ use http::{
     HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri, Version,
 };
 
-use crate::error::{CliError, Result};
-
 /// The largest message head (start line and fields) accepted, in bytes.
-pub(crate) const MAX_HEAD: usize = 64 * 1024;
+pub const MAX_HEAD: usize = 64 * 1024;
 /// The most field lines accepted.
-pub(crate) const MAX_FIELDS: usize = 128;
+pub const MAX_FIELDS: usize = 128;
 /// The largest body accepted, in bytes.
-pub(crate) const MAX_BODY: usize = 64 * 1024 * 1024;
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// Why a raw message could not be read, parsed or written.
+///
+/// Messages are lower case, name the line (from 1) where there is one, and
+/// quote at most 64 characters of the input.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading the input failed.
+    #[error("cannot read the message: {0}")]
+    Read(#[source] std::io::Error),
+
+    /// The input is not a message this parser accepts: a bad start line,
+    /// field line or `Content-Length`, a body that does not fit it, an
+    /// unsupported `Transfer-Encoding`.
+    #[error("{}", at_line(*.line, .reason))]
+    Malformed {
+        /// The line (from 1) at fault, if the fault is on one line.
+        line: Option<usize>,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// The input is over one of the limits: [`MAX_HEAD`], [`MAX_FIELDS`],
+    /// [`MAX_BODY`].
+    #[error("{reason}")]
+    TooLarge {
+        /// Which limit, and its value.
+        reason: String,
+    },
+
+    /// [`HttpMessage::to_bytes`] cannot write the message as HTTP/1.1 text
+    /// that parses back to it (another protocol version, a body that does
+    /// not fit `Content-Length`, a value with surrounding whitespace…).
+    #[error("cannot write the message as HTTP/1.1: {reason}")]
+    Unwritable {
+        /// What stands in the way.
+        reason: String,
+    },
+}
+
+fn at_line(line: Option<usize>, reason: &str) -> String {
+    match line {
+        Some(line) => format!("line {line}: {reason}"),
+        None => reason.to_owned(),
+    }
+}
+
+/// The parser's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A message-format error, at a line when it has one.
+fn malformed(line: Option<usize>, reason: impl Into<String>) -> Error {
+    Error::Malformed {
+        line,
+        reason: reason.into(),
+    }
+}
+
+/// A limit error.
+fn too_large(reason: String) -> Error {
+    Error::TooLarge { reason }
+}
 
 /// A message's start line, parsed.
-#[derive(Debug)]
-pub(crate) enum StartLine {
+#[derive(Debug, Clone)]
+enum StartLine {
     /// A request line.
     Request {
         /// The method.
@@ -67,16 +165,21 @@ pub(crate) enum StartLine {
     },
 }
 
-/// A raw HTTP message, read from a file or standard input.
-#[derive(Debug)]
-pub(crate) struct RawMessage {
+/// A raw HTTP/1.1 message as read: the [`http`] parts, and the input's own
+/// bytes, so that it is written back unchanged apart from added fields.
+///
+/// A value of this type is valid: it can only be made by
+/// [`RawMessage::parse`], [`RawMessage::parse_head`] or
+/// [`RawMessage::read_from`].
+#[derive(Debug, Clone)]
+pub struct RawMessage {
     /// The input up to (not including) the blank line: start line and field
     /// lines with their own line endings.
     head: Vec<u8>,
     /// The line ending of new lines (that of the start line).
     line_ending: &'static [u8],
     /// The blank line as found (`\r\n` or `\n`).
-    blank_line: Vec<u8>,
+    blank_line: &'static [u8],
     /// The start line.
     start: StartLine,
     /// The fields, in order.
@@ -84,39 +187,74 @@ pub(crate) struct RawMessage {
     /// The body.
     body: Vec<u8>,
     /// The tolerated final line ending after the body, if any.
-    trailing: Vec<u8>,
-}
-
-/// A message-format error, at a line when it has one.
-fn malformed(line: Option<usize>, reason: impl Into<String>) -> CliError {
-    let reason = reason.into();
-    CliError::Http(match line {
-        Some(line) => format!("line {line}: {reason}"),
-        None => reason,
-    })
+    trailing: &'static [u8],
 }
 
 impl RawMessage {
-    /// Reads a whole message from `reader` (at most [`MAX_HEAD`] +
-    /// [`MAX_BODY`] + 2 bytes are read).
-    pub(crate) fn read_from(reader: &mut dyn Read) -> Result<Self> {
+    /// Reads a whole message from `reader` and parses it with
+    /// [`RawMessage::parse`]. At most [`MAX_HEAD`] + [`MAX_BODY`] + 2 bytes
+    /// are read; more is an [`Error::TooLarge`].
+    pub fn read_from(reader: &mut dyn Read) -> Result<Self> {
         let limit = MAX_HEAD + MAX_BODY + 2;
         let mut bytes = Vec::new();
         reader
             .take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
             .read_to_end(&mut bytes)
-            .map_err(|err| CliError::Http(format!("cannot read the message: {err}")))?;
+            .map_err(Error::Read)?;
         if bytes.len() > limit {
-            return Err(malformed(
-                None,
-                format!("the input is larger than {limit} bytes"),
-            ));
+            return Err(too_large(format!("the input is larger than {limit} bytes")));
         }
         Self::parse(&bytes)
     }
 
-    /// Parses a whole message.
-    pub(crate) fn parse(input: &[u8]) -> Result<Self> {
+    /// Parses a whole message: the head, a body of `Content-Length` bytes
+    /// (none without the field), and at most one line ending after it.
+    pub fn parse(input: &[u8]) -> Result<Self> {
+        let (mut message, rest) = Self::parse_head(input)?;
+        if message
+            .headers
+            .contains_key(http::header::TRANSFER_ENCODING)
+        {
+            return Err(malformed(
+                None,
+                "Transfer-Encoding is not supported (chunked bodies cannot be signed from a \
+                 file): give the decoded body with a Content-Length",
+            ));
+        }
+        let body_len = content_length(&message.headers)?;
+        let Some(body) = rest.get(..body_len) else {
+            return Err(malformed(
+                None,
+                format!(
+                    "the body is shorter than its Content-Length: {} of {body_len} bytes",
+                    rest.len()
+                ),
+            ));
+        };
+        message.trailing = match rest.get(body_len..).unwrap_or_default() {
+            b"" => b"",
+            b"\n" => b"\n",
+            b"\r\n" => b"\r\n",
+            trailing => {
+                return Err(malformed(
+                    None,
+                    format!(
+                        "{} bytes after the body of Content-Length {body_len} (one message \
+                         per input)",
+                        trailing.len()
+                    ),
+                ));
+            }
+        };
+        message.body = body.to_vec();
+        Ok(message)
+    }
+
+    /// Parses the head alone, up to and including the blank line, and
+    /// returns it with the bytes after it, for a caller that frames the
+    /// body itself. The message's body is empty; `Content-Length` and
+    /// `Transfer-Encoding` are not looked at.
+    pub fn parse_head(input: &[u8]) -> Result<(Self, &[u8])> {
         if input.is_empty() {
             return Err(malformed(None, "the input is empty"));
         }
@@ -124,15 +262,13 @@ impl RawMessage {
         let mut line_no = 0usize;
         let mut fields: Vec<(HeaderName, HeaderValue)> = Vec::new();
         let mut start: Option<(StartLine, &'static [u8])> = None;
+        let head_too_large = || too_large(format!("the head is larger than {MAX_HEAD} bytes"));
         let blank_line = loop {
             line_no += 1;
             let consumed = input.len() - rest.len();
             let Some(newline) = rest.iter().position(|&b| b == b'\n') else {
-                if consumed + rest.len() > MAX_HEAD {
-                    return Err(malformed(
-                        None,
-                        format!("the head is larger than {MAX_HEAD} bytes"),
-                    ));
+                if input.len() > MAX_HEAD {
+                    return Err(head_too_large());
                 }
                 return Err(malformed(
                     Some(line_no),
@@ -140,10 +276,7 @@ impl RawMessage {
                 ));
             };
             if consumed + newline > MAX_HEAD {
-                return Err(malformed(
-                    None,
-                    format!("the head is larger than {MAX_HEAD} bytes"),
-                ));
+                return Err(head_too_large());
             }
             let (raw_line, after) = rest.split_at(newline);
             rest = after.get(1..).unwrap_or_default();
@@ -164,10 +297,7 @@ impl RawMessage {
                 Some(_) if line.is_empty() => break ending,
                 Some(_) => {
                     if fields.len() >= MAX_FIELDS {
-                        return Err(malformed(
-                            None,
-                            format!("more than {MAX_FIELDS} field lines"),
-                        ));
+                        return Err(too_large(format!("more than {MAX_FIELDS} field lines")));
                     }
                     fields.push(parse_field_line(line, line_no)?);
                 }
@@ -183,61 +313,35 @@ impl RawMessage {
         for (name, value) in fields {
             headers.append(name, value);
         }
-        if headers.contains_key(http::header::TRANSFER_ENCODING) {
-            return Err(malformed(
-                None,
-                "Transfer-Encoding is not supported (chunked bodies cannot be signed from a \
-                 file): give the decoded body with a Content-Length",
-            ));
-        }
-        let body_len = content_length(&headers)?;
-        let Some(body) = rest.get(..body_len) else {
-            return Err(malformed(
-                None,
-                format!(
-                    "the body is shorter than its Content-Length: {} of {body_len} bytes",
-                    rest.len()
-                ),
-            ));
-        };
-        let trailing = rest.get(body_len..).unwrap_or_default();
-        if !matches!(trailing, b"" | b"\n" | b"\r\n") {
-            return Err(malformed(
-                None,
-                format!(
-                    "{} bytes after the body of Content-Length {body_len} (one message per input)",
-                    trailing.len()
-                ),
-            ));
-        }
-        Ok(RawMessage {
+        let message = RawMessage {
             head,
             line_ending,
-            blank_line: blank_line.to_vec(),
+            blank_line,
             start,
             headers,
-            body: body.to_vec(),
-            trailing: trailing.to_vec(),
-        })
+            body: Vec::new(),
+            trailing: b"",
+        };
+        Ok((message, rest))
     }
 
-    /// Whether the message is a request.
-    pub(crate) fn is_request(&self) -> bool {
+    /// Whether the message is a request (else a response).
+    pub fn is_request(&self) -> bool {
         matches!(self.start, StartLine::Request { .. })
     }
 
-    /// The fields.
-    pub(crate) fn headers(&self) -> &HeaderMap {
+    /// The fields, in order, duplicates kept.
+    pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
 
     /// The body.
-    pub(crate) fn body(&self) -> &[u8] {
+    pub fn body(&self) -> &[u8] {
         &self.body
     }
 
     /// The message as an `http` request or response, body included.
-    pub(crate) fn to_http(&self) -> HttpMessage {
+    pub fn to_http(&self) -> HttpMessage {
         match &self.start {
             StartLine::Request {
                 method,
@@ -261,28 +365,48 @@ impl RawMessage {
         }
     }
 
+    /// The message exactly as it was read.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.write_with(&[])
+    }
+
     /// The message with `new_fields` appended after the original field
-    /// lines, in the original line-ending style.
-    pub(crate) fn write_with(&self, new_fields: &[(String, HeaderValue)]) -> Vec<u8> {
+    /// lines, in the start line's line-ending style. Each new name is
+    /// written with its dash-separated words capitalised
+    /// (`Signature-Input`, `Content-Digest`).
+    pub fn write_with(&self, new_fields: &[(HeaderName, HeaderValue)]) -> Vec<u8> {
         let mut out =
             Vec::with_capacity(self.head.len() + self.body.len() + 256 * new_fields.len() + 8);
         out.extend_from_slice(&self.head);
         for (name, value) in new_fields {
-            out.extend_from_slice(name.as_bytes());
+            write_display_name(&mut out, name);
             out.extend_from_slice(b": ");
             out.extend_from_slice(value.as_bytes());
             out.extend_from_slice(self.line_ending);
         }
-        out.extend_from_slice(&self.blank_line);
+        out.extend_from_slice(self.blank_line);
         out.extend_from_slice(&self.body);
-        out.extend_from_slice(&self.trailing);
+        out.extend_from_slice(self.trailing);
         out
     }
 }
 
-/// A parsed message as the `http` crate's types.
+/// A field name with each dash-separated word capitalised.
+fn write_display_name(out: &mut Vec<u8>, name: &HeaderName) {
+    let mut word_start = true;
+    for &b in name.as_str().as_bytes() {
+        out.push(if word_start {
+            b.to_ascii_uppercase()
+        } else {
+            b
+        });
+        word_start = b == b'-';
+    }
+}
+
+/// A message as the `http` crate's types, body included.
 #[derive(Debug)]
-pub(crate) enum HttpMessage {
+pub enum HttpMessage {
     /// A request.
     Request(Request<Vec<u8>>),
     /// A response.
@@ -291,11 +415,100 @@ pub(crate) enum HttpMessage {
 
 impl HttpMessage {
     /// The fields.
-    pub(crate) fn headers(&self) -> &HeaderMap {
+    pub fn headers(&self) -> &HeaderMap {
         match self {
             HttpMessage::Request(request) => request.headers(),
             HttpMessage::Response(response) => response.headers(),
         }
+    }
+
+    /// The body.
+    pub fn body(&self) -> &[u8] {
+        match self {
+            HttpMessage::Request(request) => request.body(),
+            HttpMessage::Response(response) => response.body(),
+        }
+    }
+
+    /// The message as HTTP/1.1 text with CRLF line endings, which
+    /// [`RawMessage::parse`] reads back to the same method, target (or
+    /// status), version, fields and body.
+    ///
+    /// Refused ([`Error::Unwritable`]) when it would not: a version other
+    /// than HTTP/1.0 and HTTP/1.1, a target not in one of the four forms, a
+    /// `Transfer-Encoding` field, a body whose length is not the
+    /// `Content-Length` (0 without one), a field value with leading or
+    /// trailing whitespace, or over the limits.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let out = match self {
+            HttpMessage::Request(request) => format!(
+                "{} {} {}\r\n",
+                request.method(),
+                request.uri(),
+                version_text(request.version())?
+            ),
+            HttpMessage::Response(response) => {
+                let status = response.status();
+                format!(
+                    "{} {} {}\r\n",
+                    version_text(response.version())?,
+                    status.as_str(),
+                    status.canonical_reason().unwrap_or_default()
+                )
+            }
+        };
+        // The start line must read back as written.
+        let start_line = out.trim_end_matches("\r\n");
+        parse_start_line(start_line.as_bytes(), 1).map_err(|err| unwritable(err.to_string()))?;
+        let headers = self.headers();
+        if headers.contains_key(http::header::TRANSFER_ENCODING) {
+            return Err(unwritable("a Transfer-Encoding field".to_owned()));
+        }
+        if headers.len() > MAX_FIELDS {
+            return Err(unwritable(format!("more than {MAX_FIELDS} fields")));
+        }
+        let body = self.body();
+        let expected = content_length(headers).map_err(|err| unwritable(err.to_string()))?;
+        if body.len() != expected {
+            return Err(unwritable(format!(
+                "a body of {} bytes with a Content-Length of {expected}",
+                body.len()
+            )));
+        }
+        let mut bytes = out.into_bytes();
+        for (name, value) in headers {
+            let value = value.as_bytes();
+            if trim_ows(value).len() != value.len() {
+                return Err(unwritable(format!(
+                    "the value of field {name} starts or ends with whitespace"
+                )));
+            }
+            bytes.extend_from_slice(name.as_str().as_bytes());
+            bytes.extend_from_slice(b": ");
+            bytes.extend_from_slice(value);
+            bytes.extend_from_slice(b"\r\n");
+        }
+        if bytes.len() > MAX_HEAD {
+            return Err(unwritable(format!("a head larger than {MAX_HEAD} bytes")));
+        }
+        bytes.extend_from_slice(b"\r\n");
+        bytes.extend_from_slice(body);
+        Ok(bytes)
+    }
+}
+
+fn unwritable(reason: String) -> Error {
+    Error::Unwritable { reason }
+}
+
+/// The version as written on a start line.
+fn version_text(version: Version) -> Result<&'static str> {
+    match version {
+        Version::HTTP_11 => Ok("HTTP/1.1"),
+        Version::HTTP_10 => Ok("HTTP/1.0"),
+        other => Err(unwritable(format!(
+            "protocol version {other:?} (HTTP/1.1 or HTTP/1.0)"
+        ))),
     }
 }
 
@@ -460,10 +673,9 @@ fn content_length(headers: &HeaderMap) -> Result<usize> {
         .ok()
         .filter(|len| *len <= MAX_BODY)
         .ok_or_else(|| {
-            malformed(
-                None,
-                format!("Content-Length {len} is above the limit of {MAX_BODY} bytes"),
-            )
+            too_large(format!(
+                "Content-Length {len} is above the limit of {MAX_BODY} bytes"
+            ))
         })
 }
 
@@ -499,10 +711,74 @@ mod tests {
             let values: Vec<_> = msg.headers().get_all("x-a").iter().collect();
             assert_eq!(values, ["1", "2"]);
             assert_eq!(msg.write_with(&[]), text.as_bytes());
-            let out = msg.write_with(&[("Signature".to_owned(), HeaderValue::from_static("s"))]);
+            let out = msg.write_with(&[(
+                HeaderName::from_static("signature"),
+                HeaderValue::from_static("s"),
+            )]);
             let expected = text.replace(&format!("{le}{le}"), &format!("{le}Signature: s{le}{le}"));
             assert_eq!(String::from_utf8(out).unwrap(), expected);
         }
+    }
+
+    #[test]
+    fn display_names() {
+        let shown = |name: &'static str| {
+            let mut out = Vec::new();
+            write_display_name(&mut out, &HeaderName::from_static(name));
+            String::from_utf8(out).unwrap()
+        };
+        for name in [
+            "signature-input",
+            "content-digest",
+            "signature",
+            "x-a-b",
+            "a--b",
+        ] {
+            assert_eq!(shown(name).to_ascii_lowercase(), name);
+        }
+        assert_eq!(shown("signature-input"), "Signature-Input");
+        assert_eq!(shown("x-a-b"), "X-A-B");
+    }
+
+    #[test]
+    fn http_round_trip() {
+        for text in [
+            &b"POST /a?b=1 HTTP/1.0\nHost: x\nX: 1\nx: 2\nContent-Length: 3\n\nabc"[..],
+            b"CONNECT bank.example:443 HTTP/1.1\r\n\r\n",
+            b"OPTIONS * HTTP/1.1\r\n\r\n",
+            b"GET https://bank.example/p HTTP/1.1\r\n\r\n",
+            b"HTTP/1.1 599\r\nContent-Length: 1\r\n\r\nz",
+            b"HTTP/1.1 200 Fine\r\n\r\n",
+        ] {
+            let raw = RawMessage::parse(text).unwrap();
+            assert_eq!(raw.to_bytes(), text);
+            let bytes = raw.to_http().to_bytes().unwrap();
+            let again = RawMessage::parse(&bytes).unwrap();
+            assert_eq!(again.headers(), raw.headers());
+            assert_eq!(again.body(), raw.body());
+            assert_eq!(again.to_http().to_bytes().unwrap(), bytes);
+        }
+        let mut request = Request::new(b"abc".to_vec());
+        assert!(HttpMessage::Request(request.clone()).to_bytes().is_err());
+        request
+            .headers_mut()
+            .insert("content-length", HeaderValue::from_static("3"));
+        assert!(HttpMessage::Request(request.clone()).to_bytes().is_ok());
+        request
+            .headers_mut()
+            .insert("x", HeaderValue::from_static(" padded"));
+        assert!(HttpMessage::Request(request.clone()).to_bytes().is_err());
+        *request.version_mut() = Version::HTTP_2;
+        assert!(HttpMessage::Request(request).to_bytes().is_err());
+    }
+
+    #[test]
+    fn head_alone() {
+        let (head, rest) =
+            RawMessage::parse_head(b"POST / HTTP/1.1\nContent-Length: 9\n\nrest").unwrap();
+        assert!(head.body().is_empty());
+        assert_eq!(rest, b"rest");
+        assert!(RawMessage::parse_head(b"POST / HTTP/1.1\n").is_err());
     }
 
     #[test]

@@ -105,20 +105,6 @@ impl KeyText {
     }
 }
 
-/// Parses `--alg`: an RFC 9421 algorithm name.
-pub(crate) fn algorithm(name: Option<&str>) -> Result<Option<Algorithm>> {
-    name.map(|name| {
-        name.parse::<Algorithm>().map_err(|_| {
-            let names: Vec<&str> = Algorithm::ALL.iter().map(|alg| alg.name()).collect();
-            CliError::Usage(format!(
-                "invalid --alg {name:?}: expected one of {}",
-                names.join(", ")
-            ))
-        })
-    })
-    .transpose()
-}
-
 fn key_error(path: &Path, source: tresor_httpsig::Error) -> CliError {
     CliError::SigKeyFile {
         path: path.to_owned(),
@@ -314,21 +300,6 @@ pub(crate) fn verifying_key(path: &Path, alg: Option<Algorithm>) -> Result<Arc<d
     }
 }
 
-/// Parses `key generate --alg`: `ed25519`, `ecdsa-p256` or `ecdsa-p384`
-/// (the RFC 9421 names `ecdsa-p256-sha256` and `ecdsa-p384-sha384` too).
-pub(crate) fn generate_algorithm(name: &str) -> Result<Algorithm> {
-    match name {
-        "ed25519" => Ok(Algorithm::Ed25519),
-        "ecdsa-p256" | "ecdsa-p256-sha256" => Ok(Algorithm::EcdsaP256Sha256),
-        "ecdsa-p384" | "ecdsa-p384-sha384" => Ok(Algorithm::EcdsaP384Sha384),
-        _ => Err(CliError::Usage(format!(
-            "invalid --alg {name:?}: expected ed25519, ecdsa-p256 or ecdsa-p384 \
-             (RSA keys come from an HSM or `openssl genpkey`; an hmac-sha256 secret is 32 \
-             random bytes in Base64)"
-        ))),
-    }
-}
-
 /// The public key file for private key file `out`: `out` with `.pub`
 /// appended.
 pub(crate) fn public_path(out: &Path) -> PathBuf {
@@ -427,18 +398,7 @@ mod tests {
     }
 
     #[test]
-    fn algorithms() {
-        assert_eq!(algorithm(None).unwrap(), None);
-        assert_eq!(
-            algorithm(Some("rsa-pss-sha512")).unwrap(),
-            Some(Algorithm::RsaPssSha512)
-        );
-        assert!(algorithm(Some("rsa")).is_err());
-        assert_eq!(
-            generate_algorithm("ecdsa-p256").unwrap(),
-            Algorithm::EcdsaP256Sha256
-        );
-        assert!(generate_algorithm("hmac-sha256").is_err());
+    fn public_paths() {
         assert_eq!(
             public_path(Path::new("dir/a.key")),
             PathBuf::from("dir/a.key.pub")

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 use serde_json::Value;
+use tresor_cli::rawhttp::{HttpMessage, RawMessage};
 use tresor_httpsig::{HmacKey, PublicKey, Signer};
 
 mod common;
@@ -540,6 +541,21 @@ fn crlf_messages_stay_crlf() {
     assert_eq!(text.matches('\n').count(), text.matches("\r\n").count());
     assert!(text.contains("\r\nSignature-Input: sig=("));
     assert!(text.contains("\r\nSignature: sig=:"));
+    // Read back by the tool's own parser: the input's fields and body, plus
+    // exactly the three added fields.
+    let (input, output) = (
+        RawMessage::parse(REQUEST).unwrap(),
+        RawMessage::parse(&signed).unwrap(),
+    );
+    assert!(output.is_request());
+    assert_eq!(output.body(), input.body());
+    assert_eq!(output.headers().len(), input.headers().len() + 3);
+    for (name, value) in input.headers() {
+        assert_eq!(output.headers().get(name), Some(value));
+    }
+    for name in ["content-digest", "signature-input", "signature"] {
+        assert_eq!(output.headers().get_all(name).iter().count(), 1, "{name}");
+    }
     dir.verify("k.pub", &signed, &[]);
 }
 
@@ -1310,12 +1326,7 @@ fn hmac_signed_request(secret: &[u8]) -> Vec<u8> {
     Signer::new(Arc::new(HmacKey::new(secret).unwrap()), "victim")
         .sign_request(&mut request)
         .unwrap();
-    let mut raw = String::from("POST /transfer HTTP/1.1\r\n");
-    for (name, value) in request.headers() {
-        raw.push_str(&format!("{}: {}\r\n", name, value.to_str().unwrap()));
-    }
-    raw.push_str("\r\nhello");
-    raw.into_bytes()
+    HttpMessage::Request(request).to_bytes().unwrap()
 }
 
 /// Regression: finding 1 of the security review (issue 8). A public key

@@ -4,10 +4,7 @@
 //! and `created` is fixed, so these seeds are the same on every run.
 
 use http::{HeaderValue, Request, Response};
-use tresor_fuzz::httpsig::{
-    self as fixtures, BodyLength, RawMessage, hmac_signer, parse_raw, request_to_raw,
-    response_to_raw,
-};
+use tresor_fuzz::httpsig::{self as fixtures, HttpMessage, RawMessage, hmac_signer};
 use tresor_httpsig::{ComponentId, DigestAlgorithm, Signer};
 
 use crate::Seed;
@@ -49,7 +46,7 @@ const SECTION_2_HEAD: &str = "GET /path?param=value HTTP/1.1\r\n\
 Host: www.example.com\r\n\
 Date: Tue, 20 Apr 2021 02:07:56 GMT\r\n\
 X-OWS-Header:   Leading and trailing whitespace.   \r\n\
-X-Obs-Fold-Header: Obsolete\r\n    line folding.\r\n\
+X-Obs-Fold-Header: Obsolete line folding.\r\n\
 Cache-Control: max-age=60\r\n\
 Cache-Control:    must-revalidate\r\n\
 Example-Dict:  a=1,    b=2;x=1;y=2,   c=(a   b   c)\r\n\
@@ -263,15 +260,15 @@ fn base_seeds() -> Vec<Seed> {
 }
 
 fn request_from(raw: &str) -> Request<Vec<u8>> {
-    match parse_raw(raw.as_bytes(), BodyLength::ContentLength) {
-        Some(RawMessage::Request(r)) => r,
+    match RawMessage::parse(raw.as_bytes()).map(|raw| raw.to_http()) {
+        Ok(HttpMessage::Request(r)) => r,
         _ => panic!("not a request: {raw:?}"),
     }
 }
 
 fn response_from(raw: &str) -> Response<Vec<u8>> {
-    match parse_raw(raw.as_bytes(), BodyLength::ContentLength) {
-        Some(RawMessage::Response(r)) => r,
+    match RawMessage::parse(raw.as_bytes()).map(|raw| raw.to_http()) {
+        Ok(HttpMessage::Response(r)) => r,
         _ => panic!("not a response: {raw:?}"),
     }
 }
@@ -381,7 +378,7 @@ fn verify_seeds() -> Result<Vec<Seed>, Box<dyn std::error::Error>> {
     let mut valid = Vec::new();
     for (name, signer, mut request) in signed {
         signer.sign_request(&mut request)?;
-        let raw = request_to_raw(&request);
+        let raw = HttpMessage::Request(request).to_bytes()?;
         if !name.starts_with("defect-") {
             valid.push((name.to_owned(), raw.clone()));
         }
@@ -402,14 +399,14 @@ fn verify_seeds() -> Result<Vec<Seed>, Box<dyn std::error::Error>> {
             two.headers_mut().append(name, l);
         }
     }
-    let raw = request_to_raw(&two);
+    let raw = HttpMessage::Request(two).to_bytes()?;
     valid.push(("two-signatures".to_owned(), raw.clone()));
     seeds.push(("two-signatures".to_owned(), raw));
 
     // A response signed with HMAC, covering @status and its body fields.
     let mut response = response_from(RFC_RESPONSE);
     hmac().sign_response(&mut response, None)?;
-    let raw = response_to_raw(&response);
+    let raw = HttpMessage::Response(response).to_bytes()?;
     valid.push(("hmac-response".to_owned(), raw.clone()));
     seeds.push(("hmac-response".to_owned(), raw));
 
@@ -448,17 +445,22 @@ fn verify_seeds() -> Result<Vec<Seed>, Box<dyn std::error::Error>> {
 
     // Every seed meant to verify does, so the fuzzer starts past the check.
     for (name, raw) in &valid {
-        let message =
-            parse_raw(raw, BodyLength::ContentLength).ok_or_else(|| format!("{name}: unparsed"))?;
+        let message = RawMessage::parse(raw)
+            .map_err(|e| format!("{name}: unparsed: {e}"))?
+            .to_http();
         fixtures::verify_and_check(&message).map_err(|e| format!("{name} does not verify: {e}"))?;
     }
     for name in ["rfc-b24", "rfc-b25", "rfc-b26"] {
         let (_, raw) = seeds.iter().find(|(n, _)| n == name).ok_or(name)?;
-        let message = parse_raw(raw, BodyLength::ContentLength).ok_or(name)?;
+        let message = RawMessage::parse(raw)
+            .map_err(|e| format!("{name}: unparsed: {e}"))?
+            .to_http();
         fixtures::verify_and_check(&message).map_err(|e| format!("{name} does not verify: {e}"))?;
     }
     for (name, raw) in seeds.iter().filter(|(n, _)| n.starts_with("defect-")) {
-        let message = parse_raw(raw, BodyLength::ContentLength).ok_or_else(|| name.clone())?;
+        let message = RawMessage::parse(raw)
+            .map_err(|e| format!("{name}: unparsed: {e}"))?
+            .to_http();
         if fixtures::verify_and_check(&message).is_ok() {
             return Err(format!("defective seed {name} verifies").into());
         }

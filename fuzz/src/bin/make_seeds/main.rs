@@ -25,6 +25,10 @@
 //! assertions, access tokens and secrets made with the fixed clients,
 //! secrets and Ed25519 keys of `tresor_fuzz::credentials`; the same on
 //! every run.
+//!
+//! The `rawhttp_parse` seeds (module `rawhttp`) are small raw HTTP/1.1
+//! messages written out by hand: every shape `tresor_cli::rawhttp` reads,
+//! and one refused message per defect; the same on every run.
 
 // Byte offsets into envelopes this program has just built.
 #![allow(clippy::indexing_slicing)]
@@ -32,6 +36,7 @@
 mod audit;
 mod credentials;
 mod httpsig;
+mod rawhttp;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -107,6 +112,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let [httpsig_fields, httpsig_base, httpsig_verify] = httpsig::seeds()?;
     let [audit_recovery, audit_proofs, audit_note, audit_jcs] = audit::seeds()?;
     let [cred_token_request, cred_assertion, cred_secret_format] = credentials::seeds()?;
+    let rawhttp_parse = rawhttp::seeds()?;
 
     for (target, seeds) in [
         ("header_parse", header_parse),
@@ -122,6 +128,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("cred_token_request", cred_token_request),
         ("cred_assertion", cred_assertion),
         ("cred_secret_format", cred_secret_format),
+        ("rawhttp_parse", rawhttp_parse),
     ] {
         write_corpus(&root.join(target), &seeds)?;
         println!(

@@ -1,61 +1,20 @@
-//! The commands.
+//! The envelope commands: `kek generate`, `seal`, `open`, `rewrap`,
+//! `inspect`.
 
 use std::collections::BTreeMap;
-use std::io::{self, Cursor, Read, Write};
+use std::io::{Cursor, Read};
 
 use serde::Serialize;
-use tresor_envelope::{Envelope, Error, Header, KeyEncryptionKey, Keyring, LocalKek, SealOptions};
-
-use crate::args::{
-    self, AuditCommand, ClientCommand, Command, GenerateArgs, HttpCommand, InspectArgs, KekCommand,
-    KeyCommand, OpenArgs, RewrapArgs, SealArgs, SecretCommand,
+use tresor_envelope::{
+    DEFAULT_FRAME_SIZE, Envelope, Error, Header, KeyEncryptionKey, Keyring, LocalKek, SealOptions,
 };
-use crate::audit;
-use crate::client;
+
+use crate::args::{self, GenerateArgs, InspectArgs, OpenArgs, RewrapArgs, SealArgs};
 use crate::error::{CliError, Result};
-use crate::http;
 use crate::input::Input;
 use crate::keys;
-use crate::output::Output;
+use crate::output::{Output, print_json};
 use crate::progress::Progress;
-use crate::proof;
-
-/// Runs a command.
-pub(crate) fn run(command: Command) -> Result<()> {
-    match command {
-        Command::Kek(KekCommand::Generate(args)) => kek_generate(&args),
-        Command::Seal(args) => seal(&args),
-        Command::Open(args) => open(&args),
-        Command::Rewrap(args) => rewrap(&args),
-        Command::Inspect(args) => inspect(&args),
-        Command::Key(KeyCommand::Generate(args)) => http::key_generate(&args),
-        Command::Http(HttpCommand::Sign(args)) => http::sign(&args),
-        Command::Http(HttpCommand::Verify(args)) => http::verify(&args),
-        Command::Http(HttpCommand::Base(args)) => http::base(&args),
-        Command::Client(command) => match command {
-            ClientCommand::Register(args) => client::register(&args),
-            ClientCommand::Authenticate(args) => client::authenticate(&args),
-            ClientCommand::RotateSecret(args) => client::rotate_secret(&args),
-            ClientCommand::RevokeSecret(args) => client::revoke_secret(&args),
-            ClientCommand::Show(args) => client::show(&args),
-            ClientCommand::List(args) => client::list(&args),
-            ClientCommand::KeyChallenge(args) => client::key_challenge(&args),
-            ClientCommand::AddKey(args) => client::add_key(&args),
-            ClientCommand::Suspend(args) => client::set_status(&args, true),
-            ClientCommand::Reactivate(args) => client::set_status(&args, false),
-        },
-        Command::Secret(SecretCommand::Check(args)) => client::secret_check(&args),
-        Command::Audit(command) => match command {
-            AuditCommand::Keygen(args) => audit::keygen(&args),
-            AuditCommand::Append(args) => audit::append(&args),
-            AuditCommand::Checkpoint(args) => audit::checkpoint(&args),
-            AuditCommand::Verify(args) => audit::verify(&args),
-            AuditCommand::Prove(args) => audit::prove(&args),
-            AuditCommand::Consistency(args) => audit::consistency(&args),
-            AuditCommand::VerifyProof(args) => proof::verify_proof(&args),
-        },
-    }
-}
 
 /// What `tresor kek generate` prints: the new key's id and check value.
 #[derive(Serialize)]
@@ -66,7 +25,7 @@ struct GeneratedKey<'a> {
 
 /// `tresor kek generate`: creates a key file and prints its id and check
 /// value as one line of JSON.
-fn kek_generate(args: &GenerateArgs) -> Result<()> {
+pub(super) fn kek_generate(args: &GenerateArgs) -> Result<()> {
     if args.out.as_os_str() == "-" {
         return Err(CliError::Usage(
             "kek generate writes the key to a file only: give --out FILE".to_owned(),
@@ -92,11 +51,11 @@ fn kek_generate(args: &GenerateArgs) -> Result<()> {
 }
 
 /// `tresor seal`: encrypts the input under the first `--kek`.
-fn seal(args: &SealArgs) -> Result<()> {
+pub(super) fn seal(args: &SealArgs) -> Result<()> {
     let context = args::context(&args.context)?;
     let options = SealOptions::new()
-        .suite(args::suite(args.suite.as_deref())?)
-        .frame_size(args::frame_size(args.frame_size.as_deref())?);
+        .suite(args.suite.unwrap_or_default())
+        .frame_size(args.frame_size.unwrap_or(DEFAULT_FRAME_SIZE));
     let envelope = Envelope::builder(keys::keyring(&args.kek)?)
         .options(options)
         .build()?;
@@ -111,7 +70,7 @@ fn seal(args: &SealArgs) -> Result<()> {
 }
 
 /// `tresor open`: decrypts and verifies the input with the `--kek` keyring.
-fn open(args: &OpenArgs) -> Result<()> {
+pub(super) fn open(args: &OpenArgs) -> Result<()> {
     let context = args::context(&args.context)?;
     let envelope = Envelope::new(keys::keyring(&args.kek)?);
 
@@ -124,7 +83,7 @@ fn open(args: &OpenArgs) -> Result<()> {
 }
 
 /// `tresor rewrap`: rewrites the key section from `--from` to `--to`.
-fn rewrap(args: &RewrapArgs) -> Result<()> {
+pub(super) fn rewrap(args: &RewrapArgs) -> Result<()> {
     let from = keys::load(&args.from)?;
     let to = keys::load(&args.to)?;
     let (from_id, to_id) = (from.key_id().to_owned(), to.key_id().to_owned());
@@ -167,7 +126,7 @@ struct HeaderJson<'a> {
 }
 
 /// `tresor inspect`: prints the header as JSON, reading nothing past it.
-fn inspect(args: &InspectArgs) -> Result<()> {
+pub(super) fn inspect(args: &InspectArgs) -> Result<()> {
     let mut input = Input::open(args.input.as_deref(), false)?;
     let header = Header::read_from(input.reader())?;
     print_json(
@@ -181,20 +140,6 @@ fn inspect(args: &InspectArgs) -> Result<()> {
         },
         true,
     )
-}
-
-/// Prints `value` as JSON and a newline on standard output.
-pub(crate) fn print_json(value: &impl Serialize, pretty: bool) -> Result<()> {
-    let json = if pretty {
-        serde_json::to_string_pretty(value)
-    } else {
-        serde_json::to_string(value)
-    }
-    .map_err(|err| CliError::Stdout(err.into()))?;
-    let mut stdout = io::stdout().lock();
-    writeln!(stdout, "{json}")
-        .and_then(|()| stdout.flush())
-        .map_err(CliError::Stdout)
 }
 
 /// Refuses to write an envelope (binary) to a terminal.

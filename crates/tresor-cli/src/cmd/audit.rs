@@ -31,10 +31,9 @@ use crate::args::{
     AuditAppendArgs, AuditCheckpointArgs, AuditConsistencyArgs, AuditKeygenArgs, AuditProveArgs,
     AuditVerifyArgs,
 };
-use crate::commands::print_json;
 use crate::error::{CliError, Result};
 use crate::input::{Input, read_small_text};
-use crate::output::Output;
+use crate::output::{Output, print_json};
 use crate::proof::{ConsistencyJson, InclusionJson, b64};
 use crate::sigkeys::public_path;
 
