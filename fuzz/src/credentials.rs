@@ -15,12 +15,12 @@ use std::sync::{Arc, OnceLock};
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use serde_json::Value;
+use tresor_credentials::store::{Mac, SecretVerifier, verifier_input};
 use tresor_credentials::{
-    AssertionVerifier, ClientId, ClientRecord, ClientStatus, CredentialStore, FixedClock,
-    JwsAlgorithm, LocalPepper, MemoryStore, Pepper, FailureQuota, RateLimits, Registry, SecretId,
+    AssertionVerifier, ClientId, ClientRecord, ClientStatus, CredentialStore, FailureQuota,
+    FixedClock, JwsAlgorithm, LocalPepper, MemoryStore, Pepper, RateLimits, Registry, SecretId,
     TokenEndpoint, TokenIssuer, TokenSigningKey, TokenVerifier,
 };
-use tresor_credentials::store::{Mac, SecretVerifier, verifier_input};
 
 /// The fixed clock's time (2026-01-01T00:00:00Z).
 pub const NOW: i64 = 1_767_225_600;

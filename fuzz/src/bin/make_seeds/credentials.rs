@@ -89,9 +89,20 @@ fn assertion_cases() -> Vec<AssertionCase> {
             signed(
                 &CLIENT_KEY_SEED,
                 &ed,
-                &claims_with(&format!(r#""aud":["https://other.example","{ISSUER}"]"#)),
+                &claims_with(&format!(r#""aud":["{ISSUER}"]"#)),
             ),
             true,
+        ),
+        (
+            // The issuer must be the sole audience (RFC 7523bis).
+            "bad-aud-array-of-two",
+            0,
+            signed(
+                &CLIENT_KEY_SEED,
+                &ed,
+                &claims_with(&format!(r#""aud":["https://other.example","{ISSUER}"]"#)),
+            ),
+            false,
         ),
         (
             "valid-nbf-float-exp",
