@@ -382,7 +382,8 @@ impl AssertionVerifier {
         client_id: Option<&str>,
         source: Option<IpAddr>,
     ) -> Result<KeyAuthenticatedClient, AuthError> {
-        let now = registry.clock.now();
+        // A broken clock is an outage, never an acceptance.
+        let now = registry.now().map_err(|_| AuthError::Unavailable)?;
         let parsed = jwt::parse(assertion);
         let sub = parsed
             .as_ref()

@@ -273,7 +273,25 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    // --- Time -------------------------------------------------------------
+    /// The clock cannot tell the time (it reads a time before the UNIX
+    /// epoch): nothing with an expiry or a validity window can be decided,
+    /// so the operation is refused.
+    #[error("clock unavailable: {reason}")]
+    ClockUnavailable {
+        /// What the clock reported.
+        reason: String,
+    },
     // Add new variants above this line, one small edit at a time.
+}
+
+impl From<tresor_types::Error> for Error {
+    /// A clock failure ([`Clock::now`](crate::Clock::now)).
+    fn from(e: tresor_types::Error) -> Self {
+        Self::ClockUnavailable {
+            reason: e.to_string(),
+        }
+    }
 }
 
 impl From<rusqlite::Error> for Error {
@@ -295,8 +313,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// attacker behind it) learns nothing but "no". The precise reason goes to
 /// the [`AuthAudit`](crate::AuthAudit) hook only.
 ///
-/// [`AuthError::Unavailable`] is the one exception: the store or the pepper
-/// (a KMS, an HSM) failed, which says nothing about the credential, and
+/// [`AuthError::Unavailable`] is the one exception: the store, the pepper
+/// (a KMS, an HSM) or the clock (reading a time before the UNIX epoch) failed, which says nothing about the credential, and
 /// answering `invalid_client` would make a legitimate client discard a good
 /// secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -307,7 +325,8 @@ pub enum AuthError {
     #[error("invalid client")]
     InvalidClient,
 
-    /// An internal failure (store, pepper) stopped the check (RFC 6749
+    /// An internal failure (store, pepper, a clock before the UNIX epoch)
+    /// stopped the check (RFC 6749
     /// section 5.2 has no such code; answer `server_error`-like, HTTP 500
     /// or 503).
     #[error("authentication temporarily unavailable")]

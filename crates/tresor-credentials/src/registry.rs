@@ -15,13 +15,13 @@ use crate::client::{
     ClientId, ClientRecord, ClientStatus, Mac, SecretId, SecretVerifier, check_name,
     normalize_scopes,
 };
-use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, Error, Result};
 use crate::pepper::Pepper;
 use crate::ratelimit::{FailureLimiter, Limited, RateLimits};
 use crate::secret::{ClientSecret, SecretPrefix, validate_secret_format};
 use crate::store::{CredentialStore, StoredClient};
 use crate::verifier::derive;
+use tresor_types::{Clock, SystemClock};
 
 /// The most secrets a client may have active at once (the current one and,
 /// during a rotation's grace period, the previous one).
@@ -191,6 +191,16 @@ impl Registry {
         &self.clock
     }
 
+    /// Now, in UNIX seconds, from the registry's clock.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ClockUnavailable`] if the clock reads a time before the
+    /// UNIX epoch.
+    pub fn now(&self) -> Result<i64> {
+        Ok(self.clock.now()?.as_secs())
+    }
+
     /// Registers a client with a fresh secret; returns its id and the
     /// secret, which is shown this once and never again.
     pub fn register<S: AsRef<str>>(
@@ -323,7 +333,8 @@ impl Registry {
         secret: &SecretString,
         source: Option<IpAddr>,
     ) -> Result<AuthenticatedClient, AuthError> {
-        let now = self.clock.now();
+        // A broken clock is an outage, never an acceptance.
+        let now = self.now().map_err(|_| AuthError::Unavailable)?;
         let claimed = ClientId::parse(client_id).ok();
         let limiter_key = claimed.as_ref().map(ClientId::as_str);
         let report = |outcome, secret_id: Option<&SecretId>, rederived| {
@@ -473,7 +484,7 @@ impl Registry {
     fn new_record<S: AsRef<str>>(&self, name: &str, scopes: &[S]) -> Result<(ClientRecord, i64)> {
         check_name(name)?;
         let scopes = normalize_scopes(scopes)?;
-        let now = self.clock.now();
+        let now = self.now()?;
         let record = ClientRecord {
             id: ClientId::generate(&self.rng)?,
             name: name.to_owned(),
@@ -532,7 +543,7 @@ impl Registry {
                 .ok_or_else(|| Error::UnknownClient {
                     client_id: client_id.to_string(),
                 })?;
-            let now = self.clock.now();
+            let now = self.now()?;
             let mut record = stored.record;
             let out = change(&mut record, now)?;
             record.updated = now;
