@@ -289,6 +289,16 @@ pub enum Error {
         #[source]
         source: BackendError,
     },
+
+    // --- Time -------------------------------------------------------------
+    /// The clock cannot tell the time (it reads a time before the UNIX
+    /// epoch): nothing with an expiry or a validity window can be decided,
+    /// so the operation is refused.
+    #[error("clock unavailable: {reason}")]
+    ClockUnavailable {
+        /// What the clock reported.
+        reason: String,
+    },
     // Add new variants above this line, one small edit at a time.
 }
 
@@ -314,10 +324,23 @@ impl Error {
         }
     }
 
-    /// Whether this is a backend outage (store, pepper, replay cache)
-    /// rather than a fault of the request or the data.
+    /// Whether this is a backend outage (store, pepper, replay cache, a
+    /// clock before the UNIX epoch) rather than a fault of the request or
+    /// the data.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Storage { .. } | Self::Pepper { .. })
+        matches!(
+            self,
+            Self::Storage { .. } | Self::Pepper { .. } | Self::ClockUnavailable { .. }
+        )
+    }
+}
+
+impl From<tresor_types::Error> for Error {
+    /// A clock failure ([`Clock::now`](crate::Clock::now)).
+    fn from(e: tresor_types::Error) -> Self {
+        Self::ClockUnavailable {
+            reason: e.to_string(),
+        }
     }
 }
 
@@ -403,10 +426,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// the [`AuthAudit`](crate::AuthAudit) hook only.
 ///
 /// [`AuthError::Unavailable`] is the one exception: the store, the pepper
-/// (a KMS, an HSM) or the replay cache failed, which says nothing about
-/// the credential, and answering `invalid_client` would make a legitimate
-/// client discard a good secret. It carries no detail either: the backend's
-/// error (with its source chain) goes to the audit hook
+/// (a KMS, an HSM), the replay cache or the clock (reading a time before
+/// the UNIX epoch) failed, which says nothing about the credential, and
+/// answering `invalid_client` would make a legitimate client discard a good
+/// secret. It carries no detail either: the backend's error (with its
+/// source chain) goes to the audit hook
 /// ([`AuthEvent::error`](crate::AuthEvent::error)), the place for the
 /// reasons of every outcome, so the caller's answer stays a plain value
 /// that cannot leak infrastructure details.
@@ -418,9 +442,10 @@ pub enum AuthError {
     #[error("invalid client")]
     InvalidClient,
 
-    /// A backend failure (store, pepper, replay cache) stopped the check:
-    /// answer HTTP 503 with `temporarily_unavailable` (the
-    /// [`TokenEndpoint`](crate::TokenEndpoint) does), never 401.
+    /// A backend failure (store, pepper, replay cache, a clock before the
+    /// UNIX epoch) stopped the check: answer HTTP 503 with
+    /// `temporarily_unavailable` (the [`TokenEndpoint`](crate::TokenEndpoint)
+    /// does), never 401.
     #[error("authentication temporarily unavailable")]
     Unavailable,
 }

@@ -35,6 +35,7 @@ use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
+use tresor_types::jwk::{EcCurve, JwkKey, KeyParams, PublicJwk};
 
 /// The longest compact JWS accepted (client assertions and access tokens
 /// are a few hundred bytes; RSA signatures add ~700).
@@ -111,108 +112,63 @@ pub(crate) enum KeyKind {
     Rsa,
 }
 
-/// Public key material as *ring* takes it.
+/// A public key as *ring* takes it, held as the `tresor-types` JWK key
+/// (EC points uncompressed, `04 ‖ x ‖ y`).
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) enum RawPublicKey {
-    /// Uncompressed point `04 ‖ x ‖ y`.
-    Ec {
-        kind: KeyKind,
-        point: Vec<u8>,
-    },
-    Ed25519(Vec<u8>),
-    Rsa {
-        n: Vec<u8>,
-        e: Vec<u8>,
-    },
-}
+pub(crate) struct RawPublicKey(JwkKey);
 
 impl RawPublicKey {
+    /// An EC key from its uncompressed point.
+    pub(crate) fn ec(curve: EcCurve, point: &[u8]) -> Result<Self, tresor_types::Error> {
+        JwkKey::ec(curve, point).map(Self)
+    }
+
+    /// An Ed25519 key from its 32 bytes.
+    pub(crate) fn ed25519(x: &[u8]) -> Result<Self, tresor_types::Error> {
+        JwkKey::ed25519(x).map(Self)
+    }
+
     pub(crate) fn kind(&self) -> KeyKind {
-        match self {
-            RawPublicKey::Ec { kind, .. } => *kind,
-            RawPublicKey::Ed25519(_) => KeyKind::Ed25519,
-            RawPublicKey::Rsa { .. } => KeyKind::Rsa,
+        match self.0.params() {
+            KeyParams::Ec {
+                curve: EcCurve::P256,
+                ..
+            } => KeyKind::P256,
+            KeyParams::Ec { .. } => KeyKind::P384,
+            KeyParams::Ed25519 { .. } => KeyKind::Ed25519,
+            _ => KeyKind::Rsa,
         }
     }
 
-    /// Reads the public members of a JWK (`kty`, `crv`, `x`, `y`, `n`,
-    /// `e`); the caller has validated the key (or made it).
-    pub(crate) fn from_jwk(jwk: &Map<String, Value>) -> Result<Self, &'static str> {
-        let text = |name: &str| jwk.get(name).and_then(Value::as_str);
-        let bytes = |name: &str| -> Result<Vec<u8>, &'static str> {
-            let value = text(name).ok_or("a JWK member is missing")?;
-            Base64UrlUnpadded::decode_vec(value).map_err(|_| "a JWK member is not base64url")
-        };
-        match (text("kty"), text("crv")) {
-            (Some("EC"), Some(crv @ ("P-256" | "P-384"))) => {
-                let (kind, len) = if crv == "P-256" {
-                    (KeyKind::P256, 32)
-                } else {
-                    (KeyKind::P384, 48)
-                };
-                let (x, y) = (bytes("x")?, bytes("y")?);
-                if x.len() != len || y.len() != len {
-                    return Err("EC coordinates of the wrong length");
-                }
-                let mut point = Vec::with_capacity(1 + 2 * len);
-                point.push(0x04);
-                point.extend_from_slice(&x);
-                point.extend_from_slice(&y);
-                Ok(RawPublicKey::Ec { kind, point })
+    /// A key of a parsed public JWK; `Err` for a curve this crate does not
+    /// know.
+    pub(crate) fn from_jwk(jwk: &PublicJwk) -> Result<Self, &'static str> {
+        match jwk.key().params() {
+            KeyParams::Ec {
+                curve: EcCurve::P256 | EcCurve::P384,
+                ..
             }
-            (Some("OKP"), Some("Ed25519")) => {
-                let x = bytes("x")?;
-                if x.len() != 32 {
-                    return Err("an Ed25519 key is 32 bytes");
-                }
-                Ok(RawPublicKey::Ed25519(x))
-            }
-            (Some("RSA"), _) => Ok(RawPublicKey::Rsa {
-                n: bytes("n")?,
-                e: bytes("e")?,
-            }),
+            | KeyParams::Ed25519 { .. }
+            | KeyParams::Rsa { .. } => Ok(Self(jwk.key().clone())),
             _ => Err("unsupported key type"),
         }
     }
 
     /// The RFC 7638 canonical JSON of the required public members.
+    #[cfg_attr(not(feature = "httpsig"), allow(dead_code))]
     pub(crate) fn thumbprint_input(&self) -> String {
-        let b = |bytes: &[u8]| Base64UrlUnpadded::encode_string(bytes);
-        match self {
-            RawPublicKey::Ec { kind, point } => {
-                let crv = if *kind == KeyKind::P256 {
-                    "P-256"
-                } else {
-                    "P-384"
-                };
-                let coords = point.get(1..).unwrap_or_default();
-                let (x, y) = coords.split_at(coords.len() / 2);
-                format!(
-                    r#"{{"crv":"{crv}","kty":"EC","x":"{}","y":"{}"}}"#,
-                    b(x),
-                    b(y)
-                )
-            }
-            RawPublicKey::Ed25519(x) => {
-                format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, b(x))
-            }
-            RawPublicKey::Rsa { n, e } => {
-                format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, b(e), b(n))
-            }
-        }
+        self.0.canonical_json()
     }
 
     /// The RFC 7638 thumbprint (SHA-256, base64url).
     pub(crate) fn thumbprint(&self) -> String {
-        let digest =
-            ring::digest::digest(&ring::digest::SHA256, self.thumbprint_input().as_bytes());
-        Base64UrlUnpadded::encode_string(digest.as_ref())
+        self.0.thumbprint()
     }
 
     /// The public JWK with `alg` (and `kid` if given).
     pub(crate) fn to_jwk(&self, alg: JwsAlgorithm, kid: Option<&str>) -> String {
         let mut map: Map<String, Value> =
-            serde_json::from_str(&self.thumbprint_input()).unwrap_or_default();
+            serde_json::from_str(&self.0.canonical_json()).unwrap_or_default();
         map.insert("alg".into(), Value::String(alg.name().into()));
         if let Some(kid) = kid {
             map.insert("kid".into(), Value::String(kid.into()));
@@ -224,29 +180,29 @@ impl RawPublicKey {
     /// Verifies `signature` over `message` under `alg`; `false` for any
     /// failure, including an algorithm that does not fit the key.
     pub(crate) fn verify(&self, alg: JwsAlgorithm, message: &[u8], signature: &[u8]) -> bool {
-        let result = match (alg, self) {
+        let result = match (alg, self.0.params()) {
             (
                 JwsAlgorithm::Es256,
-                RawPublicKey::Ec {
-                    kind: KeyKind::P256,
+                KeyParams::Ec {
+                    curve: EcCurve::P256,
                     point,
                 },
             ) => UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
                 .verify(message, signature),
             (
                 JwsAlgorithm::Es384,
-                RawPublicKey::Ec {
-                    kind: KeyKind::P384,
+                KeyParams::Ec {
+                    curve: EcCurve::P384,
                     point,
                 },
             ) => UnparsedPublicKey::new(&signature::ECDSA_P384_SHA384_FIXED, point)
                 .verify(message, signature),
-            (JwsAlgorithm::EdDsa, RawPublicKey::Ed25519(x)) => {
+            (JwsAlgorithm::EdDsa, KeyParams::Ed25519 { x }) => {
                 UnparsedPublicKey::new(&signature::ED25519, x).verify(message, signature)
             }
-            (JwsAlgorithm::Ps256, RawPublicKey::Rsa { n, e }) => RsaPublicKeyComponents { n, e }
+            (JwsAlgorithm::Ps256, KeyParams::Rsa { n, e }) => RsaPublicKeyComponents { n, e }
                 .verify(&signature::RSA_PSS_2048_8192_SHA256, message, signature),
-            (JwsAlgorithm::Ps512, RawPublicKey::Rsa { n, e }) => RsaPublicKeyComponents { n, e }
+            (JwsAlgorithm::Ps512, KeyParams::Rsa { n, e }) => RsaPublicKeyComponents { n, e }
                 .verify(&signature::RSA_PSS_2048_8192_SHA512, message, signature),
             _ => return false,
         };

@@ -64,8 +64,8 @@ use std::fmt;
 use std::time::Duration;
 
 use ring::rand::SecureRandom;
-use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
+use tresor_types::jwk::PublicJwk;
 
 use crate::client::{ClientId, ClientRecord, ClientStatus, KeyState, RegisteredKey, RevokedKid};
 use crate::error::{Error, Result};
@@ -88,9 +88,6 @@ const CHALLENGE_PREFIX: &str = "tresor-key-challenge.v1.";
 const CHALLENGE_CONTEXT: &str = "tresor-credentials/key-challenge/v1";
 const NONCE_LEN: usize = 16;
 const PAYLOAD_LEN: usize = 4 + 8 + NONCE_LEN + crate::client::CLIENT_ID_LEN;
-
-/// The private JWK members; a public key must have none.
-const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 /// A proof-of-possession challenge for one client (see the [module
 /// docs](self)). Not secret: it only has to be unforgeable.
@@ -211,8 +208,8 @@ impl ClientPublicKey {
         } else {
             Self::parse_jwk(text, alg)?
         };
-        let jwk: Map<String, Value> = serde_json::from_str(&public.to_jwk())
-            .map_err(|_| invalid("cannot read the key back"))?;
+        let jwk =
+            PublicJwk::parse(&public.to_jwk()).map_err(|_| invalid("cannot read the key back"))?;
         let raw = RawPublicKey::from_jwk(&jwk).map_err(invalid)?;
         let kind = raw.kind();
         let alg = match (alg, kind) {
@@ -258,25 +255,23 @@ impl ClientPublicKey {
         requested: Option<JwsAlgorithm>,
     ) -> Result<(tresor_httpsig::PublicKey, Option<JwsAlgorithm>)> {
         use tresor_httpsig::{Algorithm, PublicKey};
-        if text.len() > 64 * 1024 {
-            return Err(invalid("JWK longer than 64 KiB"));
-        }
-        let mut map = jwt::object(text.as_bytes())
-            .map_err(|_| invalid("not a JSON object with unique members (PEM or JWK expected)"))?;
-        if let Some(name) = PRIVATE_MEMBERS.iter().find(|m| map.contains_key(**m)) {
-            return Err(invalid(format!(
-                "a public key must not contain the private JWK member {name:?}"
-            )));
-        }
-        let jwk_alg = match map.remove("alg") {
+        // The one JWK parser (tresor-types): the private members
+        // (`tresor_types::jwk::PRIVATE_MEMBERS`), duplicate members, `use`
+        // other than `sig` and bad encodings are refused there.
+        let jwk = PublicJwk::parse(text).map_err(|e| match e {
+            tresor_types::Error::InvalidJwk { reason } => {
+                invalid(format!("{reason} (PEM or public JWK expected)"))
+            }
+            other => invalid(other.to_string()),
+        })?;
+        let jwk_alg = match jwk.alg() {
             None => None,
-            Some(Value::String(name)) => Some(JwsAlgorithm::from_name(&name).ok_or_else(|| {
+            Some(name) => Some(JwsAlgorithm::from_name(name).ok_or_else(|| {
                 invalid(format!(
                     "unsupported algorithm {:?} (ES256, ES384, EdDSA, PS256, PS512)",
                     name.chars().take(16).collect::<String>()
                 ))
             })?),
-            Some(_) => return Err(invalid("JWK alg is not a string")),
         };
         let alg = match (jwk_alg, requested) {
             (Some(j), Some(r)) if j != r => {
@@ -284,11 +279,13 @@ impl ClientPublicKey {
             }
             (j, r) => r.or(j),
         };
-        let text = Value::Object(map.clone()).to_string();
-        let public = if map.get("kty").and_then(Value::as_str) == Some("RSA") {
-            PublicKey::from_jwk_with_alg(&text, Algorithm::RsaPssSha512)
+        // tresor-httpsig validates the key (point on the curve, RSA size);
+        // it gets the bare key, as its algorithm names are not JOSE's.
+        let bare = jwk.key().canonical_json();
+        let public = if jwk.key().kty() == "RSA" {
+            PublicKey::from_jwk_with_alg(&bare, Algorithm::RsaPssSha512)
         } else {
-            PublicKey::from_jwk(&text)
+            PublicKey::from_jwk(&bare)
         }
         .map_err(httpsig_error)?;
         Ok((public, alg))
@@ -297,8 +294,8 @@ impl ClientPublicKey {
     /// Reads a stored key back (validated when it was registered).
     pub(crate) fn from_registered(key: &RegisteredKey) -> Option<Self> {
         let alg = JwsAlgorithm::from_name(&key.alg)?;
-        let map = jwt::object(key.jwk.as_bytes()).ok()?;
-        let raw = RawPublicKey::from_jwk(&map).ok()?;
+        let jwk = PublicJwk::parse(&key.jwk).ok()?;
+        let raw = RawPublicKey::from_jwk(&jwk).ok()?;
         alg.fits(raw.kind()).then(|| Self {
             raw,
             alg,
@@ -418,7 +415,7 @@ impl Registry {
         }
         let version = self.pepper.current_version();
         let lifetime = i64::try_from(CHALLENGE_LIFETIME.as_secs()).unwrap_or(i64::MAX);
-        let expires = self.clock.now().saturating_add(lifetime);
+        let expires = self.now()?.saturating_add(lifetime);
         let mut nonce = [0u8; NONCE_LEN];
         self.rng.fill(&mut nonce).map_err(|_| Error::Rng)?;
         let mut payload = Vec::with_capacity(PAYLOAD_LEN);
@@ -469,7 +466,7 @@ impl Registry {
         if id != client_id.as_str().as_bytes() {
             return bad("issued for another client");
         }
-        if self.clock.now() >= expires {
+        if self.now()? >= expires {
             return bad("expired");
         }
         Ok(())
@@ -533,7 +530,8 @@ impl Registry {
                 reason: "not_before is not before not_after",
             });
         }
-        if options.not_after.is_some_and(|na| na <= self.clock.now()) {
+        let now = self.now()?;
+        if options.not_after.is_some_and(|na| na <= now) {
             return Err(Error::InvalidValidity {
                 reason: "not_after has passed",
             });

@@ -237,7 +237,8 @@
 //!
 //! - `httpsig` (default): public-key registration (`keys`),
 //!   `private_key_jwt` (`assertion`) and the `tresor_httpsig::KeyResolver`
-//!   impl; depends on `tresor-httpsig` for JWK/SPKI parsing. Without it
+//!   impl; depends on `tresor-httpsig` for SPKI parsing and key
+//!   validation (JWK parsing and thumbprints are `tresor-types`'). Without it
 //!   the crate is secrets-only (plus tokens and the endpoint with
 //!   `client_secret_basic`/`client_secret_post`).
 //! - `http` (default): `TokenEndpoint::handle_http` for `http::Request`.
@@ -287,7 +288,6 @@ pub mod assertion;
 mod audit;
 mod base62;
 mod client;
-mod clock;
 pub mod endpoint;
 mod error;
 pub mod jwt;
@@ -309,7 +309,6 @@ pub use client::{
     CLIENT_ID_LEN, ClientId, ClientRecord, ClientStatus, KeyState, MAX_NAME_LEN, MAX_SCOPE_LEN,
     MAX_SCOPES, RegisteredKey, RevokedKid, SECRET_ID_LEN, SecretId,
 };
-pub use clock::{Clock, FixedClock, SystemClock};
 pub use endpoint::{DefaultScopes, TokenEndpoint, TokenRequest, TokenResponse};
 pub use error::{AuthError, BackendError, Error, Result};
 pub use jwt::JwsAlgorithm;
@@ -332,9 +331,14 @@ pub use token::{
     AccessToken, AccessTokenClaims, TokenError, TokenIssuer, TokenPublicKey, TokenSigningKey,
     TokenVerifier,
 };
+pub use tresor_types::{Clock, FixedClock, SystemClock, UnixTime};
 
 /// Re-exported so callers name the same `SecretString` as the crate.
 pub use secrecy;
+
+/// Re-exported so a custom [`Clock`] names the same error type
+/// (`tresor_types::Error`) as the crate.
+pub use tresor_types;
 
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -12,13 +12,13 @@ use subtle::{Choice, ConstantTimeEq};
 
 use crate::audit::{AuthAudit, AuthEvent, AuthOutcome, FailureReason, NoAudit};
 use crate::client::{ClientId, ClientRecord, ClientStatus, SecretId, check_name, normalize_scopes};
-use crate::clock::{Clock, SystemClock};
 use crate::error::{AuthError, Error, Result};
 use crate::pepper::Pepper;
 use crate::ratelimit::{FailureLimiter, Limited, RateLimits};
 use crate::secret::{ClientSecret, SecretPrefix, validate_secret_format};
 use crate::store::derive;
 use crate::store::{CredentialStore, Mac, SecretVerifier, StoredClient};
+use tresor_types::{Clock, SystemClock};
 
 /// The most secrets a client may have active at once (the current one and,
 /// during a rotation's grace period, the previous one).
@@ -236,6 +236,16 @@ impl Registry {
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// Now, in UNIX seconds, from the registry's clock.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ClockUnavailable`] if the clock reads a time before the
+    /// UNIX epoch.
+    pub fn now(&self) -> Result<i64> {
+        Ok(self.clock.now()?.as_secs())
     }
 
     /// Registers a client with a fresh secret; returns its id and the
@@ -514,7 +524,7 @@ impl Registry {
     fn new_record<S: AsRef<str>>(&self, name: &str, scopes: &[S]) -> Result<(ClientRecord, i64)> {
         check_name(name)?;
         let scopes = normalize_scopes(scopes)?;
-        let now = self.clock.now();
+        let now = self.now()?;
         let record = ClientRecord {
             id: ClientId::generate(&self.rng)?,
             name: name.to_owned(),
@@ -573,7 +583,7 @@ impl Registry {
                 .ok_or_else(|| Error::UnknownClient {
                     client_id: client_id.to_string(),
                 })?;
-            let now = self.clock.now();
+            let now = self.now()?;
             let mut record = stored.record;
             let out = change(&mut record, now)?;
             record.updated = now;
@@ -620,9 +630,12 @@ impl<'r> Attempt<'r> {
         claimed: Option<ClientId>,
         source: Option<IpAddr>,
     ) -> Result<Self, AuthError> {
+        // A broken clock (a time before the epoch) is an outage, never an
+        // acceptance.
+        let now = registry.now().map_err(|_| AuthError::Unavailable)?;
         let attempt = Self {
             registry,
-            now: registry.clock.now(),
+            now,
             claimed,
             source,
         };

@@ -42,7 +42,14 @@ impl KeyResolver for Registry {
             .iter()
             .find(|k| k.kid == key_id)
             .ok_or_else(unknown)?;
-        check_usable(&stored.record, key, self.clock.now()).map_err(|_| unknown())?;
+        let now = self
+            .clock
+            .now()
+            .map_err(|e| tresor_httpsig::Error::ClockUnavailable {
+                reason: e.to_string(),
+            })?
+            .as_secs();
+        check_usable(&stored.record, key, now).map_err(|_| unknown())?;
         let public = ClientPublicKey::from_registered(key)
             .and_then(|k| k.to_httpsig())
             .ok_or_else(unknown)?;

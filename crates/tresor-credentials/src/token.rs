@@ -34,10 +34,11 @@ use ring::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _,
 };
 use serde_json::{Map, Value, json};
+use tresor_types::jwk::{EcCurve, PublicJwk};
+use tresor_types::{Clock, SystemClock};
 use zeroize::Zeroizing;
 
 use crate::client::ClientId;
-use crate::clock::{Clock, SystemClock};
 use crate::error::{BackendError, Error, Result};
 use crate::jwt::{self, JwsAlgorithm, JwsError, KeyKind, RawPublicKey};
 
@@ -116,16 +117,15 @@ impl TokenSigningKey {
             JwsAlgorithm::Es256 => {
                 let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der, &rng)
                     .map_err(|e| config(format!("not a P-256 PKCS#8 key: {e}")))?;
-                let raw = RawPublicKey::Ec {
-                    kind: KeyKind::P256,
-                    point: pair.public_key().as_ref().to_vec(),
-                };
+                let raw = RawPublicKey::ec(EcCurve::P256, pair.public_key().as_ref())
+                    .map_err(|e| config(e.to_string()))?;
                 (Pair::Ecdsa(pair), raw)
             }
             JwsAlgorithm::EdDsa => {
                 let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
                     .map_err(|e| config(format!("not an Ed25519 PKCS#8 key: {e}")))?;
-                let raw = RawPublicKey::Ed25519(pair.public_key().as_ref().to_vec());
+                let raw = RawPublicKey::ed25519(pair.public_key().as_ref())
+                    .map_err(|e| config(e.to_string()))?;
                 (Pair::Ed25519(pair), raw)
             }
             other => {
@@ -207,21 +207,17 @@ impl TokenPublicKey {
     ///
     /// [`Error::TokenConfig`].
     pub fn from_jwk(text: &str) -> Result<Self> {
-        let map = jwt::object(text.as_bytes()).map_err(|_| config("not a JWK object"))?;
-        if ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
-            .iter()
-            .any(|m| map.contains_key(*m))
-        {
-            return Err(config("a public JWK must not hold private members"));
-        }
-        let raw = RawPublicKey::from_jwk(&map).map_err(config)?;
+        // The one JWK parser: private members, duplicates, `use` other than
+        // `sig` and bad encodings are refused there.
+        let jwk = PublicJwk::parse(text).map_err(|e| config(e.to_string()))?;
+        let raw = RawPublicKey::from_jwk(&jwk).map_err(config)?;
         let alg = match raw.kind() {
             KeyKind::P256 => JwsAlgorithm::Es256,
             KeyKind::Ed25519 => JwsAlgorithm::EdDsa,
             _ => return Err(config("token keys are P-256 or Ed25519")),
         };
-        if let Some(named) = map.get("alg")
-            && named.as_str() != Some(alg.name())
+        if let Some(named) = jwk.alg()
+            && named != alg.name()
         {
             return Err(config("the JWK alg does not fit the key"));
         }
@@ -378,9 +374,11 @@ impl TokenIssuer {
     ///
     /// # Errors
     ///
-    /// [`Error::Rng`], [`Error::TokenConfig`] if signing failed.
+    /// [`Error::Rng`], [`Error::TokenConfig`] if signing failed,
+    /// [`Error::ClockUnavailable`] if the clock reads a time before the
+    /// UNIX epoch.
     pub fn issue(&self, client_id: &ClientId, scopes: &[String]) -> Result<AccessToken> {
-        let now = self.clock.now();
+        let now = self.clock.now()?.as_secs();
         let mut jti = [0u8; 16];
         self.rng.fill(&mut jti).map_err(|_| Error::Rng)?;
         let claims = AccessTokenClaims {
@@ -458,6 +456,10 @@ pub enum TokenError {
     /// `iat` or `nbf` is in the future.
     #[error("access token not yet valid")]
     NotYetValid,
+    /// The verifier's clock reads a time before the UNIX epoch: no token
+    /// is accepted until it is fixed.
+    #[error("clock unavailable")]
+    ClockUnavailable,
 }
 
 /// Verifies RFC 9068 access tokens for one resource server (see the
@@ -569,7 +571,11 @@ impl TokenVerifier {
         let exp = date("exp")?.ok_or(TokenError::Malformed)?;
         let iat = date("iat")?.ok_or(TokenError::Malformed)?;
         let nbf = date("nbf")?;
-        let now = self.clock.now();
+        let now = self
+            .clock
+            .now()
+            .map_err(|_| TokenError::ClockUnavailable)?
+            .as_secs();
         if now >= exp.saturating_add(self.skew) {
             return Err(TokenError::Expired);
         }

@@ -424,7 +424,7 @@ fn private_key_jwt_issues_a_token() {
     let kid = keys_support::register(&s.registry, &id, &key).kid;
     let now = {
         use tresor_credentials::Clock;
-        s.clock.now()
+        s.clock.now().unwrap().as_secs()
     };
     let assertion = |jti: &str| {
         keys_support::jws(

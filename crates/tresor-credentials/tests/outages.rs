@@ -337,7 +337,7 @@ async fn a_failing_store_is_503_at_the_token_endpoint_for_every_method() {
     assert_one_outage(&s.audit, FailureReason::StoreUnavailable, chain);
 
     // private_key_jwt
-    let now = s.clock.now();
+    let now = s.clock.now().unwrap().as_secs();
     let assertion = keys_support::jws(
         &key,
         &json!({"alg": "EdDSA", "kid": kid}),
@@ -362,7 +362,7 @@ async fn a_failing_replay_cache_is_503_never_a_token() {
     let endpoint = endpoint(&s)
         .assertions(AssertionVerifier::new(ISS).replay_cache(Arc::new(DownReplayCache)));
     let addr = serve_token_endpoint(endpoint).await;
-    let now = s.clock.now();
+    let now = s.clock.now().unwrap().as_secs();
     let assertion = keys_support::jws(
         &key,
         &json!({"alg": "EdDSA", "kid": kid}),

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::{T0, fixture, generous_limits, s};
 use tresor_credentials::{
-    AuthOutcome, Clock, Error, FailureReason, FixedClock, LocalPepper, MAX_ROTATION_GRACE,
-    MemoryStore, Pepper, Registry,
+    AuthError, AuthOutcome, Clock, Error, FailureReason, FixedClock, LocalPepper,
+    MAX_ROTATION_GRACE, MemoryStore, Pepper, Registry,
 };
 
 #[test]
@@ -59,7 +59,10 @@ fn at_most_two_active_secrets() {
     let (third_id, third) = r.rotate_secret(&id, Duration::from_secs(50)).unwrap();
     let record = r.get(&id).unwrap().unwrap();
     assert_eq!(record.secrets.len(), 2);
-    assert_eq!(record.secrets[0].expires, Some(f.clock.now() + 50));
+    assert_eq!(
+        record.secrets[0].expires,
+        Some(f.clock.now().unwrap().as_secs() + 50)
+    );
     assert_eq!(record.secrets[1].id, third_id);
     r.authenticate(id.as_str(), &s(third.expose_secret()), None)
         .unwrap();
@@ -230,4 +233,39 @@ fn management_errors() {
     r.authenticate(keyless.as_str(), &s(secret.expose_secret()), None)
         .unwrap();
     assert_eq!(r.list().unwrap().len(), 1);
+}
+
+/// A clock that reads a time before the UNIX epoch is an outage: the
+/// right secret is `Unavailable` (never accepted, never `InvalidClient`),
+/// and management operations fail with `ClockUnavailable`.
+#[test]
+fn a_clock_before_the_epoch_fails_closed() {
+    let f = fixture();
+    let (id, secret) = f.registry.register("c", &["a"]).unwrap();
+    let presented = s(secret.expose_secret());
+    f.clock.set(-1);
+    assert_eq!(
+        f.registry
+            .authenticate(id.as_str(), &presented, None)
+            .unwrap_err(),
+        AuthError::Unavailable
+    );
+    assert!(matches!(
+        f.registry.register("d", &["a"]),
+        Err(Error::ClockUnavailable { .. })
+    ));
+    assert!(matches!(
+        f.registry.rotate_secret(&id, Duration::from_secs(10)),
+        Err(Error::ClockUnavailable { .. })
+    ));
+    assert!(matches!(
+        f.registry.now(),
+        Err(Error::ClockUnavailable { .. })
+    ));
+    f.clock.set(T0);
+    assert!(
+        f.registry
+            .authenticate(id.as_str(), &presented, None)
+            .is_ok()
+    );
 }

@@ -261,3 +261,20 @@ fn algorithms_are_pinned_and_signatures_checked() {
         }
     }
 }
+
+/// A clock before the UNIX epoch: no token is issued or accepted.
+#[test]
+fn a_clock_before_the_epoch_fails_closed() {
+    let (issuer, clock) = issuer(JwsAlgorithm::Es256);
+    let verifier = issuer.verifier();
+    let token = issuer.issue(&client(), &["a".to_owned()]).unwrap();
+    clock.set(-1);
+    assert!(matches!(
+        issuer.issue(&client(), &["a".to_owned()]),
+        Err(tresor_credentials::Error::ClockUnavailable { .. })
+    ));
+    assert_eq!(
+        verifier.verify(token.token()).unwrap_err(),
+        TokenError::ClockUnavailable
+    );
+}

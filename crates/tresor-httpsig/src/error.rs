@@ -204,6 +204,15 @@ pub enum Error {
         /// Which digest failed, or why none could be checked.
         reason: String,
     },
+    // --- Time -------------------------------------------------------------
+    /// The clock cannot tell the time (it reads a time before the UNIX
+    /// epoch): nothing time-dependent can be checked, so verification and
+    /// signing fail closed.
+    #[error("clock unavailable: {reason}")]
+    ClockUnavailable {
+        /// What the clock reported.
+        reason: String,
+    },
     // Add new variants above this line, one small edit at a time.
 }
 
@@ -297,3 +306,13 @@ impl Eq for BackendError {}
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A clock failure (from [`Clock::now`](crate::Clock::now)) as this
+    /// crate's error.
+    pub(crate) fn clock(e: &tresor_types::Error) -> Self {
+        Self::ClockUnavailable {
+            reason: e.to_string(),
+        }
+    }
+}

@@ -124,7 +124,6 @@ mod keys;
 
 // RFC 9421 core (components, message view, base, fields, sign/verify).
 mod base;
-mod clock;
 mod component;
 mod fields;
 mod message;
@@ -156,10 +155,14 @@ pub use fields::{
 pub use message::{KNOWN_STRUCTURED_FIELDS, Message, StructuredType};
 pub use params::{SignatureParams, serialize_signature_params};
 
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use tresor_types::{Clock, FixedClock, SystemClock, UnixTime};
+
 pub use nonce::{DEFAULT_KEY_SHARE_DIVISOR, MemoryNonceStore, NonceStore};
 pub use policy::{DEFAULT_CLOCK_SKEW, DEFAULT_MAX_AGE, Policy, default_components};
 pub use sign::Signer;
+/// Re-exported so a custom [`Clock`] names the same error type
+/// (`tresor_types::Error`) as the crate.
+pub use tresor_types;
 pub use verify::{DEFAULT_NONCE_CAPACITY, Verified, Verifier};
 
 /// The README's example, compiled and run as a doctest.

@@ -3,8 +3,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
+use tresor_types::{Clock, SystemClock};
 
 /// Remembers `(key id, nonce)` pairs so a signature cannot be replayed.
 ///
@@ -151,7 +151,7 @@ impl MemoryNonceStore {
 
 impl NonceStore for MemoryNonceStore {
     fn check_and_remember(&self, key_id: &str, nonce: &str, expires_at: i64) -> Result<()> {
-        let now = self.clock.now();
+        let now = self.clock.now().map_err(|e| Error::clock(&e))?.as_secs();
         // A poisoned lock means a panic while holding it: fail closed, as
         // an outage of the store (not a verdict on the request).
         let mut inner = self
@@ -207,7 +207,7 @@ impl NonceStore for MemoryNonceStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::FixedClock;
+    use tresor_types::FixedClock;
 
     #[test]
     fn replay_expiry_and_capacity() {

@@ -42,7 +42,6 @@ use http::{HeaderMap, HeaderValue, Request, Response};
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::base::{SignatureBase, signature_base};
-use crate::clock::{Clock, SystemClock};
 use crate::component::ComponentId;
 use crate::digest::{DigestAlgorithm, content_digest};
 use crate::error::{Error, Result};
@@ -51,6 +50,7 @@ use crate::key::SigningKey;
 use crate::message::Message;
 use crate::params::SignatureParams;
 use crate::policy::default_components;
+use tresor_types::{Clock, SystemClock};
 
 #[derive(Clone, Debug)]
 enum NonceMode {
@@ -315,7 +315,10 @@ impl Signer {
     }
 
     fn params(&self) -> Result<SignatureParams> {
-        let created = self.created.unwrap_or_else(|| self.clock.now());
+        let created = match self.created {
+            Some(created) => created,
+            None => self.clock.now().map_err(|e| Error::clock(&e))?.as_secs(),
+        };
         let mut params = SignatureParams::new().with_created(created)?;
         if let Some(secs) = self.expires_in {
             let secs =

@@ -7,7 +7,6 @@ use http::{Request, Response};
 
 use crate::alg::Algorithm;
 use crate::base::signature_base;
-use crate::clock::{Clock, SystemClock};
 use crate::component::ComponentId;
 use crate::digest::verify_content_digest;
 use crate::error::{Error, Result};
@@ -16,6 +15,7 @@ use crate::key::KeyResolver;
 use crate::message::Message;
 use crate::nonce::{MemoryNonceStore, NonceStore};
 use crate::policy::Policy;
+use tresor_types::{Clock, SystemClock};
 
 /// What a successful verification established. Only a [`Verifier`] can
 /// build one.
@@ -331,7 +331,7 @@ impl Verifier {
         self.policy.check_algorithm(algorithm, params)?;
         self.policy
             .check_components(message, body.map(<[u8]>::len), input.components())?;
-        let now = self.clock.now();
+        let now = self.clock.now().map_err(|e| Error::clock(&e))?.as_secs();
         self.policy.check_params(params, now)?;
         let base = signature_base(message, input.components(), params)?;
         // Whatever else went wrong is a bad signature (the error must not

@@ -545,3 +545,36 @@ fn responses_with_related_request() {
         Error::BadSignature
     );
 }
+
+/// A clock that reads a time before the UNIX epoch is broken: verification
+/// fails closed with `ClockUnavailable`, and so does signing without a
+/// pinned `created` (never a signature created at 0).
+#[test]
+fn a_clock_before_the_epoch_fails_closed() {
+    let req = signed(signer());
+    assert!(matches!(
+        verify(&req, Policy::new(), -1),
+        Err(Error::ClockUnavailable { .. })
+    ));
+    // A nonce store on a broken clock refuses too.
+    let store = Arc::new(MemoryNonceStore::with_clock(
+        10,
+        Arc::new(FixedClock::new(-1)),
+    ));
+    let req = signed(signer().nonce("n-1"));
+    let v = Verifier::new(resolver(), Policy::new().require_nonce(true))
+        .nonce_store(store)
+        .clock(Arc::new(FixedClock::new(T)));
+    assert!(matches!(
+        v.verify_request(&req),
+        Err(Error::ClockUnavailable { .. })
+    ));
+
+    let broken = Signer::new(key(), "client-1").clock(Arc::new(FixedClock::new(-1)));
+    let mut req = payment();
+    assert!(matches!(
+        broken.sign_request(&mut req),
+        Err(Error::ClockUnavailable { .. })
+    ));
+    assert!(req.headers().get("signature").is_none());
+}

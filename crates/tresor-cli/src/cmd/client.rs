@@ -419,7 +419,7 @@ pub(crate) fn revoke_secret(args: &ClientRevokeArgs) -> Result<()> {
     let id = client_id(&args.client.client_id)?;
     let registry = registry_without_pepper(&args.client.store)?;
     let secret_ids = if args.all {
-        let now = registry.clock().now();
+        let now = registry.now()?;
         record(&registry, &id)?
             .secrets
             .into_iter()
@@ -456,13 +456,13 @@ pub(crate) fn show(args: &ClientIdArgs) -> Result<()> {
     let id = client_id(&args.client_id)?;
     let registry = registry_without_pepper(&args.store)?;
     let record = record(&registry, &id)?;
-    print_json(&client_json(&record, registry.clock().now()), true)
+    print_json(&client_json(&record, registry.now()?), true)
 }
 
 /// `tresor client list`.
 pub(crate) fn list(args: &StoreArgs) -> Result<()> {
     let registry = registry_without_pepper(args)?;
-    let now = registry.clock().now();
+    let now = registry.now()?;
     for record in registry.list()? {
         print_json(
             &ClientLine {

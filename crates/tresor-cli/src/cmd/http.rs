@@ -142,7 +142,15 @@ pub(crate) fn sign(args: &HttpSignArgs) -> Result<()> {
     let covered = components("--component", &args.component)?;
     let digest = args.digest;
     let scheme = scheme(args.message.scheme.as_deref())?;
-    let created = args.created.unwrap_or_else(|| SystemClock.now());
+    let created = match args.created {
+        Some(created) => created,
+        None => SystemClock
+            .now()
+            .map_err(|e| tresor_httpsig::Error::ClockUnavailable {
+                reason: e.to_string(),
+            })?
+            .as_secs(),
+    };
     let expires_in = args
         .expires
         .map(|expires| {
