@@ -10,7 +10,7 @@ use sfv::{BareItem, Dictionary, KeyRef, ListEntry, Parser};
 
 use crate::component::{ComponentId, truncate};
 use crate::error::{Error, Result};
-use crate::params::{SignatureParams, serialize_signature_params};
+use crate::params::SignatureParams;
 
 /// The `Signature-Input` field name.
 pub const SIGNATURE_INPUT: HeaderName = HeaderName::from_static("signature-input");
@@ -213,7 +213,7 @@ pub fn parse_signature_inputs(headers: &HeaderMap, limits: &Limits) -> Result<Ve
     };
     let dict = parse_dict(&text, "Signature-Input", limits)?;
     let mut out = Vec::with_capacity(dict.len());
-    for (label, entry) in &dict {
+    for (label, entry) in dict {
         let ListEntry::InnerList(list) = entry else {
             return Err(Error::Malformed {
                 field: "Signature-Input",
@@ -233,9 +233,9 @@ pub fn parse_signature_inputs(headers: &HeaderMap, limits: &Limits) -> Result<Ve
             .collect::<Result<Vec<_>>>()?;
         check_unique(&components)?;
         out.push(SignatureInput {
-            label: label.as_str().to_owned(),
+            label: label.into(),
             components,
-            params: SignatureParams::from_sfv(&list.params)?,
+            params: SignatureParams::from_sfv(list.params)?,
         });
     }
     Ok(out)
@@ -243,13 +243,24 @@ pub fn parse_signature_inputs(headers: &HeaderMap, limits: &Limits) -> Result<Ve
 
 /// Rejects a component list that names one identifier twice.
 pub(crate) fn check_unique(components: &[ComponentId]) -> Result<()> {
+    let twice = |c: &ComponentId| Error::InvalidComponent {
+        component: c.to_string(),
+        reason: "covered more than once".to_owned(),
+    };
+    // A few components (the usual case): compare each with those before it,
+    // without a hash set.
+    if components.len() <= 16 {
+        for (i, c) in components.iter().enumerate() {
+            if components.iter().take(i).any(|earlier| earlier == c) {
+                return Err(twice(c));
+            }
+        }
+        return Ok(());
+    }
     let mut seen = HashSet::with_capacity(components.len());
     for c in components {
         if !seen.insert(c) {
-            return Err(Error::InvalidComponent {
-                component: c.to_string(),
-                reason: "covered more than once".to_owned(),
-            });
+            return Err(twice(c));
         }
     }
     Ok(())
@@ -263,11 +274,11 @@ pub fn parse_signatures(headers: &HeaderMap, limits: &Limits) -> Result<Vec<(Str
     };
     let dict = parse_dict(&text, "Signature", limits)?;
     let mut out = Vec::with_capacity(dict.len());
-    for (label, entry) in &dict {
+    for (label, entry) in dict {
         match entry {
-            ListEntry::Item(item) => match &item.bare_item {
+            ListEntry::Item(item) => match item.bare_item {
                 BareItem::ByteSequence(bytes) => {
-                    out.push((label.as_str().to_owned(), bytes.clone()));
+                    out.push((label.into(), bytes));
                 }
                 _ => {
                     return Err(Error::Malformed {
@@ -323,11 +334,14 @@ pub fn select_signature(
 /// Appends a signature to the message's fields as new field lines
 /// `Signature-Input: label=(…);…` and `Signature: label=:…:`. The label
 /// must be a valid sf-key not already used on the message.
+///
+/// `inner_list` is the serialised components and parameters
+/// ([`serialize_signature_params`](crate::serialize_signature_params)), as the end of the signature base has
+/// them.
 pub(crate) fn append_signature(
     headers: &mut HeaderMap,
     label: &str,
-    components: &[ComponentId],
-    params: &SignatureParams,
+    inner_list: &str,
     signature: &[u8],
     limits: &Limits,
 ) -> Result<()> {
@@ -353,11 +367,20 @@ pub(crate) fn append_signature(
             });
         }
     }
-    let input = format!(
-        "{label}={}",
-        serialize_signature_params(components, params)?
-    );
-    let sig = format!("{label}=:{}:", Base64::encode_string(signature));
+    let mut input = String::with_capacity(label.len() + 1 + inner_list.len());
+    input.push_str(label);
+    input.push('=');
+    input.push_str(inner_list);
+    let encoded_len = Base64::encoded_len(signature);
+    let mut sig = String::with_capacity(label.len() + 3 + encoded_len);
+    sig.push_str(label);
+    sig.push_str("=:");
+    let mut buf = [0u8; 1024];
+    match Base64::encode(signature, &mut buf) {
+        Ok(encoded) => sig.push_str(encoded),
+        Err(_) => sig.push_str(&Base64::encode_string(signature)),
+    }
+    sig.push(':');
     let to_value = |s: String| {
         HeaderValue::try_from(s).map_err(|_| Error::Signing {
             reason: "signature field is not a valid header value".to_owned(),
