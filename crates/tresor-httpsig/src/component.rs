@@ -528,7 +528,9 @@ const COMMON_FIELDS: &[&str] = &[
 
 impl PartialEq for ComponentId {
     fn eq(&self, other: &Self) -> bool {
-        self.name == other.name
+        // A derived component's name follows from it.
+        self.derived == other.derived
+            && (self.derived.is_some() || self.name == other.name)
             && self.params.len() == other.params.len()
             // Same order (the common case, and always with no parameters),
             // else the same set.

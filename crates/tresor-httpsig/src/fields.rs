@@ -1,6 +1,7 @@
 //! The `Signature-Input` and `Signature` fields (RFC 9421 section 4):
 //! parsing with limits, selecting a signature, appending a new one.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use base64ct::{Base64, Encoding};
@@ -65,6 +66,11 @@ impl SignatureInput {
     pub fn params(&self) -> &SignatureParams {
         &self.params
     }
+
+    /// The label and the covered components, moved out.
+    pub(crate) fn into_label_and_components(self) -> (String, Vec<ComponentId>) {
+        (self.label, self.components)
+    }
 }
 
 /// A signature found on a message: its input and its bytes.
@@ -83,6 +89,11 @@ impl MessageSignature {
     /// The signature bytes from the `Signature` field.
     pub fn signature(&self) -> &[u8] {
         &self.signature
+    }
+
+    /// The input and the signature bytes, moved out.
+    pub(crate) fn into_parts(self) -> (SignatureInput, Vec<u8>) {
+        (self.input, self.signature)
     }
 }
 
@@ -150,32 +161,37 @@ impl<'de> DictionaryVisitor<'de> for &mut StrictDict {
     }
 }
 
-fn combined(
-    headers: &HeaderMap,
+/// All field lines of `name`, joined with `, ` (borrowed when there is one
+/// line), or `None` when there is none.
+fn combined<'h>(
+    headers: &'h HeaderMap,
     name: &HeaderName,
     field: &'static str,
     limits: &Limits,
-) -> Result<Option<String>> {
-    let mut out = String::new();
-    let mut any = false;
-    for (i, line) in headers.get_all(name).iter().enumerate() {
-        any = true;
+) -> Result<Option<Cow<'h, str>>> {
+    let mut out: Option<Cow<'h, str>> = None;
+    for line in headers.get_all(name) {
         let text = std::str::from_utf8(line.as_bytes()).map_err(|_| Error::Malformed {
             field,
             reason: "not ASCII".to_owned(),
         })?;
-        if out.len() + text.len() + 2 > limits.max_field_bytes {
+        let len = out.as_ref().map_or(0, |o| o.len());
+        if len + text.len() + 2 > limits.max_field_bytes {
             return Err(Error::LimitExceeded {
                 what: field,
                 limit: limits.max_field_bytes,
             });
         }
-        if i > 0 {
-            out.push_str(", ");
+        match &mut out {
+            None => out = Some(Cow::Borrowed(text)),
+            Some(joined) => {
+                let joined = joined.to_mut();
+                joined.push_str(", ");
+                joined.push_str(text);
+            }
         }
-        out.push_str(text);
     }
-    Ok(any.then_some(out))
+    Ok(out)
 }
 
 fn parse_dict(text: &str, field: &'static str, limits: &Limits) -> Result<Dictionary> {

@@ -218,10 +218,10 @@ impl<'a> Message<'a> {
                 None => self.field_value(id)?,
             }
         };
-        if value
-            .bytes()
-            .any(|b| b != b'\t' && !(0x20..0x7f).contains(&b))
-        {
+        // Without an early exit, so the check is vectorised.
+        if value.bytes().fold(false, |bad, b| {
+            bad | (b != b'\t' && !(0x20..0x7f).contains(&b))
+        }) {
             return Err(invalid(
                 &id.to_string(),
                 "component value contains a control or non-ASCII character",

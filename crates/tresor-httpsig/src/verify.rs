@@ -273,7 +273,7 @@ impl Verifier {
             }
             other => other?,
         };
-        let input = selected.input();
+        let (input, signature) = selected.into_parts();
         let params = input.params();
         let key_id = params
             .keyid()
@@ -286,7 +286,7 @@ impl Verifier {
         let now = self.clock.now();
         self.policy.check_params(params, now)?;
         let base = signature_base(message, input.components(), params)?;
-        key.verify(base.as_bytes(), selected.signature())
+        key.verify(base.as_bytes(), &signature)
             .map_err(|_| Error::BadSignature)?;
 
         let mut body_checked = false;
@@ -300,7 +300,7 @@ impl Verifier {
             if covered.is_tr() {
                 plain = plain.with_tr()?;
             }
-            let value = message.component_value(&plain)?;
+            let value = message.value(&plain)?;
             verify_content_digest(&value, body)?;
             body_checked = true;
         }
@@ -309,15 +309,21 @@ impl Verifier {
             store.check_and_remember(key_id, nonce, self.policy.nonce_horizon(params))?;
         }
 
+        let key_id = key_id.to_owned();
+        let created = params.created();
+        let expires = params.expires();
+        let nonce = params.nonce().map(str::to_owned);
+        let tag = params.tag().map(str::to_owned);
+        let (label, components) = input.into_label_and_components();
         Ok(Verified {
-            key_id: key_id.to_owned(),
-            label: input.label().to_owned(),
+            key_id,
+            label,
             algorithm,
-            components: input.components().to_vec(),
-            created: params.created(),
-            expires: params.expires(),
-            nonce: params.nonce().map(str::to_owned),
-            tag: params.tag().map(str::to_owned),
+            components,
+            created,
+            expires,
+            nonce,
+            tag,
             body_checked,
         })
     }
