@@ -13,7 +13,7 @@ use crate::component::{ComponentId, truncate};
 use crate::error::{Error, Result};
 use crate::fields::{Limits, check_unique, parse_signature_inputs};
 use crate::message::Message;
-use crate::params::{SignatureParams, serialize_signature_params};
+use crate::params::{SignatureParams, write_signature_params};
 
 /// A computed signature base. Its bytes are what a key signs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,18 +52,36 @@ pub fn signature_base(
     components: &[ComponentId],
     params: &SignatureParams,
 ) -> Result<SignatureBase> {
+    build_signature_base(message, components, params).map(|(base, _)| base)
+}
+
+/// [`signature_base`], and where in it the serialised inner list of the
+/// `@signature-params` line starts (the rest of the base, which is also
+/// the value of the signature's `Signature-Input` member).
+///
+/// The base is written into one buffer: identifiers and parameters are
+/// serialised in place, and component values are borrowed from the message
+/// where they are a field line or a part of the URI as it is.
+pub(crate) fn build_signature_base(
+    message: &Message<'_>,
+    components: &[ComponentId],
+    params: &SignatureParams,
+) -> Result<(SignatureBase, usize)> {
+    const PARAMS_LINE: &str = "\"@signature-params\": ";
     check_unique(components)?;
-    let mut text = String::new();
+    let mut text = String::with_capacity(512);
     for id in components {
-        let value = message.component_value(id)?;
-        text.push_str(&id.to_string());
+        let value = message.value(id)?;
+        // Writing to a `String` cannot fail.
+        let _ = id.write_to(&mut text);
         text.push_str(": ");
         text.push_str(&value);
         text.push('\n');
     }
-    text.push_str("\"@signature-params\": ");
-    text.push_str(&serialize_signature_params(components, params)?);
-    Ok(SignatureBase { text })
+    text.push_str(PARAMS_LINE);
+    let start = text.len();
+    write_signature_params(&mut text, components, params)?;
+    Ok((SignatureBase { text }, start))
 }
 
 /// Computes the signature base of the signature labelled `label` on the

@@ -8,10 +8,11 @@
 //! combinations RFC 9421 forbids are rejected with
 //! [`Error::InvalidComponent`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use sfv::{BareItem, Item, KeyRef, Parameters, Parser, StringRef};
+use sfv::{BareItem, Item, Parser, StringRef};
 
 use crate::error::{Error, Result};
 
@@ -118,7 +119,10 @@ impl ComponentParam {
 /// `Signature-Input` and in the signature base.
 #[derive(Clone, Debug)]
 pub struct ComponentId {
-    name: String,
+    /// Borrowed for derived components and the common field names, so the
+    /// identifiers a signer or a policy builds on every message cost no
+    /// allocation.
+    name: Cow<'static, str>,
     derived: Option<DerivedComponent>,
     params: Vec<ComponentParam>,
 }
@@ -133,16 +137,12 @@ impl ComponentId {
                 "@query-param needs a name parameter",
             ));
         }
-        Ok(Self {
-            name: component.name().to_owned(),
-            derived: Some(component),
-            params: Vec::new(),
-        })
+        Ok(Self::known(component))
     }
 
     fn known(component: DerivedComponent) -> Self {
         Self {
-            name: component.name().to_owned(),
+            name: Cow::Borrowed(component.name()),
             derived: Some(component),
             params: Vec::new(),
         }
@@ -197,12 +197,22 @@ impl ComponentId {
     /// An HTTP field by name. The name must be a valid field name; it is
     /// lowercased.
     pub fn field(name: &str) -> Result<Self> {
+        if let Some(common) = COMMON_FIELDS
+            .iter()
+            .find(|common| common.eq_ignore_ascii_case(name))
+        {
+            return Ok(Self {
+                name: Cow::Borrowed(common),
+                derived: None,
+                params: Vec::new(),
+            });
+        }
         let lower = name.to_ascii_lowercase();
         if http::HeaderName::from_bytes(lower.as_bytes()).is_err() {
             return Err(invalid(name, "not a valid field name"));
         }
         Ok(Self {
-            name: lower,
+            name: Cow::Owned(lower),
             derived: None,
             params: Vec::new(),
         })
@@ -430,8 +440,12 @@ impl ComponentId {
         }
     }
 
-    /// The identifier as a structured-field item (for serialisation).
+    /// The identifier as a structured-field item (what the direct
+    /// serialisation in [`ComponentId::write_to`] is tested against).
+    #[cfg(test)]
     pub(crate) fn to_item(&self) -> Result<Item> {
+        use sfv::{KeyRef, Parameters};
+
         let mut params = Parameters::new();
         for p in &self.params {
             let value = match p {
@@ -449,7 +463,7 @@ impl ComponentId {
                 .map_err(|_| invalid(&self.name, "parameter name is not an sf-key"))?;
             params.insert(key.to_owned(), value);
         }
-        let name = sfv::String::from_string(self.name.clone())
+        let name = sfv::String::from_string(self.name.to_string())
             .map_err(|_| invalid(&self.name, "name is not an sf-string"))?;
         Ok(Item::with_params(BareItem::String(name), params))
     }
@@ -459,13 +473,69 @@ impl ComponentId {
         v.sort();
         v
     }
+
+    /// Writes the serialised form (as [`Display`](fmt::Display) shows it,
+    /// and as an sf-string with parameters serialises) to `out`.
+    pub(crate) fn write_to<W: fmt::Write + ?Sized>(&self, out: &mut W) -> fmt::Result {
+        // Names are validated on construction (derived names are constants,
+        // field names are tokens), so they need no escaping.
+        out.write_char('"')?;
+        out.write_str(&self.name)?;
+        out.write_char('"')?;
+        for p in &self.params {
+            out.write_char(';')?;
+            out.write_str(p.key())?;
+            if let ComponentParam::Key(s) | ComponentParam::Name(s) = p {
+                out.write_str("=\"")?;
+                // Validated as printable ASCII on construction: only `"`
+                // and `\` are escaped.
+                let mut rest = s.as_str();
+                while let Some(i) = rest.find(['"', '\\']) {
+                    let (before, after) = rest.split_at(i);
+                    out.write_str(before)?;
+                    out.write_char('\\')?;
+                    let mut chars = after.chars();
+                    if let Some(c) = chars.next() {
+                        out.write_char(c)?;
+                    }
+                    rest = chars.as_str();
+                }
+                out.write_str(rest)?;
+                out.write_char('"')?;
+            }
+        }
+        Ok(())
+    }
 }
 
 const MAX_ID_LEN: usize = 1024;
 
+/// Field names that [`ComponentId::field`] borrows instead of allocating:
+/// those the default policy covers and a few other common ones. Each is a
+/// valid, lowercase field name.
+const COMMON_FIELDS: &[&str] = &[
+    "content-digest",
+    "content-type",
+    "content-length",
+    "date",
+    "host",
+    "authorization",
+    "cache-control",
+    "repr-digest",
+    "signature",
+    "signature-input",
+];
+
 impl PartialEq for ComponentId {
     fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && self.canonical_params() == other.canonical_params()
+        // A derived component's name follows from it.
+        self.derived == other.derived
+            && (self.derived.is_some() || self.name == other.name)
+            && self.params.len() == other.params.len()
+            // Same order (the common case, and always with no parameters),
+            // else the same set.
+            && (self.params == other.params
+                || self.canonical_params() == other.canonical_params())
     }
 }
 
@@ -474,31 +544,19 @@ impl Eq for ComponentId {}
 impl Hash for ComponentId {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.name.hash(state);
-        self.canonical_params().hash(state);
+        // Hashing the sorted parameters; when they are sorted already the
+        // slice hashes exactly as the sorted copy would.
+        if self.params.is_sorted() {
+            self.params.hash(state);
+        } else {
+            self.canonical_params().hash(state);
+        }
     }
 }
 
 impl fmt::Display for ComponentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Names are validated on construction (derived names are constants,
-        // field names are tokens), so they need no escaping.
-        write!(f, "\"{}\"", self.name)?;
-        for p in &self.params {
-            match p {
-                ComponentParam::Key(s) | ComponentParam::Name(s) => {
-                    write!(f, ";{}=\"", p.key())?;
-                    for c in s.chars() {
-                        if c == '"' || c == '\\' {
-                            f.write_str("\\")?;
-                        }
-                        write!(f, "{c}")?;
-                    }
-                    f.write_str("\"")?;
-                }
-                _ => write!(f, ";{}", p.key())?,
-            }
-        }
-        Ok(())
+        self.write_to(f)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `Signature-Input` and `Signature` fields (RFC 9421 section 4):
 //! parsing with limits, selecting a signature, appending a new one.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use base64ct::{Base64, Encoding};
@@ -10,7 +11,7 @@ use sfv::{BareItem, Dictionary, KeyRef, ListEntry, Parser};
 
 use crate::component::{ComponentId, truncate};
 use crate::error::{Error, Result};
-use crate::params::{SignatureParams, serialize_signature_params};
+use crate::params::SignatureParams;
 
 /// The `Signature-Input` field name.
 pub const SIGNATURE_INPUT: HeaderName = HeaderName::from_static("signature-input");
@@ -66,6 +67,11 @@ impl SignatureInput {
     pub fn params(&self) -> &SignatureParams {
         &self.params
     }
+
+    /// The label and the covered components, moved out.
+    pub(crate) fn into_label_and_components(self) -> (String, Vec<ComponentId>) {
+        (self.label, self.components)
+    }
 }
 
 /// A signature found on a message: its input and its bytes.
@@ -84,6 +90,11 @@ impl MessageSignature {
     /// The signature bytes from the `Signature` field.
     pub fn signature(&self) -> &[u8] {
         &self.signature
+    }
+
+    /// The input and the signature bytes, moved out.
+    pub(crate) fn into_parts(self) -> (SignatureInput, Vec<u8>) {
+        (self.input, self.signature)
     }
 }
 
@@ -151,32 +162,37 @@ impl<'de> DictionaryVisitor<'de> for &mut StrictDict {
     }
 }
 
-fn combined(
-    headers: &HeaderMap,
+/// All field lines of `name`, joined with `, ` (borrowed when there is one
+/// line), or `None` when there is none.
+fn combined<'h>(
+    headers: &'h HeaderMap,
     name: &HeaderName,
     field: &'static str,
     limits: &Limits,
-) -> Result<Option<String>> {
-    let mut out = String::new();
-    let mut any = false;
-    for (i, line) in headers.get_all(name).iter().enumerate() {
-        any = true;
+) -> Result<Option<Cow<'h, str>>> {
+    let mut out: Option<Cow<'h, str>> = None;
+    for line in headers.get_all(name) {
         let text = std::str::from_utf8(line.as_bytes()).map_err(|_| Error::Malformed {
             field,
             reason: "not ASCII".to_owned(),
         })?;
-        if out.len() + text.len() + 2 > limits.max_field_bytes {
+        let len = out.as_ref().map_or(0, |o| o.len());
+        if len + text.len() + 2 > limits.max_field_bytes {
             return Err(Error::LimitExceeded {
                 what: field,
                 limit: limits.max_field_bytes,
             });
         }
-        if i > 0 {
-            out.push_str(", ");
+        match &mut out {
+            None => out = Some(Cow::Borrowed(text)),
+            Some(joined) => {
+                let joined = joined.to_mut();
+                joined.push_str(", ");
+                joined.push_str(text);
+            }
         }
-        out.push_str(text);
     }
-    Ok(any.then_some(out))
+    Ok(out)
 }
 
 fn parse_dict(text: &str, field: &'static str, limits: &Limits) -> Result<Dictionary> {
@@ -214,7 +230,7 @@ pub fn parse_signature_inputs(headers: &HeaderMap, limits: &Limits) -> Result<Ve
     };
     let dict = parse_dict(&text, "Signature-Input", limits)?;
     let mut out = Vec::with_capacity(dict.len());
-    for (label, entry) in &dict {
+    for (label, entry) in dict {
         let ListEntry::InnerList(list) = entry else {
             return Err(Error::Malformed {
                 field: "Signature-Input",
@@ -234,9 +250,9 @@ pub fn parse_signature_inputs(headers: &HeaderMap, limits: &Limits) -> Result<Ve
             .collect::<Result<Vec<_>>>()?;
         check_unique(&components)?;
         out.push(SignatureInput {
-            label: label.as_str().to_owned(),
+            label: label.into(),
             components,
-            params: SignatureParams::from_sfv(&list.params)?,
+            params: SignatureParams::from_sfv(list.params)?,
         });
     }
     Ok(out)
@@ -244,13 +260,24 @@ pub fn parse_signature_inputs(headers: &HeaderMap, limits: &Limits) -> Result<Ve
 
 /// Rejects a component list that names one identifier twice.
 pub(crate) fn check_unique(components: &[ComponentId]) -> Result<()> {
+    let twice = |c: &ComponentId| Error::InvalidComponent {
+        component: c.to_string(),
+        reason: "covered more than once".to_owned(),
+    };
+    // A few components (the usual case): compare each with those before it,
+    // without a hash set.
+    if components.len() <= 16 {
+        for (i, c) in components.iter().enumerate() {
+            if components.iter().take(i).any(|earlier| earlier == c) {
+                return Err(twice(c));
+            }
+        }
+        return Ok(());
+    }
     let mut seen = HashSet::with_capacity(components.len());
     for c in components {
         if !seen.insert(c) {
-            return Err(Error::InvalidComponent {
-                component: c.to_string(),
-                reason: "covered more than once".to_owned(),
-            });
+            return Err(twice(c));
         }
     }
     Ok(())
@@ -264,11 +291,11 @@ pub fn parse_signatures(headers: &HeaderMap, limits: &Limits) -> Result<Vec<(Str
     };
     let dict = parse_dict(&text, "Signature", limits)?;
     let mut out = Vec::with_capacity(dict.len());
-    for (label, entry) in &dict {
+    for (label, entry) in dict {
         match entry {
-            ListEntry::Item(item) => match &item.bare_item {
+            ListEntry::Item(item) => match item.bare_item {
                 BareItem::ByteSequence(bytes) => {
-                    out.push((label.as_str().to_owned(), bytes.clone()));
+                    out.push((label.into(), bytes));
                 }
                 _ => {
                     return Err(Error::Malformed {
@@ -324,11 +351,14 @@ pub fn select_signature(
 /// Appends a signature to the message's fields as new field lines
 /// `Signature-Input: label=(…);…` and `Signature: label=:…:`. The label
 /// must be a valid sf-key not already used on the message.
+///
+/// `inner_list` is the serialised components and parameters
+/// ([`serialize_signature_params`](crate::serialize_signature_params)), as the end of the signature base has
+/// them.
 pub(crate) fn append_signature(
     headers: &mut HeaderMap,
     label: &str,
-    components: &[ComponentId],
-    params: &SignatureParams,
+    inner_list: &str,
     signature: &[u8],
     limits: &Limits,
 ) -> Result<()> {
@@ -354,11 +384,20 @@ pub(crate) fn append_signature(
             });
         }
     }
-    let input = format!(
-        "{label}={}",
-        serialize_signature_params(components, params)?
-    );
-    let sig = format!("{label}=:{}:", Base64::encode_string(signature));
+    let mut input = String::with_capacity(label.len() + 1 + inner_list.len());
+    input.push_str(label);
+    input.push('=');
+    input.push_str(inner_list);
+    let encoded_len = Base64::encoded_len(signature);
+    let mut sig = String::with_capacity(label.len() + 3 + encoded_len);
+    sig.push_str(label);
+    sig.push_str("=:");
+    let mut buf = [0u8; 1024];
+    match Base64::encode(signature, &mut buf) {
+        Ok(encoded) => sig.push_str(encoded),
+        Err(_) => sig.push_str(&Base64::encode_string(signature)),
+    }
+    sig.push(':');
     let to_value = |s: String| HeaderValue::try_from(s).map_err(Error::signing);
     headers.append(SIGNATURE_INPUT, to_value(input)?);
     headers.append(SIGNATURE, to_value(sig)?);

@@ -1,6 +1,8 @@
 //! The message view: what component values are taken from, and how
 //! (RFC 9421 sections 2.1 and 2.2).
 
+use std::borrow::Cow;
+
 use base64ct::{Base64, Encoding};
 use http::uri::Authority;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
@@ -191,6 +193,12 @@ impl<'a> Message<'a> {
     /// The value of one covered component (RFC 9421 section 2), as it
     /// appears in the signature base after `"id": `.
     pub fn component_value(&self, id: &ComponentId) -> Result<String> {
+        self.value(id).map(Cow::into_owned)
+    }
+
+    /// [`Message::component_value`], borrowing from the message where the
+    /// value is a field line or a part of the URI as it is.
+    pub(crate) fn value(&self, id: &ComponentId) -> Result<Cow<'_, str>> {
         let value = if id.is_req() {
             if self.is_request() {
                 return Err(invalid(
@@ -203,17 +211,17 @@ impl<'a> Message<'a> {
                     component: id.to_string(),
                 });
             };
-            return request.component_value(&id.without_req());
+            return request.value(&id.without_req());
         } else {
             match id.derived_component() {
                 Some(d) => self.derived_value(d, id)?,
                 None => self.field_value(id)?,
             }
         };
-        if value
-            .bytes()
-            .any(|b| b != b'\t' && !(0x20..0x7f).contains(&b))
-        {
+        // Without an early exit, so the check is vectorised.
+        if value.bytes().fold(false, |bad, b| {
+            bad | (b != b'\t' && !(0x20..0x7f).contains(&b))
+        }) {
             return Err(invalid(
                 &id.to_string(),
                 "component value contains a control or non-ASCII character",
@@ -231,11 +239,11 @@ impl<'a> Message<'a> {
         }
     }
 
-    fn scheme_value(&self, uri: &Uri) -> String {
+    fn scheme_value<'s>(&'s self, uri: &'s Uri) -> Cow<'s, str> {
         match (&self.scheme, uri.scheme_str()) {
-            (Some(s), _) => s.clone(),
-            (None, Some(s)) => s.to_ascii_lowercase(),
-            (None, None) => "https".to_owned(),
+            (Some(s), _) => Cow::Borrowed(s),
+            (None, Some(s)) => lowercase(s),
+            (None, None) => Cow::Borrowed("https"),
         }
     }
 
@@ -260,9 +268,13 @@ impl<'a> Message<'a> {
             });
         }
         if let (Some(target), Some(host)) = (uri.authority(), first) {
+            // The same text (up to case) is the same authority.
+            if trim_ows(host.as_bytes()).eq_ignore_ascii_case(target.as_str().as_bytes()) {
+                return Ok(());
+            }
             let scheme = self.scheme_value(uri);
             let host = parse_host(host)?;
-            if normalized_authority(target, &scheme) != normalized_authority(&host, &scheme) {
+            if !same_authority(target, &host, &scheme) {
                 return Err(Error::Malformed {
                     field: "Host",
                     reason: "the host field differs from the authority of the request target"
@@ -273,11 +285,11 @@ impl<'a> Message<'a> {
         Ok(())
     }
 
-    fn authority_value(&self, uri: &Uri, id: &ComponentId) -> Result<String> {
+    fn authority_value(&self, uri: &'a Uri, id: &ComponentId) -> Result<Cow<'a, str>> {
         self.check_host()?;
-        let parsed;
-        let authority = match uri.authority() {
-            Some(a) => a,
+        let scheme = self.scheme_value(uri);
+        match uri.authority() {
+            Some(a) => Ok(normalized_authority(a, a.as_str(), &scheme)),
             None => {
                 let mut hosts = self.headers.get_all(http::header::HOST).iter();
                 let (Some(host), None) = (hosts.next(), hosts.next()) else {
@@ -285,17 +297,18 @@ impl<'a> Message<'a> {
                         component: id.to_string(),
                     });
                 };
-                parsed = parse_host(host)?;
-                &parsed
+                let parsed = parse_host(host)?;
+                // Valid as an authority, so ASCII.
+                let text = std::str::from_utf8(trim_ows(host.as_bytes())).unwrap_or_default();
+                Ok(normalized_authority(&parsed, text, &scheme))
             }
-        };
-        Ok(normalized_authority(authority, &self.scheme_value(uri)))
+        }
     }
 
-    fn derived_value(&self, d: DerivedComponent, id: &ComponentId) -> Result<String> {
+    fn derived_value(&self, d: DerivedComponent, id: &ComponentId) -> Result<Cow<'_, str>> {
         if d == DerivedComponent::Status {
-            return match self.kind {
-                Kind::Response { status } => Ok(status.as_str().to_owned()),
+            return match &self.kind {
+                Kind::Response { status } => Ok(Cow::Borrowed(status.as_str())),
                 Kind::Request { .. } => Err(Error::ComponentNotFound {
                     component: id.to_string(),
                 }),
@@ -303,24 +316,30 @@ impl<'a> Message<'a> {
         }
         let (method, uri) = self.request_parts(id)?;
         Ok(match d {
-            DerivedComponent::Method => method.as_str().to_owned(),
+            DerivedComponent::Method => Cow::Borrowed(method.as_str()),
             DerivedComponent::Scheme => self.scheme_value(uri),
             DerivedComponent::Authority => self.authority_value(uri, id)?,
-            DerivedComponent::TargetUri => format!(
-                "{}://{}{}",
-                self.scheme_value(uri),
-                self.authority_value(uri, id)?,
-                origin_form(uri)
-            ),
+            DerivedComponent::TargetUri => {
+                let scheme = self.scheme_value(uri);
+                let authority = self.authority_value(uri, id)?;
+                let path = origin_form(uri);
+                let mut out =
+                    String::with_capacity(scheme.len() + 3 + authority.len() + path.len());
+                out.push_str(&scheme);
+                out.push_str("://");
+                out.push_str(&authority);
+                out.push_str(&path);
+                Cow::Owned(out)
+            }
             DerivedComponent::RequestTarget => {
                 if method == Method::CONNECT {
                     uri.authority()
-                        .map(|a| a.as_str().to_owned())
+                        .map(|a| Cow::Borrowed(a.as_str()))
                         .ok_or_else(|| Error::ComponentNotFound {
                             component: id.to_string(),
                         })?
                 } else if uri.path() == "*" {
-                    "*".to_owned()
+                    Cow::Borrowed("*")
                 } else {
                     origin_form(uri)
                 }
@@ -328,12 +347,12 @@ impl<'a> Message<'a> {
             DerivedComponent::Path => {
                 let p = uri.path();
                 if p.is_empty() {
-                    "/".to_owned()
+                    Cow::Borrowed("/")
                 } else {
-                    p.to_owned()
+                    Cow::Borrowed(p)
                 }
             }
-            DerivedComponent::Query => format!("?{}", uri.query().unwrap_or("")),
+            DerivedComponent::Query => Cow::Owned(format!("?{}", uri.query().unwrap_or(""))),
             DerivedComponent::QueryParam => {
                 let name = id.query_param_name().unwrap_or_default();
                 let mut found = None;
@@ -348,15 +367,15 @@ impl<'a> Message<'a> {
                         found = Some(percent_encode(&v));
                     }
                 }
-                found.ok_or_else(|| Error::ComponentNotFound {
+                Cow::Owned(found.ok_or_else(|| Error::ComponentNotFound {
                     component: id.to_string(),
-                })?
+                })?)
             }
-            DerivedComponent::Status => String::new(),
+            DerivedComponent::Status => Cow::Borrowed(""),
         })
     }
 
-    fn field_lines(&self, id: &ComponentId) -> Result<Vec<&'a HeaderValue>> {
+    fn field_lines(&self, id: &ComponentId) -> Result<http::header::ValueIter<'a, HeaderValue>> {
         let map = if id.is_tr() {
             self.trailers.ok_or_else(|| Error::ComponentNotFound {
                 component: id.to_string(),
@@ -364,13 +383,13 @@ impl<'a> Message<'a> {
         } else {
             self.headers
         };
-        let lines: Vec<&HeaderValue> = map.get_all(id.name()).iter().collect();
-        if lines.is_empty() {
+        let lines = map.get_all(id.name());
+        if lines.iter().next().is_none() {
             return Err(Error::ComponentNotFound {
                 component: id.to_string(),
             });
         }
-        Ok(lines)
+        Ok(lines.iter())
     }
 
     fn structured_type(&self, name: &str) -> Option<StructuredType> {
@@ -383,35 +402,47 @@ impl<'a> Message<'a> {
             .map(|(_, t)| *t)
     }
 
-    fn field_value(&self, id: &ComponentId) -> Result<String> {
-        let lines = self.field_lines(id)?;
+    fn field_value(&self, id: &ComponentId) -> Result<Cow<'a, str>> {
+        let mut lines = self.field_lines(id)?;
         if id.is_bs() {
             let encoded: Vec<String> = lines
-                .iter()
                 .map(|l| format!(":{}:", Base64::encode_string(trim_ows(l.as_bytes()))))
                 .collect();
-            return Ok(encoded.join(", "));
+            return Ok(Cow::Owned(encoded.join(", ")));
         }
-        let mut combined = String::new();
-        for (i, line) in lines.iter().enumerate() {
-            let text = std::str::from_utf8(trim_ows(line.as_bytes())).map_err(|_| {
+        let text = |line: &'a HeaderValue| {
+            std::str::from_utf8(trim_ows(line.as_bytes())).map_err(|_| {
                 invalid(
                     &id.to_string(),
                     "field value is not ASCII (cover it with bs)",
                 )
-            })?;
-            if i > 0 {
+            })
+        };
+        let first = match lines.next() {
+            Some(line) => text(line)?,
+            None => "",
+        };
+        let combined = match lines.next() {
+            // One field line: its value as it is.
+            None => Cow::Borrowed(first),
+            Some(second) => {
+                let mut combined = String::from(first);
                 combined.push_str(", ");
+                combined.push_str(text(second)?);
+                for line in lines {
+                    combined.push_str(", ");
+                    combined.push_str(text(line)?);
+                }
+                Cow::Owned(combined)
             }
-            combined.push_str(text);
-        }
+        };
         if let Some(key) = id.key() {
             if let Some(ty) = self.structured_type(id.name())
                 && ty != StructuredType::Dictionary
             {
                 return Err(invalid(&id.to_string(), "key requires a Dictionary field"));
             }
-            let dict: Dictionary = Parser::new(&combined)
+            let dict: Dictionary = Parser::new(&*combined)
                 .parse()
                 .map_err(|_| invalid(&id.to_string(), "the field is not a Dictionary"))?;
             let member = dict
@@ -424,10 +455,11 @@ impl<'a> Message<'a> {
             let list: List = vec![member];
             return list
                 .serialize()
+                .map(Cow::Owned)
                 .ok_or_else(|| invalid(&id.to_string(), "cannot serialise the member"));
         }
         if id.is_sf() {
-            return self.reserialize(id, &combined);
+            return self.reserialize(id, &combined).map(Cow::Owned);
         }
         Ok(combined)
     }
@@ -469,35 +501,60 @@ fn parse_host(host: &HeaderValue) -> Result<Authority> {
     })
 }
 
-/// The authority as `@authority` has it (RFC 9421 section 2.2.3): the host
-/// in lower case, the port unless it is the scheme's default.
-fn normalized_authority(authority: &Authority, scheme: &str) -> String {
-    let mut out = authority.host().to_ascii_lowercase();
-    if let Some(port) = authority.port_u16() {
-        let default = match scheme {
-            "https" => Some(443),
-            "http" => Some(80),
-            _ => None,
-        };
-        if default != Some(port) {
-            out.push(':');
-            out.push_str(&port.to_string());
-        }
+/// `s` in ASCII lower case, borrowed when it is already.
+fn lowercase(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
     }
-    out
+}
+
+/// The port `@authority` shows: the port unless it is the scheme's default.
+fn shown_port(authority: &Authority, scheme: &str) -> Option<u16> {
+    let port = authority.port_u16()?;
+    let default = match scheme {
+        "https" => Some(443),
+        "http" => Some(80),
+        _ => None,
+    };
+    (default != Some(port)).then_some(port)
+}
+
+/// Whether two authorities have the same `@authority` value
+/// ([`normalized_authority`]) under `scheme`, without building it.
+fn same_authority(a: &Authority, b: &Authority, scheme: &str) -> bool {
+    a.host().eq_ignore_ascii_case(b.host()) && shown_port(a, scheme) == shown_port(b, scheme)
+}
+
+/// The authority as `@authority` has it (RFC 9421 section 2.2.3): the host
+/// in lower case, the port unless it is the scheme's default. `text` is the
+/// authority as written; it is returned as it is when it is that already.
+fn normalized_authority<'t>(authority: &Authority, text: &'t str, scheme: &str) -> Cow<'t, str> {
+    let host = authority.host();
+    let port = shown_port(authority, scheme);
+    if port.is_none() && text == host && !host.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = host.to_ascii_lowercase();
+    if let Some(port) = port {
+        out.push(':');
+        out.push_str(&port.to_string());
+    }
+    Cow::Owned(out)
 }
 
 /// Path and query of the URI, as in an origin-form request line.
-fn origin_form(uri: &Uri) -> String {
+fn origin_form(uri: &Uri) -> Cow<'_, str> {
     match uri.path_and_query() {
         Some(pq) if !pq.as_str().is_empty() => {
             if pq.as_str().starts_with('/') || pq.as_str() == "*" {
-                pq.as_str().to_owned()
+                Cow::Borrowed(pq.as_str())
             } else {
-                format!("/{}", pq.as_str())
+                Cow::Owned(format!("/{}", pq.as_str()))
             }
         }
-        _ => "/".to_owned(),
+        _ => Cow::Borrowed("/"),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Signature parameters (RFC 9421 section 2.3): `created`, `expires`,
 //! `nonce`, `alg`, `keyid`, `tag`, in the order given.
 
-use sfv::{BareItem, FieldType, InnerList, Integer, KeyRef, List, ListEntry, Parameters};
+use sfv::{BareItem, FieldType, Integer, Item, KeyRef, Parameters};
 
 use crate::component::ComponentId;
 use crate::error::{Error, Result};
@@ -26,8 +26,8 @@ impl SignatureParams {
         Self::default()
     }
 
-    pub(crate) fn from_sfv(params: &Parameters) -> Result<Self> {
-        for (key, value) in params {
+    pub(crate) fn from_sfv(params: Parameters) -> Result<Self> {
+        for (key, value) in &params {
             match (key.as_str(), value) {
                 ("created" | "expires", BareItem::Integer(_))
                 | ("nonce" | "alg" | "keyid" | "tag", BareItem::String(_)) => {}
@@ -40,9 +40,7 @@ impl SignatureParams {
                 _ => {}
             }
         }
-        Ok(Self {
-            params: params.clone(),
-        })
+        Ok(Self { params })
     }
 
     pub(crate) fn as_sfv(&self) -> &Parameters {
@@ -158,21 +156,126 @@ pub fn serialize_signature_params(
     components: &[ComponentId],
     params: &SignatureParams,
 ) -> Result<String> {
-    let items = components
-        .iter()
-        .map(ComponentId::to_item)
-        .collect::<Result<Vec<_>>>()?;
-    let list: List = vec![ListEntry::InnerList(InnerList::with_params(
-        items,
-        params.as_sfv().clone(),
-    ))];
-    list.serialize()
-        .ok_or_else(|| malformed("cannot serialise the signature parameters"))
+    let mut out = String::with_capacity(32 * components.len() + 64);
+    write_signature_params(&mut out, components, params)?;
+    Ok(out)
+}
+
+/// Appends what [`serialize_signature_params`] returns to `out`, writing
+/// the structured-field form directly (RFC 8941 section 4.1.1.1 for the
+/// inner list, 4.1.1.2 for the parameters) rather than building `sfv`
+/// values first. Byte for byte what `sfv` serialises: the identifiers are
+/// validated sf-strings with parameters, and parameter values of a type
+/// written here only rarely (decimals, byte sequences, dates, display
+/// strings) are serialised by `sfv` itself.
+pub(crate) fn write_signature_params(
+    out: &mut String,
+    components: &[ComponentId],
+    params: &SignatureParams,
+) -> Result<()> {
+    use std::fmt::Write as _;
+
+    let cannot = || malformed("cannot serialise the signature parameters");
+    out.push('(');
+    for (i, id) in components.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        id.write_to(out).map_err(|_| cannot())?;
+    }
+    out.push(')');
+    for (key, value) in params.as_sfv() {
+        out.push(';');
+        out.push_str(key.as_str());
+        match value {
+            BareItem::Boolean(true) => {}
+            BareItem::Boolean(false) => out.push_str("=?0"),
+            BareItem::Integer(n) => {
+                write!(out, "={}", i64::from(*n)).map_err(|_| cannot())?;
+            }
+            BareItem::String(s) => {
+                out.push_str("=\"");
+                for c in s.as_str().chars() {
+                    if c == '"' || c == '\\' {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                out.push('"');
+            }
+            BareItem::Token(t) => {
+                out.push('=');
+                out.push_str(t.as_str());
+            }
+            other => {
+                out.push('=');
+                out.push_str(&Item::new(other.clone()).serialize());
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use sfv::{Decimal, InnerList, List, ListEntry, Token};
+
     use super::*;
+
+    /// What `sfv` itself serialises, the reference for the direct writer.
+    fn via_sfv(components: &[ComponentId], params: &SignatureParams) -> String {
+        let items = components
+            .iter()
+            .map(ComponentId::to_item)
+            .collect::<Result<Vec<_>>>()
+            .unwrap();
+        let list: List = vec![ListEntry::InnerList(InnerList::with_params(
+            items,
+            params.as_sfv().clone(),
+        ))];
+        list.serialize().unwrap()
+    }
+
+    #[test]
+    fn direct_writer_matches_sfv() {
+        let ids = [
+            r#""@method""#,
+            r#""@query-param";name="a\"b\\c""#,
+            r#""example-dict";key="k";req;sf"#,
+            r#""x";bs;tr"#,
+            r#""content-digest""#,
+        ]
+        .iter()
+        .map(|s| ComponentId::parse(s).unwrap())
+        .collect::<Vec<_>>();
+        let mut raw = Parameters::new();
+        for (k, v) in [
+            ("created", BareItem::Integer(Integer::constant(-12))),
+            (
+                "keyid",
+                BareItem::String(sfv::String::from_string("a\"\\b".into()).unwrap()),
+            ),
+            (
+                "t",
+                BareItem::Token(Token::from_string("a:b/c".into()).unwrap()),
+            ),
+            ("yes", BareItem::Boolean(true)),
+            ("no", BareItem::Boolean(false)),
+            ("d", BareItem::Decimal(Decimal::try_from(1.5f64).unwrap())),
+            ("b", BareItem::ByteSequence(vec![0, 1, 2, 255])),
+        ] {
+            raw.insert(KeyRef::from_str(k).unwrap().to_owned(), v);
+        }
+        let params = SignatureParams::from_sfv(raw).unwrap();
+        for n in 0..=ids.len() {
+            for p in [&params, &SignatureParams::new()] {
+                assert_eq!(
+                    serialize_signature_params(&ids[..n], p).unwrap(),
+                    via_sfv(&ids[..n], p)
+                );
+            }
+        }
+    }
 
     #[test]
     fn serialises_like_rfc_section_2_3() {

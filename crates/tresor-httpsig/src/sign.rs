@@ -41,7 +41,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use http::{HeaderMap, HeaderValue, Request, Response};
 use ring::rand::{SecureRandom, SystemRandom};
 
-use crate::base::{SignatureBase, signature_base};
+use crate::base::{SignatureBase, build_signature_base};
 use crate::component::ComponentId;
 use crate::digest::{DigestAlgorithm, content_digest};
 use crate::error::{Error, Result};
@@ -216,15 +216,14 @@ impl Signer {
         let body_len = request.body().as_ref().len();
         let extra = self.body_fields(request.headers(), request.body().as_ref())?;
         add_fields(request.headers_mut(), extra);
-        let (components, params, base, signature) = {
+        let (base, params_start, signature) = {
             let msg = self.view(Message::from_request(request));
             self.compute(&msg, body_len)?
         };
         append_signature(
             request.headers_mut(),
             &self.label,
-            &components,
-            &params,
+            base.as_str().get(params_start..).unwrap_or_default(),
             &signature,
             &self.limits,
         )?;
@@ -239,15 +238,14 @@ impl Signer {
     ) -> Result<SignatureBase> {
         let extra = self.body_fields(&parts.headers, body)?;
         add_fields(&mut parts.headers, extra);
-        let (components, params, base, signature) = {
+        let (base, params_start, signature) = {
             let msg = self.view(Message::from_request_parts(parts));
             self.compute(&msg, body.len())?
         };
         append_signature(
             &mut parts.headers,
             &self.label,
-            &components,
-            &params,
+            base.as_str().get(params_start..).unwrap_or_default(),
             &signature,
             &self.limits,
         )?;
@@ -264,7 +262,7 @@ impl Signer {
         let body_len = response.body().as_ref().len();
         let extra = self.body_fields(response.headers(), response.body().as_ref())?;
         add_fields(response.headers_mut(), extra);
-        let (components, params, base, signature) = {
+        let (base, params_start, signature) = {
             let mut msg = Message::from_response(response);
             if let Some(req) = request {
                 msg = msg.with_request(req);
@@ -274,8 +272,7 @@ impl Signer {
         append_signature(
             response.headers_mut(),
             &self.label,
-            &components,
-            &params,
+            base.as_str().get(params_start..).unwrap_or_default(),
             &signature,
             &self.limits,
         )?;
@@ -346,20 +343,25 @@ impl Signer {
         Ok(params)
     }
 
+    /// The signature base, where its `@signature-params` value starts, and
+    /// the signature.
     fn compute(
         &self,
         msg: &Message<'_>,
         body_len: usize,
-    ) -> Result<(Vec<ComponentId>, SignatureParams, SignatureBase, Vec<u8>)> {
+    ) -> Result<(SignatureBase, usize, Vec<u8>)> {
         // An ambiguous request (a Host that contradicts the URI) is not
         // signed, whatever the covered components.
         msg.check_host()?;
+        let defaults;
         let components = match &self.components {
-            Some(c) => c.clone(),
-            None => default_components(msg, Some(body_len))
-                .into_iter()
-                .filter(|c| !c.is_field() || msg.headers().contains_key(c.name()))
-                .collect(),
+            Some(c) => c.as_slice(),
+            None => {
+                let mut d = default_components(msg, Some(body_len));
+                d.retain(|c| !c.is_field() || msg.headers().contains_key(c.name()));
+                defaults = d;
+                defaults.as_slice()
+            }
         };
         if components.len() > self.limits.max_components {
             return Err(Error::LimitExceeded {
@@ -368,9 +370,9 @@ impl Signer {
             });
         }
         let params = self.params()?;
-        let base = signature_base(msg, &components, &params)?;
+        let (base, params_start) = build_signature_base(msg, components, &params)?;
         let signature = self.key.sign(base.as_bytes())?;
-        Ok((components, params, base, signature))
+        Ok((base, params_start, signature))
     }
 }
 

@@ -319,7 +319,7 @@ impl Verifier {
             }
             other => other?,
         };
-        let input = selected.input();
+        let (input, signature) = selected.into_parts();
         let params = input.params();
         let key_id = params
             .keyid()
@@ -336,7 +336,7 @@ impl Verifier {
         let base = signature_base(message, input.components(), params)?;
         // Whatever else went wrong is a bad signature (the error must not
         // help forge one); only a key whose backend failed says so.
-        key.verify(base.as_bytes(), selected.signature())
+        key.verify(base.as_bytes(), &signature)
             .map_err(|e| match e {
                 Error::Unavailable { .. } => e,
                 _ => Error::BadSignature,
@@ -353,7 +353,7 @@ impl Verifier {
             if covered.is_tr() {
                 plain = plain.with_tr()?;
             }
-            let value = message.component_value(&plain)?;
+            let value = message.value(&plain)?;
             verify_content_digest(&value, body)?;
             body_checked = true;
         }
@@ -369,15 +369,21 @@ impl Verifier {
                 })?;
         }
 
+        let key_id = key_id.to_owned();
+        let created = params.created();
+        let expires = params.expires();
+        let nonce = params.nonce().map(str::to_owned);
+        let tag = params.tag().map(str::to_owned);
+        let (label, components) = input.into_label_and_components();
         Ok(Verified {
-            key_id: key_id.to_owned(),
-            label: input.label().to_owned(),
+            key_id,
+            label,
             algorithm,
-            components: input.components().to_vec(),
-            created: params.created(),
-            expires: params.expires(),
-            nonce: params.nonce().map(str::to_owned),
-            tag: params.tag().map(str::to_owned),
+            components,
+            created,
+            expires,
+            nonce,
+            tag,
             body_checked,
         })
     }
