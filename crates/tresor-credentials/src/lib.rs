@@ -285,6 +285,8 @@
 #[cfg(feature = "httpsig")]
 pub mod assertion;
 mod audit;
+#[cfg(feature = "audit")]
+pub mod audit_log;
 mod base62;
 mod client;
 mod clock;

@@ -137,6 +137,8 @@ mod verify;
 // Optional tower middleware.
 #[cfg(feature = "tower")]
 pub mod tower;
+#[cfg(feature = "tower")]
+pub mod response_layer;
 
 pub use alg::Algorithm;
 pub use digest::{
