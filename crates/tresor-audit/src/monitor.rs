@@ -187,14 +187,18 @@ mod tests {
         let m = RefusalMonitor::new(2, Duration::from_secs(10)).max_subjects(1);
         assert!(m.refused_at("a", 0).is_none());
         assert!(m.refused_at("b", 1).is_none());
-        let i = m.refused_at("c", 2).expect("the overflow subject reached 2");
+        let i = m
+            .refused_at("c", 2)
+            .expect("the overflow subject reached 2");
         assert_eq!(i.subject, "*");
     }
 
     #[test]
     fn incident_record_is_valid() {
         let m = RefusalMonitor::new(1, Duration::from_secs(60));
-        let i = m.refused_at("client:x", 1_764_000_000).expect("threshold 1");
+        let i = m
+            .refused_at("client:x", 1_764_000_000)
+            .expect("threshold 1");
         let r = i.record("req-1").expect("a valid record");
         assert_eq!(r.action(), INCIDENT_ACTION);
         assert_eq!(r.details()["refusals"], 1);

@@ -1040,7 +1040,11 @@ fn scheme_and_absolute_form() {
         .concat(),
         not_utf8,
     );
-    dir.fails(&["http", "verify", "--key", "k.pub"], &signed, "valid utf-8");
+    dir.fails(
+        &["http", "verify", "--key", "k.pub"],
+        &signed,
+        "valid utf-8",
+    );
 }
 
 #[test]

@@ -136,9 +136,9 @@ mod verify;
 
 // Optional tower middleware.
 #[cfg(feature = "tower")]
-pub mod tower;
-#[cfg(feature = "tower")]
 pub mod response_layer;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 pub use alg::Algorithm;
 pub use digest::{
