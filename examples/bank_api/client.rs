@@ -168,6 +168,12 @@ impl Reply {
     pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
     }
+    pub(crate) fn field(&self, name: &str) -> serde_json::Value {
+        self.json()
+            .get(name)
+            .cloned()
+            .unwrap_or(serde_json::Value::Null)
+    }
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }

@@ -183,7 +183,8 @@ impl RateLimiter {
             b.tokens -= 1.0;
             Ok(())
         } else {
-            Err(((1.0 - b.tokens) / rate).ceil().max(1.0) as u64)
+            // At most a second's wait: the burst is one second of quota.
+            Err(1)
         }
     }
 }
@@ -530,6 +531,7 @@ struct Principal {
 /// The authorisation that follows the signature layer: the brokerage
 /// signing profile, the signing client, its rate limit, the access token
 /// (issued to the same client) and its scope.
+#[allow(clippy::too_many_arguments, clippy::result_large_err)]
 fn authorize(
     app: &App,
     ctx: &Ctx,
@@ -682,7 +684,7 @@ async fn token(
     if answer.status() != StatusCode::OK {
         let code = serde_json::from_slice::<serde_json::Value>(answer.body())
             .ok()
-            .and_then(|v| v["error"].as_str().map(str::to_owned))
+            .and_then(|v| v.get("error")?.as_str().map(str::to_owned))
             .unwrap_or_else(|| "error".to_owned());
         ctx.set_reason(format!("token_request_{code}"));
     }
@@ -690,6 +692,7 @@ async fn token(
     Response::from_parts(parts, Body::from(body))
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn create_order(
     State(app): AppState,
     Extension(verified): Extension<Verified>,

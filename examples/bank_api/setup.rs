@@ -210,12 +210,14 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
     let (clients, secret) = if clients_path.exists() {
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&clients_path)?)?;
         let clients = Clients {
-            demo: v["demo"]
-                .as_str()
+            demo: v
+                .get("demo")
+                .and_then(|x| x.as_str())
                 .ok_or("clients.json: no demo client")?
                 .to_owned(),
-            load: v["load"]
-                .as_str()
+            load: v
+                .get("load")
+                .and_then(|x| x.as_str())
                 .ok_or("clients.json: no load client")?
                 .to_owned(),
         };
