@@ -109,6 +109,7 @@ pub mod jcs;
 pub mod log;
 pub mod memory;
 pub mod merkle;
+pub mod monitor;
 pub mod note;
 pub mod pseudonym;
 pub mod record;

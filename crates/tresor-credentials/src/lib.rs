@@ -286,6 +286,8 @@
 #[cfg(feature = "httpsig")]
 pub mod assertion;
 mod audit;
+#[cfg(feature = "audit")]
+pub mod audit_log;
 mod base62;
 mod client;
 pub mod endpoint;

@@ -135,6 +135,8 @@ mod verify;
 
 // Optional tower middleware.
 #[cfg(feature = "tower")]
+pub mod response_layer;
+#[cfg(feature = "tower")]
 pub mod tower;
 
 pub use alg::Algorithm;

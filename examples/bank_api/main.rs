@@ -1,0 +1,118 @@
+//! `bank_api`: a brokerage API on tresor, end to end, in one process.
+//!
+//! A real HTTPS server (axum on tokio, rustls on *ring*, loopback only) and
+//! a real HTTPS client run a scenario: token requests by `private_key_jwt`
+//! and `client_secret_basic`, RFC 9421-signed API calls under a brokerage
+//! signing profile with signed responses, orders envelope-encrypted under
+//! per-account keys, crypto-shredding, a tamper-evident audit log with
+//! signed checkpoints and inclusion proofs, refusals of every kind, and a
+//! concurrent load phase. The last line of stdout is a JSON report; the
+//! exit code is 0 only if every outcome was the expected one.
+//!
+//! ```text
+//! cargo run --release --example bank_api -- [--data-dir DIR] [--load N] [--concurrency C]
+//! cargo run --release --example bank_api -- --serve [--listen 127.0.0.1:8443]
+//! ```
+
+mod client;
+mod data;
+mod profile;
+mod scenario;
+mod server;
+mod setup;
+mod tls;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Command-line options.
+pub(crate) struct Options {
+    pub(crate) data_dir: PathBuf,
+    pub(crate) load: usize,
+    pub(crate) concurrency: usize,
+    pub(crate) serve: bool,
+    pub(crate) listen: Option<std::net::SocketAddr>,
+}
+
+fn parse_options() -> Result<Options, String> {
+    let mut o = Options {
+        data_dir: PathBuf::from("./tresor-demo-data"),
+        load: 2000,
+        concurrency: 32,
+        serve: false,
+        listen: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        match a.as_str() {
+            "--data-dir" => o.data_dir = PathBuf::from(value("--data-dir")?),
+            "--load" => {
+                o.load = value("--load")?
+                    .parse()
+                    .map_err(|_| "--load takes a number")?
+            }
+            "--concurrency" => {
+                o.concurrency = value("--concurrency")?
+                    .parse::<usize>()
+                    .map_err(|_| "--concurrency takes a number")?
+                    .max(1)
+            }
+            "--serve" => o.serve = true,
+            "--listen" => {
+                let addr: std::net::SocketAddr = value("--listen")?
+                    .parse()
+                    .map_err(|_| "--listen takes an address such as 127.0.0.1:8443")?;
+                if !addr.ip().is_loopback() {
+                    return Err("--listen: loopback addresses only (this is a demo)".into());
+                }
+                o.listen = Some(addr);
+            }
+            "-h" | "--help" => {
+                return Err("usage: bank_api [--data-dir DIR] [--load N] [--concurrency C] [--serve [--listen ADDR]]".into());
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(o)
+}
+
+fn main() -> ExitCode {
+    let options = match parse_options() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("bank_api: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("bank_api: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(options)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("bank_api: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(options: Options) -> Result<bool, client::BoxError> {
+    let demo = setup::start(&options).await?;
+    if options.serve {
+        setup::print_serve_info(&demo)?;
+        std::future::pending::<()>().await;
+        return Ok(true);
+    }
+    let report = scenario::run(&demo, &options).await?;
+    Ok(report)
+}

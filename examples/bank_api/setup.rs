@@ -1,0 +1,361 @@
+//! Start-up: the data directory's keys and stores (created once, reused
+//! after), client registration, and the running server.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use tresor::audit::file::{FileStoreOptions, SyncPolicy};
+use tresor::audit::{AuditLog, FileStore, NoteSigner, NoteVerifier, PseudonymKey, Pseudonymizer};
+use tresor::credentials::audit_log::AuditLogHook;
+use tresor::credentials::{
+    AssertionVerifier, ClientId, JwsAlgorithm, LocalPepper, Registry, SqliteStore, TokenEndpoint,
+    TokenIssuer, TokenSigningKey,
+};
+use tresor::httpsig::response_layer::response_policy;
+use tresor::httpsig::{
+    Algorithm, ComponentId, DigestAlgorithm, KeyMap, MemoryNonceStore, Policy, PrivateKey, Signer,
+    SigningKey, Verifier,
+};
+use zeroize::Zeroizing;
+
+use crate::Options;
+use crate::client::{BoxError, Identity};
+use crate::data::{DataDir, write_new};
+use crate::server::{self, App, AppParts, SwitchStore};
+use crate::tls;
+
+pub(crate) const ISSUER: &str = "https://bank-api.tresor.example";
+pub(crate) const AUDIENCE: &str = "https://bank-api.tresor.example/v1";
+pub(crate) const CHECKPOINT_KEY_NAME: &str = "bank-api.tresor.example";
+pub(crate) const LOG_ORIGIN: &str = "bank-api.tresor.example/audit";
+pub(crate) const SCOPES: [&str; 2] = ["orders:write", "accounts:read"];
+/// The demo client's rate limit (requests per second, burst the same).
+pub(crate) const DEMO_RATE: f64 = 40.0;
+
+/// Everything the scenario needs.
+pub(crate) struct Demo {
+    pub(crate) addr: SocketAddr,
+    pub(crate) tls: Arc<rustls::ClientConfig>,
+    pub(crate) responses: Arc<Verifier>,
+    pub(crate) demo: Identity,
+    pub(crate) load: Identity,
+    pub(crate) secret: Zeroizing<String>,
+    pub(crate) app: Arc<App>,
+    pub(crate) note_verifier: NoteVerifier,
+    pub(crate) data: DataDir,
+    pub(crate) server_public_jwk: String,
+    pub(crate) created: Vec<&'static str>,
+}
+
+fn load_or<T>(
+    path: &Path,
+    created: &mut Vec<&'static str>,
+    name: &'static str,
+    load: impl FnOnce(&Path) -> Result<T, BoxError>,
+    create: impl FnOnce(&Path) -> Result<T, BoxError>,
+) -> Result<T, BoxError> {
+    if path.exists() {
+        load(path)
+    } else {
+        created.push(name);
+        create(path)
+    }
+}
+
+fn private_key(
+    path: &Path,
+    created: &mut Vec<&'static str>,
+    name: &'static str,
+) -> Result<PrivateKey, BoxError> {
+    load_or(
+        path,
+        created,
+        name,
+        |p| {
+            Ok(PrivateKey::from_pem(&Zeroizing::new(
+                std::fs::read_to_string(p)?,
+            ))?)
+        },
+        |p| {
+            let key = PrivateKey::generate(Algorithm::Ed25519)?;
+            write_new(p, key.to_pkcs8_pem().as_bytes(), true)?;
+            Ok(key)
+        },
+    )
+}
+
+/// The registered clients, by role (public data only).
+struct Clients {
+    demo: String,
+    load: String,
+}
+
+pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
+    let data = DataDir::open(&options.data_dir)?;
+    let mut created = Vec::new();
+
+    let (pki, pki_created) = tls::load_or_create_pki(&data.root).map_err(|e| e.to_string())?;
+    if pki_created {
+        created.push("demo CA and server certificate");
+    }
+    let pepper = load_or(
+        &data.path("pepper.key"),
+        &mut created,
+        "pepper",
+        |p| Ok(LocalPepper::load(p)?),
+        |p| Ok(LocalPepper::create(p)?),
+    )?;
+    let store = Arc::new(SwitchStore {
+        inner: SqliteStore::open(data.path("credentials.sqlite"))?,
+        down: AtomicBool::new(false),
+    });
+    let pseudonym_key = load_or(
+        &data.path("pseudonym.key"),
+        &mut created,
+        "pseudonymizer key",
+        |p| Ok(PseudonymKey::read_file(p)?),
+        |p| {
+            let k = PseudonymKey::generate()?;
+            k.write_file(p)?;
+            Ok(k)
+        },
+    )?;
+    let pseudonymizer = Arc::new(Pseudonymizer::new(pseudonym_key).with_purpose("bank-api audit"));
+    let audit_dir = data.path("audit");
+    if !audit_dir.exists() {
+        created.push("audit log");
+    }
+    // Group commit: durable within 256 records or 50 ms, and on every
+    // checkpoint (which syncs first).
+    let log_store = FileStore::open(
+        &audit_dir,
+        FileStoreOptions::default().with_sync(SyncPolicy::Group {
+            entries: 256,
+            interval: Duration::from_millis(50),
+        }),
+    )?;
+    let log = Arc::new(Mutex::new(AuditLog::open(log_store)?));
+    let note_signer = load_or(
+        &data.path("checkpoint.key"),
+        &mut created,
+        "checkpoint signing key",
+        |p| {
+            Ok(NoteSigner::from_key_string(
+                Zeroizing::new(std::fs::read_to_string(p)?).trim(),
+            )?)
+        },
+        |p| {
+            let s = NoteSigner::generate(CHECKPOINT_KEY_NAME)?;
+            write_new(p, s.to_key_string().as_bytes(), true)?;
+            write_new(
+                &p.with_extension("pub"),
+                format!("{}\n", s.verifier()).as_bytes(),
+                false,
+            )?;
+            Ok(s)
+        },
+    )?;
+    let note_verifier = NoteVerifier::from_key_string(
+        std::fs::read_to_string(data.path("checkpoint.pub"))?.trim(),
+    )?;
+    let server_key = private_key(
+        &data.path("server-ed25519.pem"),
+        &mut created,
+        "response signing key",
+    )?;
+    let token_key = load_or(
+        &data.path("token-eddsa.pk8"),
+        &mut created,
+        "access-token signing key",
+        |p| {
+            Ok(TokenSigningKey::from_pkcs8(
+                JwsAlgorithm::EdDsa,
+                &Zeroizing::new(std::fs::read(p)?),
+            )?)
+        },
+        |p| {
+            let k = TokenSigningKey::generate(JwsAlgorithm::EdDsa)?;
+            write_new(p, &k.to_pkcs8_der(), true)?;
+            Ok(k)
+        },
+    )?;
+
+    let hook = AuditLogHook::new(Arc::clone(&log))
+        .pseudonymize_source(Arc::clone(&pseudonymizer))
+        .request_ids(|_| server::CURRENT_REQUEST.with(|c| c.borrow().clone()));
+    let registry = Arc::new(
+        Registry::builder(store.clone(), Arc::new(pepper))
+            .audit(Arc::new(hook))
+            .build()?,
+    );
+
+    // Clients: registered once, with proof of possession of their keys.
+    let demo_key = private_key(
+        &data.path("client-ed25519.pem"),
+        &mut created,
+        "demo client key",
+    )?;
+    let load_key = private_key(
+        &data.path("load-client-ed25519.pem"),
+        &mut created,
+        "load client key",
+    )?;
+    let clients_path = data.path("clients.json");
+    let (clients, secret) = if clients_path.exists() {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&clients_path)?)?;
+        let clients = Clients {
+            demo: v
+                .get("demo")
+                .and_then(|x| x.as_str())
+                .ok_or("clients.json: no demo client")?
+                .to_owned(),
+            load: v
+                .get("load")
+                .and_then(|x| x.as_str())
+                .ok_or("clients.json: no load client")?
+                .to_owned(),
+        };
+        // The secret was shown once and never stored: a new run rotates it
+        // (the previous one stays valid for a minute) to show it again.
+        let id = ClientId::parse(&clients.demo)?;
+        let (_, secret) = registry.rotate_secret(&id, Duration::from_secs(60))?;
+        (clients, Zeroizing::new(secret.expose_secret().to_owned()))
+    } else {
+        let scopes: Vec<&str> = SCOPES.to_vec();
+        let (demo_id, secret) = registry.register("Demo trading desk", &scopes)?;
+        register_key(&registry, &demo_id, &demo_key)?;
+        let load_id = registry.register_without_secret("Load generator", &scopes)?;
+        register_key(&registry, &load_id, &load_key)?;
+        let clients = Clients {
+            demo: demo_id.to_string(),
+            load: load_id.to_string(),
+        };
+        write_new(
+            &clients_path,
+            serde_json::json!({ "demo": clients.demo, "load": clients.load })
+                .to_string()
+                .as_bytes(),
+            false,
+        )?;
+        created.push("client registrations");
+        (clients, Zeroizing::new(secret.expose_secret().to_owned()))
+    };
+
+    let issuer = TokenIssuer::new(ISSUER, AUDIENCE, Arc::new(token_key));
+    let tokens = issuer.verifier();
+    let endpoint = TokenEndpoint::new(Arc::clone(&registry), issuer)
+        .assertions(AssertionVerifier::new(ISSUER));
+
+    let mut quotas = HashMap::new();
+    quotas.insert(clients.load.clone(), 1_000_000.0);
+    let app = Arc::new(
+        App::new(AppParts {
+            registry: Arc::clone(&registry),
+            store,
+            endpoint,
+            tokens,
+            kek_dir: data.path("kek"),
+            audit: log,
+            pseudonymizer,
+            note_signer,
+            origin: LOG_ORIGIN.to_owned(),
+            quotas,
+            default_rate: DEMO_RATE,
+        })
+        .map_err(|e| e.to_string())?,
+    );
+
+    // The request verifier: the profile's fixed part here, the rest (which
+    // depends on the request) after the layer, in `server::authorize`.
+    let policy = Policy::new()
+        .without_default_components()
+        .require_component(ComponentId::method())
+        .require_component(ComponentId::path())
+        .allow_algorithms([Algorithm::Ed25519, Algorithm::EcdsaP256Sha256])
+        .require_nonce(true);
+    let verifier = Verifier::new(registry.clone(), policy).nonce_store(Arc::new(
+        MemoryNonceStore::new(2_000_000).per_key_limit(1_000_000),
+    ));
+    let server_kid = server_key.thumbprint();
+    let server_public = server_key.public_key();
+    let response_signer = Signer::new(Arc::new(server_key), server_kid.clone())
+        .content_digest(Some(DigestAlgorithm::Sha512));
+
+    let listen = options
+        .listen
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+    let listener = TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let server_tls = Arc::new(tls::server_config(pki.chain, pki.key)?);
+    tokio::spawn(server::serve(
+        Arc::clone(&app),
+        verifier,
+        response_signer,
+        listener,
+        server_tls,
+    ));
+
+    let mut keys = KeyMap::new();
+    let server_public_jwk = server_public.to_jwk();
+    keys.insert(server_kid, server_public);
+    let responses = Arc::new(Verifier::new(Arc::new(keys), response_policy()?));
+    let identity = |key: PrivateKey, client_id: &str| Identity {
+        kid: key.thumbprint(),
+        key: Arc::new(key) as Arc<dyn SigningKey>,
+        client_id: client_id.to_owned(),
+    };
+    Ok(Demo {
+        addr,
+        tls: Arc::new(tls::client_config(pki.ca)?),
+        responses,
+        demo: identity(demo_key, &clients.demo),
+        load: identity(load_key, &clients.load),
+        secret,
+        app,
+        note_verifier,
+        data,
+        server_public_jwk,
+        created,
+    })
+}
+
+fn register_key(registry: &Registry, id: &ClientId, key: &PrivateKey) -> Result<(), BoxError> {
+    let challenge = registry.key_challenge(id)?;
+    let proof = key.sign(challenge.as_bytes())?;
+    registry.add_key(id, &key.public_key().to_jwk(), challenge.as_str(), &proof)?;
+    Ok(())
+}
+
+/// `--serve`: one JSON line, then a worked example.
+pub(crate) fn print_serve_info(demo: &Demo) -> Result<(), BoxError> {
+    let url = format!("https://localhost:{}", demo.addr.port());
+    let ca = demo.data.path("ca.pem");
+    let key_file = demo.data.path("client-ed25519.pem");
+    println!(
+        "client secret (shown once, never stored): {}",
+        demo.secret.as_str()
+    );
+    println!("To call the API by hand (a token first, then a signed GET):");
+    println!(
+        "  tresor http sign --key {key} --keyid {kid} --random-nonce --expires $(( $(date +%s) + 60 )) \\\n    --component '\"@method\"' --component '\"@path\"' --component '\"accept\"' --component '\"authorization\"' \\\n    < request.http   # GET /v1/accounts/acc-1001 with Accept and Authorization: Bearer TOKEN\n  curl --cacert {ca} -H @signed-headers {url}/v1/accounts/acc-1001",
+        key = key_file.display(),
+        kid = demo.demo.kid,
+        ca = ca.display(),
+    );
+    let info = serde_json::json!({
+        "url": url,
+        "ca_cert": ca.display().to_string(),
+        "client_id": demo.demo.client_id,
+        "key_file": key_file.display().to_string(),
+        "keyid": demo.demo.kid,
+        "server_public_key": serde_json::from_str::<serde_json::Value>(&demo.server_public_jwk)?,
+    });
+    println!("{info}");
+    Ok(())
+}
