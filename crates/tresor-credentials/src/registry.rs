@@ -245,7 +245,7 @@ impl Registry {
     /// [`Error::ClockUnavailable`] if the clock reads a time before the
     /// UNIX epoch.
     pub fn now(&self) -> Result<i64> {
-        Ok(self.clock.now()?.as_secs())
+        Ok(self.clock.now().map_err(Error::clock)?.as_secs())
     }
 
     /// Registers a client with a fresh secret; returns its id and the

@@ -146,9 +146,7 @@ pub(crate) fn sign(args: &HttpSignArgs) -> Result<()> {
         Some(created) => created,
         None => SystemClock
             .now()
-            .map_err(|e| tresor_httpsig::Error::ClockUnavailable {
-                reason: e.to_string(),
-            })?
+            .map_err(|source| tresor_httpsig::Error::ClockUnavailable { source })?
             .as_secs(),
     };
     let expires_in = args
