@@ -30,7 +30,7 @@ use libfuzzer_sys::fuzz_target;
 use ring::signature::KeyPair;
 use serde_json::Value;
 use tresor_credentials::endpoint::{form_decode, parse_basic};
-use tresor_credentials::{TokenRequest, TokenResponse};
+use tresor_credentials::{endpoint::TokenRequest, endpoint::TokenResponse};
 use tresor_fuzz::credentials::{
     ASSERTION_TYPE, CLIENT_KEY_SEED, KEY_CLIENT_ID, KEY_CLIENT_SCOPES, RequestInput,
     SECRET_CLIENT_ID, SECRET_CLIENT_SCOPES, basic_header, ed25519, ed25519_verified, fixture,

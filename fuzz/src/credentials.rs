@@ -17,9 +17,9 @@ use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use serde_json::Value;
 use tresor_credentials::store::{Mac, SecretVerifier, verifier_input};
 use tresor_credentials::{
-    AssertionVerifier, ClientId, ClientRecord, ClientStatus, CredentialStore, FailureQuota,
-    FixedClock, JwsAlgorithm, LocalPepper, MemoryStore, Pepper, RateLimits, Registry, SecretId,
-    TokenEndpoint, TokenIssuer, TokenSigningKey, TokenVerifier,
+    AssertionVerifier, ClientId, CredentialStore, FailureQuota, FixedClock, JwsAlgorithm,
+    LocalPepper, MemoryStore, Pepper, RateLimits, Registry, TokenEndpoint, TokenIssuer,
+    TokenSigningKey, TokenVerifier, client::ClientRecord, client::ClientStatus, client::SecretId,
 };
 
 /// The fixed clock's time (2026-01-01T00:00:00Z).

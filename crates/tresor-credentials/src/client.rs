@@ -2,10 +2,9 @@
 //! verifiers and registered public keys.
 //!
 //! Every type here is stored. None of them can hold a secret or a private
-//! key: a secret is represented only by its
-//! [`SecretVerifier`](crate::store::SecretVerifier) (a peppered
-//! MAC, useless without the pepper, which lives in a KMS, an HSM or a key
-//! file outside the store), a key only by its public JWK.
+//! key: a secret is represented only by its [`SecretVerifier`] (a
+//! peppered MAC, useless without the pepper, which lives in a KMS, an HSM
+//! or a key file outside the store), a key only by its public JWK.
 
 use std::fmt;
 
@@ -182,7 +181,7 @@ pub struct RegisteredKey {
 }
 
 /// The id of a revoked key whose key material was pruned (see
-/// [`MAX_STORED_KEYS`](crate::MAX_STORED_KEYS)): a tombstone, kept for
+/// [`MAX_STORED_KEYS`](crate::keys::MAX_STORED_KEYS)): a tombstone, kept for
 /// ever so the key can never be registered again, by this client or any
 /// other.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -214,7 +213,7 @@ pub struct ClientRecord {
     /// When the record last changed (UNIX seconds).
     pub updated: i64,
     /// Verifiers of the client's shared secrets, oldest first: at most
-    /// [`MAX_ACTIVE_SECRETS`](crate::MAX_ACTIVE_SECRETS), and authentication
+    /// [`MAX_ACTIVE_SECRETS`](crate::registry::MAX_ACTIVE_SECRETS), and authentication
     /// considers only that many (the registry prunes expired and revoked
     /// ones at the next rotation).
     #[serde(default)]

@@ -61,7 +61,7 @@ pub enum Error {
 
     /// A rotation grace period is longer than [`MAX_ROTATION_GRACE`].
     ///
-    /// [`MAX_ROTATION_GRACE`]: crate::MAX_ROTATION_GRACE
+    /// [`MAX_ROTATION_GRACE`]: crate::registry::MAX_ROTATION_GRACE
     #[error("rotation grace period of {seconds} s exceeds the maximum of {max} s")]
     InvalidGrace {
         /// The grace period asked for, in seconds.

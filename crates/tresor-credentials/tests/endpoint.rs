@@ -10,8 +10,8 @@ use base64ct::{Base64, Encoding};
 use common::{Fixture, fixture};
 use serde_json::Value;
 use tresor_credentials::{
-    ClientId, ClientSecret, DefaultScopes, FixedClock, JwsAlgorithm, TokenEndpoint, TokenIssuer,
-    TokenRequest, TokenResponse, TokenSigningKey, TokenVerifier,
+    ClientId, ClientSecret, FixedClock, JwsAlgorithm, TokenEndpoint, TokenIssuer, TokenSigningKey,
+    TokenVerifier, endpoint::DefaultScopes, endpoint::TokenRequest, endpoint::TokenResponse,
 };
 
 const ISS: &str = "https://as.bank.example";

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::{T0, fixture, generous_limits, s};
 use tresor_credentials::{
-    AuthError, AuthOutcome, Clock, Error, FailureReason, FixedClock, LocalPepper,
-    MAX_ROTATION_GRACE, MemoryStore, Pepper, Registry,
+    AuthError, Clock, Error, FixedClock, LocalPepper, MemoryStore, Pepper, Registry,
+    audit::AuthOutcome, audit::FailureReason, registry::MAX_ROTATION_GRACE,
 };
 
 #[test]

@@ -5,8 +5,9 @@
 use std::sync::{Arc, Barrier};
 
 use tresor_credentials::{
-    ClientId, ClientRecord, ClientStatus, CredentialStore, Error, KeyState, MemoryStore,
-    RegisteredKey, RevokedKid, SqliteStore, store::SCHEMA_VERSION,
+    ClientId, CredentialStore, Error, MemoryStore, SqliteStore, client::ClientRecord,
+    client::ClientStatus, client::KeyState, client::RegisteredKey, client::RevokedKid,
+    store::SCHEMA_VERSION,
 };
 
 fn record(id: &str) -> ClientRecord {

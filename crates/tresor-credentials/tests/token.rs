@@ -7,8 +7,8 @@ use std::sync::Arc;
 use base64ct::{Base64UrlUnpadded, Encoding};
 use serde_json::{Value, json};
 use tresor_credentials::{
-    ClientId, FixedClock, JwsAlgorithm, TokenError, TokenIssuer, TokenPublicKey, TokenSigningKey,
-    TokenVerifier,
+    ClientId, FixedClock, JwsAlgorithm, TokenIssuer, TokenPublicKey, TokenSigningKey,
+    TokenVerifier, token::TokenError,
 };
 
 const T0: i64 = 1_750_000_000;

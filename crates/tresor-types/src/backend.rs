@@ -97,7 +97,10 @@ mod tests {
     fn passes_on_the_cause_and_its_source() {
         let e = BackendError::new(Outer(std::io::Error::other("inner")));
         assert_eq!(e.to_string(), "outer");
-        assert_eq!(e.source().map(ToString::to_string).as_deref(), Some("inner"));
+        assert_eq!(
+            e.source().map(ToString::to_string).as_deref(),
+            Some("inner")
+        );
         assert!(e.downcast_ref::<Outer>().is_some());
         assert!(e.downcast_ref::<std::io::Error>().is_none());
     }

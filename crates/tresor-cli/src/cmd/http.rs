@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use tresor_httpsig::{
     Algorithm, Clock, ComponentId, FixedClock, KeyResolver, Message, Policy, Signer, SystemClock,
-    Verified, Verifier, VerifyingKey, signature_base_for_label, verify_content_digest,
+    Verified, Verifier, VerifyingKey, base::signature_base_for_label, verify_content_digest,
 };
 
 use crate::args::{HttpBaseArgs, HttpSignArgs, HttpVerifyArgs, KeyGenerateArgs, MessageArgs};

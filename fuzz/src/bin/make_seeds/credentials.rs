@@ -8,7 +8,7 @@ use std::error::Error;
 
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 
-use tresor_credentials::{AuthError, TokenRequest, validate_secret_format};
+use tresor_credentials::{AuthError, endpoint::TokenRequest, secret::validate_secret_format};
 use tresor_fuzz::credentials::{
     ASSERTION_TYPE, CLIENT_KEY_SEED, ISSUER, KEY_CLIENT_ID, NOW, PREFIX, REVOKED_KEY_SEED,
     RequestInput, SECRET_CLIENT_ID, STRANGER_KEY_SEED, TOKEN_KEY_SEED, assertion_claims,
