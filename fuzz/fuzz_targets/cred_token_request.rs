@@ -101,13 +101,9 @@ fn check_parsers(input: &RequestInput) {
 }
 
 fn check_endpoint(input: &RequestInput) {
-    let request = TokenRequest {
-        method: input.method,
-        authorization: input.authorization.as_deref(),
-        content_type: input.content_type,
-        body: &input.body,
-        source: None,
-    };
+    let request = TokenRequest::new(input.method, &input.body)
+        .authorization(input.authorization.as_deref())
+        .content_type(input.content_type);
     let response = fixture().endpoint().handle(&request);
     check_response(&response);
     assert_eq!(

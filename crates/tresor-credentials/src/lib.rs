@@ -216,13 +216,9 @@
 //!     "grant_type=client_credentials&scope=payments%3Aread&client_id={client_id}&client_secret={}",
 //!     secret.expose_secret()
 //! );
-//! let response = endpoint.handle(&TokenRequest {
-//!     method: "POST",
-//!     authorization: None,
-//!     content_type: Some("application/x-www-form-urlencoded"),
-//!     body: body.as_bytes(),
-//!     source: None,
-//! });
+//! let request = TokenRequest::new("POST", body.as_bytes())
+//!     .content_type(Some("application/x-www-form-urlencoded"));
+//! let response = endpoint.handle(&request);
 //! assert_eq!(response.status, 200);
 //! assert_eq!(response.header("cache-control"), Some("no-store"));
 //! let json: serde_json::Value = serde_json::from_slice(&response.body)?;
