@@ -163,7 +163,7 @@ pub enum KeyState {
 /// proof of possession validates it before it is stored).
 ///
 /// `#[non_exhaustive]`: it may record more about a key later. The registry
-/// builds it ([`Registry::add_key`](crate::Registry::add_key)); stores
+/// builds it (`Registry::add_key`, feature `httpsig`); stores
 /// deserialize it; [`RegisteredKey::new`] builds one by hand.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -209,7 +209,7 @@ impl RegisteredKey {
     ///
     /// Plain data, not checked: the registry validates a key (and the
     /// proof that the client holds it) before it stores one
-    /// ([`Registry::add_key`](crate::Registry::add_key)); this is for
+    /// (`Registry::add_key`, feature `httpsig`); this is for
     /// stores, migrations and tests.
     pub fn new(
         kid: impl Into<String>,
