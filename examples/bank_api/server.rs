@@ -29,9 +29,10 @@ use tresor::audit::{
     Actor, AuditLog, AuditRecord, Checkpoint, FileStore, NoteSigner, Outcome, Pseudonymizer,
     Timestamp,
 };
+use tresor::credentials::client::ClientRecord;
+use tresor::credentials::store::StoredClient;
 use tresor::credentials::{
-    ClientId, ClientRecord, CredentialStore, Registry, SqliteStore, StoredClient, TokenEndpoint,
-    TokenVerifier,
+    ClientId, CredentialStore, Registry, SqliteStore, TokenEndpoint, TokenVerifier,
 };
 use tresor::envelope::{Context, Envelope, LocalKek, SealOptions};
 use tresor::httpsig::response_layer::SignResponseLayer;
@@ -620,8 +621,8 @@ fn authorize(
     Ok(Principal { client })
 }
 
-fn token_reason(e: &tresor::credentials::TokenError) -> &'static str {
-    use tresor::credentials::TokenError as E;
+fn token_reason(e: &tresor::credentials::token::TokenError) -> &'static str {
+    use tresor::credentials::token::TokenError as E;
     match e {
         E::Malformed => "malformed",
         E::WrongType => "wrong_type",

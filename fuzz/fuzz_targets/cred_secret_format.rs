@@ -20,7 +20,8 @@
 use libfuzzer_sys::fuzz_target;
 use tresor_credentials::secrecy::SecretString;
 use tresor_credentials::{
-    ClientSecret, SecretPrefix, validate_secret_format, validate_secret_with_prefix,
+    ClientSecret, secret::SecretPrefix, secret::validate_secret_format,
+    secret::validate_secret_with_prefix,
 };
 use tresor_fuzz::credentials::{BASE62, reference_prefix, secret_text};
 

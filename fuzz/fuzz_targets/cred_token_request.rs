@@ -30,7 +30,7 @@ use libfuzzer_sys::fuzz_target;
 use ring::signature::KeyPair;
 use serde_json::Value;
 use tresor_credentials::endpoint::{form_decode, parse_basic};
-use tresor_credentials::{TokenRequest, TokenResponse};
+use tresor_credentials::{endpoint::TokenRequest, endpoint::TokenResponse};
 use tresor_fuzz::credentials::{
     ASSERTION_TYPE, CLIENT_KEY_SEED, KEY_CLIENT_ID, KEY_CLIENT_SCOPES, RequestInput,
     SECRET_CLIENT_ID, SECRET_CLIENT_SCOPES, basic_header, ed25519, ed25519_verified, fixture,
@@ -101,13 +101,9 @@ fn check_parsers(input: &RequestInput) {
 }
 
 fn check_endpoint(input: &RequestInput) {
-    let request = TokenRequest {
-        method: input.method,
-        authorization: input.authorization.as_deref(),
-        content_type: input.content_type,
-        body: &input.body,
-        source: None,
-    };
+    let request = TokenRequest::new(input.method, &input.body)
+        .authorization(input.authorization.as_deref())
+        .content_type(input.content_type);
     let response = fixture().endpoint().handle(&request);
     check_response(&response);
     assert_eq!(

@@ -20,8 +20,9 @@
 use libfuzzer_sys::fuzz_target;
 use tresor_fuzz::httpsig::{HttpMessage, RawMessage, rfc_request};
 use tresor_httpsig::{
-    ComponentId, Limits, Message, SignatureBase, SignatureParams, parse_signature_inputs,
-    serialize_signature_params, signature_base, signature_base_for_label,
+    ComponentId, Message, base::SignatureBase, base::signature_base,
+    base::signature_base_for_label, fields::Limits, fields::parse_signature_inputs,
+    params::SignatureParams, params::serialize_signature_params,
 };
 
 fuzz_target!(|data: &[u8]| {

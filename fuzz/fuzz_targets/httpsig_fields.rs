@@ -17,8 +17,9 @@ use base64ct::{Base64, Encoding};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
 use tresor_httpsig::{
-    ComponentId, Limits, SIGNATURE, SIGNATURE_INPUT, Selector, SignatureInput,
-    parse_signature_inputs, parse_signatures, select_signature, serialize_signature_params,
+    ComponentId, fields::Limits, fields::SIGNATURE, fields::SIGNATURE_INPUT, fields::Selector,
+    fields::SignatureInput, fields::parse_signature_inputs, fields::parse_signatures,
+    fields::select_signature, params::serialize_signature_params,
 };
 
 fuzz_target!(|data: &[u8]| {

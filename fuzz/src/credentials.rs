@@ -17,9 +17,9 @@ use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use serde_json::Value;
 use tresor_credentials::store::{Mac, SecretVerifier, verifier_input};
 use tresor_credentials::{
-    AssertionVerifier, ClientId, ClientRecord, ClientStatus, CredentialStore, FailureQuota,
-    FixedClock, JwsAlgorithm, LocalPepper, MemoryStore, Pepper, RateLimits, Registry, SecretId,
-    TokenEndpoint, TokenIssuer, TokenSigningKey, TokenVerifier,
+    AssertionVerifier, ClientId, CredentialStore, FailureQuota, FixedClock, JwsAlgorithm,
+    LocalPepper, MemoryStore, Pepper, RateLimits, Registry, TokenEndpoint, TokenIssuer,
+    TokenSigningKey, TokenVerifier, client::ClientRecord, client::SecretId,
 };
 
 /// The fixed clock's time (2026-01-01T00:00:00Z).
@@ -494,26 +494,28 @@ impl Fixture {
                 .expect("the fixed token key loads"),
         );
 
-        let verifier = |id: &str, secret: &str, revoked: Option<i64>| SecretVerifier {
-            id: SecretId::parse(id).expect("fixed secret ids are valid"),
-            pepper_version: 1,
-            mac: Mac(pepper
-                .mac(1, &verifier_input(SECRET_CLIENT_ID, secret.as_bytes()))
-                .expect("version 1 exists")),
-            created: NOW - 3600,
-            expires: None,
-            revoked,
+        let verifier = |id: &str, secret: &str, revoked: Option<i64>| {
+            let mut verifier = SecretVerifier::new(
+                SecretId::parse(id).expect("fixed secret ids are valid"),
+                1,
+                Mac(pepper
+                    .mac(1, &verifier_input(SECRET_CLIENT_ID, secret.as_bytes()))
+                    .expect("version 1 exists")),
+                NOW - 3600,
+            );
+            verifier.revoked = revoked;
+            verifier
         };
-        let record = |id: &str, scopes: &[&str], secrets| ClientRecord {
-            id: ClientId::parse(id).expect("fixed client ids are valid"),
-            name: format!("fuzz client {id}"),
-            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
-            status: ClientStatus::Active,
-            created: NOW - 3600,
-            updated: NOW - 3600,
-            secrets,
-            public_keys: Vec::new(),
-            revoked_kids: Vec::new(),
+        let record = |id: &str, scopes: &[&str], secrets| {
+            let mut record = ClientRecord::new(
+                ClientId::parse(id).expect("fixed client ids are valid"),
+                &format!("fuzz client {id}"),
+                scopes,
+                NOW - 3600,
+            )
+            .expect("fixed names and scopes are valid");
+            record.secrets = secrets;
+            record
         };
         store
             .insert(&record(

@@ -14,9 +14,10 @@ use http::Request;
 use ring::signature::{ECDSA_P256_SHA256_FIXED, ED25519, UnparsedPublicKey};
 pub use tresor_cli::rawhttp::{HttpMessage, RawMessage};
 use tresor_httpsig::{
-    Algorithm, Error, FixedClock, HmacKey, KeyResolver, Limits, Message, Policy, PrivateKey,
-    PublicKey, Result, SIGNATURE, Signer, Verified, Verifier, VerifyingKey, parse_signature_inputs,
-    parse_signatures, signature_base_for_label, verify_content_digest,
+    Algorithm, Error, FixedClock, HmacKey, KeyResolver, Message, Policy, PrivateKey, PublicKey,
+    Result, Signer, Verified, Verifier, VerifyingKey, base::signature_base_for_label,
+    fields::Limits, fields::SIGNATURE, fields::parse_signature_inputs, fields::parse_signatures,
+    verify_content_digest,
 };
 
 /// Key id of the Ed25519 test key (RFC 9421 B.1.4).

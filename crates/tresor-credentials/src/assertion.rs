@@ -17,7 +17,7 @@
 //! - `kid`, if present, names one of the client's keys, which must be
 //!   active or verify-only and inside its validity window; without `kid`,
 //!   each of the client's usable keys with the assertion's algorithm is
-//!   tried (at most [`MAX_STORED_KEYS`](crate::MAX_STORED_KEYS));
+//!   tried (at most [`MAX_STORED_KEYS`](crate::keys::MAX_STORED_KEYS));
 //! - the signature verifies; then the claims are checked:
 //!   `iss` = `sub` = the client id; `aud` is the issuer alone: a string
 //!   equal to it, or an array of exactly one such string (an array that
@@ -410,7 +410,7 @@ impl AssertionVerifier {
             Ok(checked) => checked,
             Err(reason) => return fail(reason, kid),
         };
-        if record.status != crate::ClientStatus::Active {
+        if record.status != crate::client::ClientStatus::Active {
             return fail(FailureReason::ClientSuspended, kid);
         }
         // Remembered until the last second it is accepted (inclusive; the

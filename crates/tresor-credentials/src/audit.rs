@@ -192,7 +192,7 @@ impl AuthAudit for NoAudit {
 /// An audit hook from a closure.
 ///
 /// ```
-/// use tresor_credentials::{AuditFn, AuthEvent};
+/// use tresor_credentials::{audit::AuditFn, AuthEvent};
 /// let hook = AuditFn(|event: &AuthEvent<'_>| eprintln!("{:?}", event.outcome));
 /// # let _ = hook;
 /// ```

@@ -2,10 +2,9 @@
 //! verifiers and registered public keys.
 //!
 //! Every type here is stored. None of them can hold a secret or a private
-//! key: a secret is represented only by its
-//! [`SecretVerifier`](crate::store::SecretVerifier) (a peppered
-//! MAC, useless without the pepper, which lives in a KMS, an HSM or a key
-//! file outside the store), a key only by its public JWK.
+//! key: a secret is represented only by its [`SecretVerifier`] (a
+//! peppered MAC, useless without the pepper, which lives in a KMS, an HSM
+//! or a key file outside the store), a key only by its public JWK.
 
 use std::fmt;
 
@@ -162,7 +161,12 @@ pub enum KeyState {
 
 /// A client's public key, as registered (plain data; registration with
 /// proof of possession validates it before it is stored).
+///
+/// `#[non_exhaustive]`: it may record more about a key later. The registry
+/// builds it (`Registry::add_key`, feature `httpsig`); stores
+/// deserialize it; [`RegisteredKey::new`] builds one by hand.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RegisteredKey {
     /// The key id: the key's RFC 7638 JWK thumbprint (SHA-256,
     /// base64url).
@@ -182,10 +186,14 @@ pub struct RegisteredKey {
 }
 
 /// The id of a revoked key whose key material was pruned (see
-/// [`MAX_STORED_KEYS`](crate::MAX_STORED_KEYS)): a tombstone, kept for
+/// [`MAX_STORED_KEYS`](crate::keys::MAX_STORED_KEYS)): a tombstone, kept for
 /// ever so the key can never be registered again, by this client or any
 /// other.
+///
+/// `#[non_exhaustive]`, like the rest of a [`ClientRecord`];
+/// [`RevokedKid::new`] builds one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RevokedKid {
     /// The key id: the revoked key's RFC 7638 thumbprint.
     pub kid: String,
@@ -194,12 +202,56 @@ pub struct RevokedKid {
     pub pruned: i64,
 }
 
+impl RegisteredKey {
+    /// An active key `kid` (its RFC 7638 thumbprint) with its public `jwk`
+    /// and its one algorithm `alg` (e.g. `ES256`), registered at `created`
+    /// (UNIX seconds), with no validity window.
+    ///
+    /// Plain data, not checked: the registry validates a key (and the
+    /// proof that the client holds it) before it stores one
+    /// (`Registry::add_key`, feature `httpsig`); this is for
+    /// stores, migrations and tests.
+    pub fn new(
+        kid: impl Into<String>,
+        jwk: impl Into<String>,
+        alg: impl Into<String>,
+        created: i64,
+    ) -> Self {
+        Self {
+            kid: kid.into(),
+            jwk: jwk.into(),
+            alg: alg.into(),
+            state: KeyState::Active,
+            not_before: None,
+            not_after: None,
+            created,
+        }
+    }
+}
+
+impl RevokedKid {
+    /// The tombstone of key `kid`, whose material was pruned at `pruned`
+    /// (UNIX seconds).
+    pub fn new(kid: impl Into<String>, pruned: i64) -> Self {
+        Self {
+            kid: kid.into(),
+            pruned,
+        }
+    }
+}
+
 /// A registered client: what the store holds.
 ///
 /// Plain data with public fields for stores and for the registry's
 /// extensions; the [`Registry`](crate::Registry) keeps its invariants (at
 /// most two active secrets, valid names and scopes).
+///
+/// `#[non_exhaustive]`: a record may hold more later. The registry builds
+/// records; a [`CredentialStore`](crate::CredentialStore) deserializes them
+/// (serde is not affected); [`ClientRecord::new`] builds one by hand (a
+/// migration, a test), and its fields can then be set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ClientRecord {
     /// The client id.
     pub id: ClientId,
@@ -214,7 +266,7 @@ pub struct ClientRecord {
     /// When the record last changed (UNIX seconds).
     pub updated: i64,
     /// Verifiers of the client's shared secrets, oldest first: at most
-    /// [`MAX_ACTIVE_SECRETS`](crate::MAX_ACTIVE_SECRETS), and authentication
+    /// [`MAX_ACTIVE_SECRETS`](crate::registry::MAX_ACTIVE_SECRETS), and authentication
     /// considers only that many (the registry prunes expired and revoked
     /// ones at the next rotation).
     #[serde(default)]
@@ -232,6 +284,29 @@ pub struct ClientRecord {
 }
 
 impl ClientRecord {
+    /// An active client `id` named `name` with `scopes` (sorted and made
+    /// unique), created and updated at `now` (UNIX seconds), with no
+    /// secret and no key yet.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`] or [`Error::InvalidScope`], as for
+    /// [`Registry::register`](crate::Registry::register).
+    pub fn new<S: AsRef<str>>(id: ClientId, name: &str, scopes: &[S], now: i64) -> Result<Self> {
+        check_name(name)?;
+        Ok(Self {
+            id,
+            name: name.to_owned(),
+            scopes: normalize_scopes(scopes)?,
+            status: ClientStatus::Active,
+            created: now,
+            updated: now,
+            secrets: Vec::new(),
+            public_keys: Vec::new(),
+            revoked_kids: Vec::new(),
+        })
+    }
+
     /// Every key id the client holds or held: its registered keys' and its
     /// pruned revoked keys' ([`revoked_kids`](Self::revoked_kids)). A store
     /// indexes all of them ([`CredentialStore::find_by_key`](crate::CredentialStore::find_by_key)).

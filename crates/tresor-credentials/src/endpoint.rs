@@ -101,7 +101,22 @@ pub enum DefaultScopes {
 }
 
 /// A token request, as the web framework received it.
+///
+/// Built with [`TokenRequest::new`] and the setters (it may describe more
+/// of the request later, so it cannot be built with a struct literal):
+///
+/// ```
+/// use tresor_credentials::endpoint::TokenRequest;
+///
+/// let body = b"grant_type=client_credentials";
+/// let request = TokenRequest::new("POST", body)
+///     .authorization(Some("Basic YTpi"))
+///     .content_type(Some("application/x-www-form-urlencoded"))
+///     .source(Some([192, 0, 2, 7].into()));
+/// assert_eq!(request.method, "POST");
+/// ```
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct TokenRequest<'a> {
     /// The HTTP method.
     pub method: &'a str,
@@ -119,6 +134,41 @@ pub struct TokenRequest<'a> {
     /// source) bucket per client, in which anyone could lock a client out
     /// ([`ratelimit`](crate::ratelimit) module docs).
     pub source: Option<IpAddr>,
+}
+
+impl<'a> TokenRequest<'a> {
+    /// A request with this method and body, and no `Authorization`, no
+    /// `Content-Type`, no source address (set those that the request has
+    /// with the setters).
+    pub fn new(method: &'a str, body: &'a [u8]) -> Self {
+        Self {
+            method,
+            authorization: None,
+            content_type: None,
+            body,
+            source: None,
+        }
+    }
+
+    /// The `Authorization` header, if the request has one.
+    pub fn authorization(mut self, authorization: Option<&'a str>) -> Self {
+        self.authorization = authorization;
+        self
+    }
+
+    /// The `Content-Type` header, if the request has one.
+    pub fn content_type(mut self, content_type: Option<&'a str>) -> Self {
+        self.content_type = content_type;
+        self
+    }
+
+    /// The client's address, for rate limiting. A network-facing endpoint
+    /// must set it: without one, all callers share one failure bucket per
+    /// client.
+    pub fn source(mut self, source: Option<IpAddr>) -> Self {
+        self.source = source;
+        self
+    }
 }
 
 /// The endpoint's answer.

@@ -2,8 +2,10 @@
 //! [`AuthError`] for the one answer an authenticating caller gets, and
 //! [`BackendError`], the source of a backend failure.
 
-use std::fmt;
-use std::sync::Arc;
+/// The cause of a backend failure ([`Error::Storage`], [`Error::Pepper`],
+/// [`Error::Io`], [`Error::Signing`]); defined in `tresor-types`, shared
+/// with `tresor-httpsig`.
+pub use tresor_types::BackendError;
 
 /// Everything that can go wrong in `tresor-credentials`, except a failed
 /// authentication (that is [`AuthError`], deliberately uninformative).
@@ -59,7 +61,7 @@ pub enum Error {
 
     /// A rotation grace period is longer than [`MAX_ROTATION_GRACE`].
     ///
-    /// [`MAX_ROTATION_GRACE`]: crate::MAX_ROTATION_GRACE
+    /// [`MAX_ROTATION_GRACE`]: crate::registry::MAX_ROTATION_GRACE
     #[error("rotation grace period of {seconds} s exceeds the maximum of {max} s")]
     InvalidGrace {
         /// The grace period asked for, in seconds.
@@ -294,10 +296,12 @@ pub enum Error {
     /// The clock cannot tell the time (it reads a time before the UNIX
     /// epoch): nothing with an expiry or a validity window can be decided,
     /// so the operation is refused.
-    #[error("clock unavailable: {reason}")]
+    #[error("clock unavailable")]
     ClockUnavailable {
-        /// What the clock reported.
-        reason: String,
+        /// What the clock reported ([`tresor_types::Error::BeforeEpoch`]
+        /// or [`tresor_types::Error::OutOfRange`]).
+        #[source]
+        source: tresor_types::Error,
     },
     // Add new variants above this line, one small edit at a time.
 }
@@ -335,12 +339,12 @@ impl Error {
     }
 }
 
-impl From<tresor_types::Error> for Error {
-    /// A clock failure ([`Clock::now`](crate::Clock::now)).
-    fn from(e: tresor_types::Error) -> Self {
-        Self::ClockUnavailable {
-            reason: e.to_string(),
-        }
+impl Error {
+    /// A clock failure (from [`Clock::now`](crate::Clock::now)) as this
+    /// crate's error, the clock's error as its source. Not a `From` impl:
+    /// `tresor_types::Error` also describes JWKs, which are not clocks.
+    pub(crate) fn clock(source: tresor_types::Error) -> Self {
+        Self::ClockUnavailable { source }
     }
 }
 
@@ -351,68 +355,6 @@ impl From<rusqlite::Error> for Error {
         Self::storage(e)
     }
 }
-
-/// The cause of a backend failure ([`Error::Storage`], [`Error::Pepper`],
-/// [`Error::Io`], [`Error::Signing`]): any error, shared behind an [`Arc`]
-/// so that [`Error`] stays `Clone`, as rustls' `OtherError` does.
-///
-/// It displays as its cause and passes on the cause's own source, so an
-/// error chain reads `credential store failure: database is locked`. Two
-/// values are equal only if they share the same cause (the same
-/// allocation): errors from backends have no meaningful equality.
-#[derive(Clone)]
-pub struct BackendError(Arc<dyn std::error::Error + Send + Sync>);
-
-impl BackendError {
-    /// Wraps `source` (any error, or a message: `&str` and `String`
-    /// convert). It must hold no secret: it is displayed in logs.
-    pub fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self(Arc::from(source.into()))
-    }
-
-    /// Wraps an error that is already shared.
-    pub fn from_arc(source: Arc<dyn std::error::Error + Send + Sync>) -> Self {
-        Self(source)
-    }
-
-    /// The cause.
-    pub fn get_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
-        &*self.0
-    }
-
-    /// The cause as a `T`, if it is one (e.g. a [`std::io::Error`] in
-    /// [`Error::Io`]).
-    pub fn downcast_ref<T: std::error::Error + 'static>(&self) -> Option<&T> {
-        self.0.downcast_ref()
-    }
-}
-
-impl fmt::Debug for BackendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
-    }
-}
-
-impl fmt::Display for BackendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&*self.0, f)
-    }
-}
-
-impl std::error::Error for BackendError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
-    }
-}
-
-impl PartialEq for BackendError {
-    /// The same cause (the same allocation), not merely an equal message.
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for BackendError {}
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

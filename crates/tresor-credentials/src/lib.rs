@@ -15,7 +15,7 @@
 //! - **Secrets are strong and recognisable.** 256 bits from the system
 //!   CSPRNG, never chosen by a person, in a prefixed, checksummed format
 //!   ([`secret`] module docs) that secret scanners can validate offline
-//!   with [`validate_secret_format`].
+//!   with [`secret::validate_secret_format`].
 //! - **Secrets stay in memory.** [`ClientSecret`] and the presented
 //!   [`SecretString`](secrecy::SecretString) have no `Serialize`, no
 //!   `Display`, no `Clone`, a `Debug` that hides them, and are wiped on
@@ -23,15 +23,15 @@
 //! - **One answer, the same work.** Every failed authentication is
 //!   [`AuthError::InvalidClient`]: unknown client, wrong, expired, revoked
 //!   or malformed secret, suspended client, rate limit. Outside the rate
-//!   limit, each attempt makes exactly [`MAX_ACTIVE_SECRETS`] pepper MACs and
-//!   constant-time comparisons, against dummy verifiers where needed, and
+//!   limit, each attempt makes exactly [`registry::MAX_ACTIVE_SECRETS`]
+//!   pepper MACs and constant-time comparisons, against dummy verifiers where needed, and
 //!   one store lookup that costs the same for an unknown id (the stores
 //!   decode a dummy record of a typical client's size on a miss). The
 //!   precise reason goes to the [`AuthAudit`] hook only.
 //! - **Rotation without downtime, revocation at once.** At most two active
 //!   secrets; a rotation gives the old one a mandatory expiry (at most
-//!   [`MAX_ROTATION_GRACE`]); a revoked secret fails from the next attempt.
-//!   A pepper rotation re-derives each verifier at its client's next
+//!   [`registry::MAX_ROTATION_GRACE`]); a revoked secret fails from the
+//!   next attempt. A pepper rotation re-derives each verifier at its client's next
 //!   successful authentication.
 //! - **No lost updates.** Every record has a version; the
 //!   [`CredentialStore`] writes only over the version that was read.
@@ -76,7 +76,7 @@
 //!
 //! # What is stored, and why none of it is a secret
 //!
-//! A [`ClientRecord`] holds:
+//! A [`client::ClientRecord`] holds:
 //!
 //! | field | what it is | why it cannot authenticate |
 //! | --- | --- | --- |
@@ -167,8 +167,8 @@
 //! gets [`AuthError::Unavailable`] (the [`TokenEndpoint`] answers HTTP 503
 //! `temporarily_unavailable` with `Retry-After`), never
 //! [`AuthError::InvalidClient`], and the audit hook gets the failure
-//! ([`FailureReason::StoreUnavailable`], [`FailureReason::PepperUnavailable`],
-//! [`FailureReason::ReplayCacheUnavailable`]) with the backend's error in
+//! ([`audit::FailureReason::StoreUnavailable`], [`audit::FailureReason::PepperUnavailable`],
+//! [`audit::FailureReason::ReplayCacheUnavailable`]) with the backend's error in
 //! [`AuthEvent::error`]. Backend errors ([`Error::Storage`],
 //! [`Error::Pepper`], [`Error::Io`], [`Error::Signing`]) carry their cause
 //! as a [`BackendError`] source (driver types such as `rusqlite::Error`
@@ -200,7 +200,7 @@
 //! use std::sync::Arc;
 //! use tresor_credentials::{
 //!     JwsAlgorithm, LocalPepper, MemoryStore, Registry, TokenEndpoint, TokenIssuer,
-//!     TokenRequest, TokenSigningKey,
+//!     endpoint::TokenRequest, TokenSigningKey,
 //! };
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -216,13 +216,9 @@
 //!     "grant_type=client_credentials&scope=payments%3Aread&client_id={client_id}&client_secret={}",
 //!     secret.expose_secret()
 //! );
-//! let response = endpoint.handle(&TokenRequest {
-//!     method: "POST",
-//!     authorization: None,
-//!     content_type: Some("application/x-www-form-urlencoded"),
-//!     body: body.as_bytes(),
-//!     source: None,
-//! });
+//! let request = TokenRequest::new("POST", body.as_bytes())
+//!     .content_type(Some("application/x-www-form-urlencoded"));
+//! let response = endpoint.handle(&request);
 //! assert_eq!(response.status, 200);
 //! assert_eq!(response.header("cache-control"), Some("no-store"));
 //! let json: serde_json::Value = serde_json::from_slice(&response.body)?;
@@ -243,37 +239,58 @@
 //!   `client_secret_basic`/`client_secret_post`).
 //! - `http` (default): `TokenEndpoint::handle_http` for `http::Request`.
 //!
-//! # The crate root
+//! # What the crate root exports
 //!
-//! The root re-exports what a server wiring the crate up names:
+//! The root holds what a server wiring the crate up names on the common
+//! path:
 //!
-//! - the registry: [`Registry`], [`RegistryBuilder`], [`AuthenticatedClient`]
-//!   with its [`AuthMethod`], [`RateLimits`] and [`FailureQuota`];
-//! - the plain data of a client: [`ClientId`], [`SecretId`],
-//!   [`ClientSecret`], [`ClientRecord`] and what it holds
-//!   ([`ClientStatus`], [`RegisteredKey`], [`KeyState`], [`RevokedKid`]),
-//!   the limits on them, [`SecretPrefix`] and the offline validators;
+//! - the registry: [`Registry`], [`AuthenticatedClient`] with its
+//!   [`AuthMethod`], [`ClientId`], [`ClientSecret`], and the failure rate
+//!   limits [`RateLimits`], [`FailureQuota`];
 //! - the backends: [`CredentialStore`], [`MemoryStore`], [`SqliteStore`],
-//!   [`StoredClient`], [`Pepper`], [`LocalPepper`], [`Clock`];
-//! - the audit hook: [`AuthAudit`], [`AuthEvent`], [`AuthOutcome`],
-//!   [`FailureReason`], [`AuditFn`], [`NoAudit`];
-//! - the token endpoint and tokens: [`TokenEndpoint`], [`TokenRequest`],
-//!   [`TokenResponse`], [`TokenIssuer`], [`TokenVerifier`],
-//!   [`TokenSigningKey`], [`JwsAlgorithm`] and the token types;
-//! - with feature `httpsig`: `AssertionVerifier`, `ReplayCache`,
-//!   `MemoryReplayCache`, `Challenge`, `ClientPublicKey`, `KeyOptions`;
-//! - the errors: [`Error`], [`AuthError`], [`BackendError`], [`Result`].
+//!   [`Pepper`], [`LocalPepper`];
+//! - the audit hook: [`AuthAudit`], [`AuthEvent`];
+//! - the token endpoint and tokens: [`TokenEndpoint`], [`TokenIssuer`],
+//!   [`TokenVerifier`] and their keys [`TokenSigningKey`],
+//!   [`TokenPublicKey`], [`JwsAlgorithm`];
+//! - with feature `httpsig`: `AssertionVerifier` (`private_key_jwt`);
+//! - the errors: [`Error`], [`AuthError`], [`BackendError`], [`Result`];
+//! - time: [`Clock`], [`SystemClock`], [`FixedClock`], [`UnixTime`] (from
+//!   `tresor-types`, re-exported with the [`tresor_types`] crate itself),
+//!   and the [`secrecy`] crate (the presented `SecretString`).
 //!
-//! The storage format itself (what a record holds in place of a secret:
-//! `store::SecretVerifier`, `store::Mac`, `store::verifier_input`,
-//! `store::VERIFIER_CONTEXT`) is in [`store`], for store implementations
-//! and tools; nothing else needs it.
+//! Everything else is in the module named for its concept:
+//!
+//! - [`registry`] holds [`registry::RegistryBuilder`],
+//!   [`registry::MAX_ACTIVE_SECRETS`], [`registry::MAX_ROTATION_GRACE`];
+//! - [`client`]: the stored data of a client, [`client::ClientRecord`]
+//!   and what it holds ([`client::ClientStatus`], [`client::SecretId`],
+//!   [`client::RegisteredKey`], [`client::KeyState`],
+//!   [`client::RevokedKid`]), and the limits on names and scopes;
+//! - [`secret`]: the secret format, [`secret::SecretPrefix`] and the
+//!   offline validators ([`secret::validate_secret_format`]);
+//! - [`store`] holds [`store::StoredClient`] and what a record keeps in place
+//!   of a secret ([`store::SecretVerifier`], [`store::Mac`],
+//!   [`store::verifier_input`]), for store implementations and tools;
+//! - [`audit`] holds [`audit::AuthOutcome`], [`audit::FailureReason`],
+//!   [`audit::AuditFn`], [`audit::NoAudit`];
+//! - [`endpoint`] holds [`endpoint::TokenRequest`], [`endpoint::TokenResponse`],
+//!   [`endpoint::DefaultScopes`];
+//! - [`token`] holds [`token::AccessToken`], [`token::AccessTokenClaims`],
+//!   [`token::TokenError`];
+//! - `keys` (feature `httpsig`): `Challenge`, `ClientPublicKey`,
+//!   `KeyOptions`, the key limits;
+//! - `assertion` (feature `httpsig`): `ReplayCache`, `MemoryReplayCache`,
+//!   `CLIENT_ASSERTION_TYPE`.
 //!
 //! # Modules
 //!
+//! - [`registry`]: the registry and its builder.
+//! - [`client`]: the client record and the plain data it holds.
+//! - [`audit`]: the authentication audit hook.
 //! - [`secret`]: the secret format, generation and offline validation.
 //! - [`pepper`]: the [`Pepper`] trait and the [`LocalPepper`] key file.
-//! - [`store`]: [`CredentialStore`], [`MemoryStore`], [`SqliteStore`]
+//! - [`store`] holds [`CredentialStore`], [`MemoryStore`], [`SqliteStore`]
 //!   (schema and migrations, the key index).
 //! - [`ratelimit`]: the failure rate limits.
 //! - `keys` (feature `httpsig`): public keys, proof of possession, states.
@@ -285,11 +302,11 @@
 
 #[cfg(feature = "httpsig")]
 pub mod assertion;
-mod audit;
+pub mod audit;
 #[cfg(feature = "audit")]
 pub mod audit_log;
 mod base62;
-mod client;
+pub mod client;
 pub mod endpoint;
 mod error;
 pub mod jwt;
@@ -297,7 +314,7 @@ pub mod jwt;
 pub mod keys;
 pub mod pepper;
 pub mod ratelimit;
-mod registry;
+pub mod registry;
 #[cfg(feature = "httpsig")]
 mod resolver;
 pub mod secret;
@@ -305,34 +322,18 @@ pub mod store;
 pub mod token;
 
 #[cfg(feature = "httpsig")]
-pub use assertion::{AssertionVerifier, CLIENT_ASSERTION_TYPE, MemoryReplayCache, ReplayCache};
-pub use audit::{AuditFn, AuthAudit, AuthEvent, AuthOutcome, FailureReason, NoAudit};
-pub use client::{
-    CLIENT_ID_LEN, ClientId, ClientRecord, ClientStatus, KeyState, MAX_NAME_LEN, MAX_SCOPE_LEN,
-    MAX_SCOPES, RegisteredKey, RevokedKid, SECRET_ID_LEN, SecretId,
-};
-pub use endpoint::{DefaultScopes, TokenEndpoint, TokenRequest, TokenResponse};
+pub use assertion::AssertionVerifier;
+pub use audit::{AuthAudit, AuthEvent};
+pub use client::ClientId;
+pub use endpoint::TokenEndpoint;
 pub use error::{AuthError, BackendError, Error, Result};
 pub use jwt::JwsAlgorithm;
-#[cfg(feature = "httpsig")]
-pub use keys::{
-    CHALLENGE_LIFETIME, Challenge, ClientPublicKey, KeyOptions, MAX_ACTIVE_KEYS, MAX_STORED_KEYS,
-};
 pub use pepper::{LocalPepper, Pepper};
 pub use ratelimit::{FailureQuota, RateLimits};
-pub use registry::{
-    AuthMethod, AuthenticatedClient, MAX_ACTIVE_SECRETS, MAX_ROTATION_GRACE, Registry,
-    RegistryBuilder,
-};
-pub use secret::{
-    ClientSecret, DEFAULT_SECRET_PREFIX, SecretPrefix, validate_secret_format,
-    validate_secret_with_prefix,
-};
-pub use store::{CredentialStore, MemoryStore, SqliteStore, StoredClient};
-pub use token::{
-    AccessToken, AccessTokenClaims, TokenError, TokenIssuer, TokenPublicKey, TokenSigningKey,
-    TokenVerifier,
-};
+pub use registry::{AuthMethod, AuthenticatedClient, Registry};
+pub use secret::ClientSecret;
+pub use store::{CredentialStore, MemoryStore, SqliteStore};
+pub use token::{TokenIssuer, TokenPublicKey, TokenSigningKey, TokenVerifier};
 pub use tresor_types::{Clock, FixedClock, SystemClock, UnixTime};
 
 /// Re-exported so callers name the same `SecretString` as the crate.

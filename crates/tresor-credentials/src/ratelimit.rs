@@ -34,7 +34,7 @@
 //! client are then not limited at all. So the (client, `None`) bucket is
 //! a lock-out surface among callers that pass no source: **a network
 //! facing token endpoint must pass the peer address**
-//! ([`TokenRequest::source`](crate::TokenRequest::source),
+//! ([`TokenRequest::source`](crate::endpoint::TokenRequest::source),
 //! [`TokenEndpoint::handle_http`](crate::TokenEndpoint)'s `source`), the
 //! TCP peer or the address a trusted reverse proxy reports.
 //!

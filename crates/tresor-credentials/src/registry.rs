@@ -245,7 +245,7 @@ impl Registry {
     /// [`Error::ClockUnavailable`] if the clock reads a time before the
     /// UNIX epoch.
     pub fn now(&self) -> Result<i64> {
-        Ok(self.clock.now()?.as_secs())
+        Ok(self.clock.now().map_err(Error::clock)?.as_secs())
     }
 
     /// Registers a client with a fresh secret; returns its id and the
@@ -525,17 +525,7 @@ impl Registry {
         check_name(name)?;
         let scopes = normalize_scopes(scopes)?;
         let now = self.now()?;
-        let record = ClientRecord {
-            id: ClientId::generate(&self.rng)?,
-            name: name.to_owned(),
-            scopes,
-            status: ClientStatus::Active,
-            created: now,
-            updated: now,
-            secrets: Vec::new(),
-            public_keys: Vec::new(),
-            revoked_kids: Vec::new(),
-        };
+        let record = ClientRecord::new(ClientId::generate(&self.rng)?, name, &scopes, now)?;
         Ok((record, now))
     }
 
@@ -550,14 +540,7 @@ impl Registry {
             client_id.as_str(),
             secret.expose_secret().as_bytes(),
         )?;
-        let verifier = SecretVerifier {
-            id: SecretId::generate(&self.rng)?,
-            pepper_version: version,
-            mac,
-            created: now,
-            expires: None,
-            revoked: None,
-        };
+        let verifier = SecretVerifier::new(SecretId::generate(&self.rng)?, version, mac, now);
         Ok((verifier, secret))
     }
 

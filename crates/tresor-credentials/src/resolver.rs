@@ -45,9 +45,7 @@ impl KeyResolver for Registry {
         let now = self
             .clock
             .now()
-            .map_err(|e| tresor_httpsig::Error::ClockUnavailable {
-                reason: e.to_string(),
-            })?
+            .map_err(|source| tresor_httpsig::Error::ClockUnavailable { source })?
             .as_secs();
         check_usable(&stored.record, key, now).map_err(|_| unknown())?;
         let public = ClientPublicKey::from_registered(key)

@@ -59,7 +59,7 @@ pub const MAX_PREFIX_LEN: usize = 32;
 /// `0-9` and `_`, starting with a letter.
 ///
 /// ```
-/// use tresor_credentials::SecretPrefix;
+/// use tresor_credentials::secret::SecretPrefix;
 /// assert_eq!(SecretPrefix::default().as_str(), "tresor_cs");
 /// assert!(SecretPrefix::new("acme_live").is_ok());
 /// assert!(SecretPrefix::new("Acme-Live").is_err());
@@ -190,7 +190,7 @@ impl fmt::Debug for ClientSecret {
 /// secret belongs to any client.
 ///
 /// ```
-/// use tresor_credentials::validate_secret_format;
+/// use tresor_credentials::secret::validate_secret_format;
 /// assert!(validate_secret_format("tresor_cs_not-a-secret").is_err());
 /// ```
 pub fn validate_secret_format(text: &str) -> Result<&str> {

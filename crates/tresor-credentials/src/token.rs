@@ -378,7 +378,7 @@ impl TokenIssuer {
     /// [`Error::ClockUnavailable`] if the clock reads a time before the
     /// UNIX epoch.
     pub fn issue(&self, client_id: &ClientId, scopes: &[String]) -> Result<AccessToken> {
-        let now = self.clock.now()?.as_secs();
+        let now = self.clock.now().map_err(Error::clock)?.as_secs();
         let mut jti = [0u8; 16];
         self.rng.fill(&mut jti).map_err(|_| Error::Rng)?;
         let claims = AccessTokenClaims {
@@ -425,7 +425,7 @@ impl TokenIssuer {
 
 /// Why an access token was refused (for the resource server's log; the
 /// client gets `invalid_token`, RFC 6750 section 3.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TokenError {
     /// Not a well-formed compact JWS of JSON objects, or a required claim
@@ -459,7 +459,12 @@ pub enum TokenError {
     /// The verifier's clock reads a time before the UNIX epoch: no token
     /// is accepted until it is fixed.
     #[error("clock unavailable")]
-    ClockUnavailable,
+    ClockUnavailable {
+        /// What the clock reported ([`tresor_types::Error::BeforeEpoch`]
+        /// or [`tresor_types::Error::OutOfRange`]).
+        #[source]
+        source: tresor_types::Error,
+    },
 }
 
 /// Verifies RFC 9068 access tokens for one resource server (see the
@@ -574,7 +579,7 @@ impl TokenVerifier {
         let now = self
             .clock
             .now()
-            .map_err(|_| TokenError::ClockUnavailable)?
+            .map_err(|source| TokenError::ClockUnavailable { source })?
             .as_secs();
         if now >= exp.saturating_add(self.skew) {
             return Err(TokenError::Expired);

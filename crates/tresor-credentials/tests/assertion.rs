@@ -12,8 +12,8 @@ use common::{Fixture, T0, fixture};
 use keys_support::{TestKey, b64, jws, register, register_with};
 use serde_json::{Value, json};
 use tresor_credentials::{
-    AssertionVerifier, AuthError, AuthOutcome, ClientId, FailureReason, KeyOptions, KeyState,
-    MemoryReplayCache, ReplayCache,
+    AssertionVerifier, AuthError, ClientId, assertion::MemoryReplayCache, assertion::ReplayCache,
+    audit::AuthOutcome, audit::FailureReason, client::KeyState, keys::KeyOptions,
 };
 use tresor_httpsig::Algorithm;
 

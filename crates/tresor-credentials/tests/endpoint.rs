@@ -10,8 +10,8 @@ use base64ct::{Base64, Encoding};
 use common::{Fixture, fixture};
 use serde_json::Value;
 use tresor_credentials::{
-    ClientId, ClientSecret, DefaultScopes, FixedClock, JwsAlgorithm, TokenEndpoint, TokenIssuer,
-    TokenRequest, TokenResponse, TokenSigningKey, TokenVerifier,
+    ClientId, ClientSecret, FixedClock, JwsAlgorithm, TokenEndpoint, TokenIssuer, TokenSigningKey,
+    TokenVerifier, endpoint::DefaultScopes, endpoint::TokenRequest, endpoint::TokenResponse,
 };
 
 const ISS: &str = "https://as.bank.example";
@@ -60,13 +60,11 @@ impl Setup {
         basic(self.id.as_str(), self.secret.expose_secret())
     }
     fn post(&self, authorization: Option<&str>, body: &str) -> TokenResponse {
-        self.endpoint.handle(&TokenRequest {
-            method: "POST",
-            authorization,
-            content_type: Some(FORM),
-            body: body.as_bytes(),
-            source: None,
-        })
+        self.endpoint.handle(
+            &TokenRequest::new("POST", body.as_bytes())
+                .authorization(authorization)
+                .content_type(Some(FORM)),
+        )
     }
 }
 
@@ -264,33 +262,27 @@ fn request_rules() {
         false,
     );
     // Method and content type.
-    let get = s.endpoint.handle(&TokenRequest {
-        method: "GET",
-        authorization: Some(&auth),
-        content_type: Some(FORM),
-        body: b"grant_type=client_credentials",
-        source: None,
-    });
+    let get = s.endpoint.handle(
+        &TokenRequest::new("GET", b"grant_type=client_credentials")
+            .authorization(Some(&auth))
+            .content_type(Some(FORM)),
+    );
     assert_eq!(get.status, 405);
     assert_eq!(get.header("allow"), Some("POST"));
     assert_eq!(json(&get)["error"], "invalid_request");
     for content_type in [None, Some("application/json"), Some("text/plain")] {
-        let r = s.endpoint.handle(&TokenRequest {
-            method: "POST",
-            authorization: Some(&auth),
-            content_type,
-            body: b"grant_type=client_credentials",
-            source: None,
-        });
+        let r = s.endpoint.handle(
+            &TokenRequest::new("POST", b"grant_type=client_credentials")
+                .authorization(Some(&auth))
+                .content_type(content_type),
+        );
         assert_error(&r, 400, "invalid_request", false);
     }
-    let r = s.endpoint.handle(&TokenRequest {
-        method: "POST",
-        authorization: Some(&auth),
-        content_type: Some("application/x-www-form-urlencoded; charset=UTF-8"),
-        body: b"grant_type=client_credentials",
-        source: None,
-    });
+    let r = s.endpoint.handle(
+        &TokenRequest::new("POST", b"grant_type=client_credentials")
+            .authorization(Some(&auth))
+            .content_type(Some("application/x-www-form-urlencoded; charset=UTF-8")),
+    );
     assert_eq!(r.status, 200);
 }
 
@@ -336,13 +328,11 @@ fn scopes_are_narrowed_to_what_the_client_holds() {
     );
     let endpoint = endpoint.default_scopes(DefaultScopes::Required);
     let req = |e: &TokenEndpoint, body: &'static str| {
-        e.handle(&TokenRequest {
-            method: "POST",
-            authorization: Some(&s.basic()),
-            content_type: Some(FORM),
-            body: body.as_bytes(),
-            source: None,
-        })
+        e.handle(
+            &TokenRequest::new("POST", body.as_bytes())
+                .authorization(Some(&s.basic()))
+                .content_type(Some(FORM)),
+        )
     };
     assert_error(
         &req(&endpoint, "grant_type=client_credentials"),

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use common::{T0, fixture, fixture_with, generous_limits};
 use keys_support::{TestKey, register, register_with};
 use tresor_credentials::{
-    CHALLENGE_LIFETIME, ClientPublicKey, CredentialStore, Error, JwsAlgorithm, KeyOptions,
-    KeyState, MAX_ACTIVE_KEYS, MemoryStore, SqliteStore,
+    CredentialStore, Error, JwsAlgorithm, MemoryStore, SqliteStore, client::KeyState,
+    keys::CHALLENGE_LIFETIME, keys::ClientPublicKey, keys::KeyOptions, keys::MAX_ACTIVE_KEYS,
 };
 use tresor_httpsig::Algorithm;
 
@@ -494,7 +494,7 @@ fn try_add(
     r: &tresor_credentials::Registry,
     client: &tresor_credentials::ClientId,
     key: &TestKey,
-) -> Result<tresor_credentials::RegisteredKey, Error> {
+) -> Result<tresor_credentials::client::RegisteredKey, Error> {
     let challenge = r.key_challenge(client).unwrap();
     let proof = key.sign(challenge.as_bytes());
     r.add_key(client, &key.jwk(), challenge.as_str(), &proof)
@@ -518,7 +518,7 @@ fn a_pruned_revoked_key_never_comes_back(store: Arc<dyn CredentialStore>) {
         r.revoke_key(&a, &k).unwrap();
     }
     let record = r.get(&a).unwrap().unwrap();
-    assert!(record.public_keys.len() <= tresor_credentials::MAX_STORED_KEYS);
+    assert!(record.public_keys.len() <= tresor_credentials::keys::MAX_STORED_KEYS);
     assert!(
         record.public_keys.iter().all(|k| k.kid != kid),
         "the test needs the first key's material pruned"

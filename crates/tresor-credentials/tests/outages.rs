@@ -34,9 +34,9 @@ use tower::{Layer, ServiceExt, service_fn};
 use tresor_credentials::assertion::{AssertionVerifier, ReplayCache};
 use tresor_credentials::endpoint::RETRY_AFTER_SECONDS;
 use tresor_credentials::{
-    AuthAudit, AuthEvent, AuthOutcome, ClientId, ClientRecord, Clock, CredentialStore, Error,
-    FailureReason, FixedClock, JwsAlgorithm, LocalPepper, MemoryStore, Pepper, Registry,
-    StoredClient, TokenEndpoint, TokenIssuer, TokenSigningKey,
+    AuthAudit, AuthEvent, ClientId, Clock, CredentialStore, Error, FixedClock, JwsAlgorithm,
+    LocalPepper, MemoryStore, Pepper, Registry, TokenEndpoint, TokenIssuer, TokenSigningKey,
+    audit::AuthOutcome, audit::FailureReason, client::ClientRecord, store::StoredClient,
 };
 use tresor_httpsig::tower::{UNAVAILABLE_BODY, VerifyLayer};
 use tresor_httpsig::{Algorithm, Policy, PrivateKey, Signer, SigningKey, Verifier};

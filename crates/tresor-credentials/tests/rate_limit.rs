@@ -10,7 +10,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use common::{fixture_with, ip, s};
-use tresor_credentials::{AuthError, FailureQuota, FailureReason, MemoryStore, RateLimits};
+use tresor_credentials::{AuthError, FailureQuota, MemoryStore, RateLimits, audit::FailureReason};
 
 const WRONG: &str = "tresor_cs_00000000000000000000000000000000000000000002TosSX";
 

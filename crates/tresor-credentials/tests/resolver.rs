@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use common::{Fixture, T0, fixture};
 use keys_support::{TestKey, register, register_with};
-use tresor_credentials::{KeyOptions, KeyState, Registry};
+use tresor_credentials::{Registry, client::KeyState, keys::KeyOptions};
 use tresor_httpsig::{Algorithm, Error, KeyResolver, Policy, PrivateKey, Signer, Verifier};
 
 fn signed_request(key: &PrivateKey, kid: &str) -> http::Request<Vec<u8>> {

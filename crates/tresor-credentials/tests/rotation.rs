@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::{T0, fixture, generous_limits, s};
 use tresor_credentials::{
-    AuthError, AuthOutcome, Clock, Error, FailureReason, FixedClock, LocalPepper,
-    MAX_ROTATION_GRACE, MemoryStore, Pepper, Registry,
+    AuthError, Clock, Error, FixedClock, LocalPepper, MemoryStore, Pepper, Registry,
+    audit::AuthOutcome, audit::FailureReason, registry::MAX_ROTATION_GRACE,
 };
 
 #[test]
@@ -258,10 +258,16 @@ fn a_clock_before_the_epoch_fails_closed() {
         f.registry.rotate_secret(&id, Duration::from_secs(10)),
         Err(Error::ClockUnavailable { .. })
     ));
-    assert!(matches!(
-        f.registry.now(),
-        Err(Error::ClockUnavailable { .. })
-    ));
+    let clock_error = f.registry.now().unwrap_err();
+    assert_eq!(
+        clock_error,
+        Error::ClockUnavailable {
+            source: tresor_credentials::tresor_types::Error::BeforeEpoch
+        }
+    );
+    // The clock's error is the source, not a copy of its text.
+    assert_eq!(clock_error.to_string(), "clock unavailable");
+    assert!(std::error::Error::source(&clock_error).is_some());
     f.clock.set(T0);
     assert!(
         f.registry

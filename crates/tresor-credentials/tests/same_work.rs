@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{fixture, s};
-use tresor_credentials::{AuthError, FailureReason, MAX_ACTIVE_SECRETS};
+use tresor_credentials::{AuthError, audit::FailureReason, registry::MAX_ACTIVE_SECRETS};
 
 #[test]
 fn same_number_of_macs_for_every_outcome() {

@@ -6,8 +6,8 @@ mod common;
 use common::{fixture, make_secret, s};
 use proptest::prelude::*;
 use tresor_credentials::{
-    ClientSecret, DEFAULT_SECRET_PREFIX, Error, MemoryStore, SecretPrefix, validate_secret_format,
-    validate_secret_with_prefix,
+    ClientSecret, Error, MemoryStore, secret::DEFAULT_SECRET_PREFIX, secret::SecretPrefix,
+    secret::validate_secret_format, secret::validate_secret_with_prefix,
 };
 
 const KAT_ZERO: &str = "tresor_cs_00000000000000000000000000000000000000000002TosSX";

@@ -5,36 +5,28 @@
 use std::sync::{Arc, Barrier};
 
 use tresor_credentials::{
-    ClientId, ClientRecord, ClientStatus, CredentialStore, Error, KeyState, MemoryStore,
-    RegisteredKey, RevokedKid, SqliteStore, store::SCHEMA_VERSION,
+    ClientId, CredentialStore, Error, MemoryStore, SqliteStore, client::ClientRecord,
+    client::ClientStatus, client::KeyState, client::RegisteredKey, client::RevokedKid,
+    store::SCHEMA_VERSION,
 };
 
 fn record(id: &str) -> ClientRecord {
-    ClientRecord {
-        id: ClientId::parse(id).unwrap(),
-        name: "n".into(),
-        scopes: vec!["a".into()],
-        status: ClientStatus::Active,
-        created: 1,
-        updated: 1,
-        secrets: Vec::new(),
-        public_keys: vec![RegisteredKey {
-            // Key ids are unique across clients (the stores' key index).
-            kid: format!("kid-of-{id}"),
-            jwk:
-                r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#
-                    .into(),
-            alg: "EdDSA".into(),
-            state: KeyState::VerifyOnly,
-            not_before: Some(5),
-            not_after: None,
-            created: 1,
-        }],
-        revoked_kids: vec![RevokedKid {
-            kid: format!("revoked-of-{id}"),
-            pruned: 1,
-        }],
-    }
+    let mut record = ClientRecord::new(ClientId::parse(id).unwrap(), "n", &["a"], 1).unwrap();
+    assert_eq!(record.status, ClientStatus::Active);
+    // Key ids are unique across clients (the stores' key index).
+    let mut key = RegisteredKey::new(
+        format!("kid-of-{id}"),
+        r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#,
+        "EdDSA",
+        1,
+    );
+    key.state = KeyState::VerifyOnly;
+    key.not_before = Some(5);
+    record.public_keys.push(key);
+    record
+        .revoked_kids
+        .push(RevokedKid::new(format!("revoked-of-{id}"), 1));
+    record
 }
 
 fn exercise(store: &dyn CredentialStore) {

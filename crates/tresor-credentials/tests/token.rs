@@ -7,8 +7,8 @@ use std::sync::Arc;
 use base64ct::{Base64UrlUnpadded, Encoding};
 use serde_json::{Value, json};
 use tresor_credentials::{
-    ClientId, FixedClock, JwsAlgorithm, TokenError, TokenIssuer, TokenPublicKey, TokenSigningKey,
-    TokenVerifier,
+    ClientId, FixedClock, JwsAlgorithm, TokenIssuer, TokenPublicKey, TokenSigningKey,
+    TokenVerifier, token::TokenError,
 };
 
 const T0: i64 = 1_750_000_000;
@@ -271,10 +271,14 @@ fn a_clock_before_the_epoch_fails_closed() {
     clock.set(-1);
     assert!(matches!(
         issuer.issue(&client(), &["a".to_owned()]),
-        Err(tresor_credentials::Error::ClockUnavailable { .. })
+        Err(tresor_credentials::Error::ClockUnavailable {
+            source: tresor_credentials::tresor_types::Error::BeforeEpoch
+        })
     ));
     assert_eq!(
         verifier.verify(token.token()).unwrap_err(),
-        TokenError::ClockUnavailable
+        TokenError::ClockUnavailable {
+            source: tresor_credentials::tresor_types::Error::BeforeEpoch
+        }
     );
 }

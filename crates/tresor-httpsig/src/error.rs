@@ -1,8 +1,10 @@
 //! The crate's one error type, and [`BackendError`], the source of a
 //! backend failure.
 
-use std::fmt;
-use std::sync::Arc;
+/// The cause of a backend failure ([`Error::Unavailable`],
+/// [`Error::Signing`]); defined in `tresor-types`, shared with
+/// `tresor-credentials`.
+pub use tresor_types::BackendError;
 
 /// Everything that can go wrong in `tresor-httpsig`.
 ///
@@ -208,10 +210,12 @@ pub enum Error {
     /// The clock cannot tell the time (it reads a time before the UNIX
     /// epoch): nothing time-dependent can be checked, so verification and
     /// signing fail closed.
-    #[error("clock unavailable: {reason}")]
+    #[error("clock unavailable")]
     ClockUnavailable {
-        /// What the clock reported.
-        reason: String,
+        /// What the clock reported ([`tresor_types::Error::BeforeEpoch`]
+        /// or [`tresor_types::Error::OutOfRange`]).
+        #[source]
+        source: tresor_types::Error,
     },
     // Add new variants above this line, one small edit at a time.
 }
@@ -243,76 +247,13 @@ impl Error {
     }
 }
 
-/// The cause of a backend failure ([`Error::Unavailable`],
-/// [`Error::Signing`]): any error, shared behind an [`Arc`] so that
-/// [`Error`] stays `Clone`, as rustls' `OtherError` does.
-///
-/// It displays as its cause and passes on the cause's own source, so an
-/// error chain reads `nonce store unavailable: connection refused`. Two
-/// values are equal only if they share the same cause (the same
-/// allocation): errors from backends have no meaningful equality.
-#[derive(Clone)]
-pub struct BackendError(Arc<dyn std::error::Error + Send + Sync>);
-
-impl BackendError {
-    /// Wraps `source` (any error, or a message: `&str` and `String`
-    /// convert). It must hold no secret: it is displayed in logs.
-    pub fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self(Arc::from(source.into()))
-    }
-
-    /// Wraps an error that is already shared.
-    pub fn from_arc(source: Arc<dyn std::error::Error + Send + Sync>) -> Self {
-        Self(source)
-    }
-
-    /// The cause.
-    pub fn get_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
-        &*self.0
-    }
-
-    /// The cause as a `T`, if it is one.
-    pub fn downcast_ref<T: std::error::Error + 'static>(&self) -> Option<&T> {
-        self.0.downcast_ref()
-    }
-}
-
-impl fmt::Debug for BackendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
-    }
-}
-
-impl fmt::Display for BackendError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&*self.0, f)
-    }
-}
-
-impl std::error::Error for BackendError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
-    }
-}
-
-impl PartialEq for BackendError {
-    /// The same cause (the same allocation), not merely an equal message.
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for BackendError {}
-
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// A clock failure (from [`Clock::now`](crate::Clock::now)) as this
-    /// crate's error.
+    /// crate's error, the clock's error as its source.
     pub(crate) fn clock(e: &tresor_types::Error) -> Self {
-        Self::ClockUnavailable {
-            reason: e.to_string(),
-        }
+        Self::ClockUnavailable { source: e.clone() }
     }
 }

@@ -57,7 +57,7 @@
 //!   nonce store, with 503 and `Retry-After`, never 401, so a legitimate
 //!   client is not told its credentials are wrong during an outage.
 //! - **Bounded, panic-free parsing**: limits on field sizes, signatures per
-//!   message and components per signature ([`Limits`]); no input makes the
+//!   message and components per signature ([`fields::Limits`]); no input makes the
 //!   crate panic (fuzzed).
 //! - **Secrets stay secret**: private and HMAC keys never appear in `Debug`
 //!   output or errors; the key bytes this crate holds are wiped on drop
@@ -101,6 +101,46 @@
 //! # Ok::<(), tresor_httpsig::Error>(())
 //! ```
 //!
+//! # What the crate root exports
+//!
+//! The root holds what an embedder names on the common path, signing and
+//! verifying whole messages:
+//!
+//! - signing and verifying: [`Signer`], [`Verifier`], [`Verified`],
+//!   [`Policy`];
+//! - keys: the traits [`SigningKey`], [`VerifyingKey`], [`KeyResolver`],
+//!   the resolver [`KeyMap`], the key types [`PrivateKey`], [`PublicKey`],
+//!   [`HmacKey`], and [`Algorithm`];
+//! - replay protection: [`NonceStore`], [`MemoryNonceStore`];
+//! - the message view and the covered components: [`Message`],
+//!   [`ComponentId`];
+//! - `Content-Digest`: [`content_digest`], [`verify_content_digest`],
+//!   [`DigestAlgorithm`];
+//! - errors: [`Error`], [`Result`], [`BackendError`];
+//! - time: [`Clock`], [`SystemClock`], [`FixedClock`], [`UnixTime`] (from
+//!   `tresor-types`, re-exported with the [`tresor_types`] crate itself).
+//!
+//! Everything else is in the module named for its concept:
+//!
+//! - [`sign`], [`verify`]: the signer and the verifier
+//!   ([`verify::DEFAULT_NONCE_CAPACITY`]);
+//! - [`policy`]: the policy's defaults ([`policy::DEFAULT_MAX_AGE`],
+//!   [`policy::DEFAULT_CLOCK_SKEW`], [`policy::default_components`]);
+//! - [`keys`]: the key types and traits, [`keys::HMAC_MIN_SECRET_LEN`];
+//! - [`nonce`] holds [`nonce::DEFAULT_KEY_SHARE_DIVISOR`];
+//! - [`message`] holds [`message::StructuredType`],
+//!   [`message::KNOWN_STRUCTURED_FIELDS`];
+//! - [`component`] holds [`component::DerivedComponent`],
+//!   [`component::ComponentParam`];
+//! - [`fields`]: the `Signature-Input` and `Signature` fields, their
+//!   parsers and [`fields::Limits`];
+//! - [`params`] holds [`params::SignatureParams`];
+//! - [`base`]: the signature base itself, [`base::SignatureBase`], for
+//!   tools and tests that show what is signed;
+//! - [`digest`]: the streaming [`digest::ContentDigestHasher`] and
+//!   [`digest::ContentDigestVerifier`], the field limits;
+//! - `tower` (feature `tower`): the middleware.
+//!
 //! # Features
 //!
 //! - `tower`: `tower::VerifyLayer` and `tower::SignLayer` (module
@@ -120,18 +160,18 @@ pub mod digest;
 mod error;
 mod jwk;
 mod key;
-mod keys;
+pub mod keys;
 
 // RFC 9421 core (components, message view, base, fields, sign/verify).
-mod base;
-mod component;
-mod fields;
-mod message;
-mod nonce;
-mod params;
-mod policy;
-mod sign;
-mod verify;
+pub mod base;
+pub mod component;
+pub mod fields;
+pub mod message;
+pub mod nonce;
+pub mod params;
+pub mod policy;
+pub mod sign;
+pub mod verify;
 
 // Optional tower middleware.
 #[cfg(feature = "tower")]
@@ -140,32 +180,21 @@ pub mod response_layer;
 pub mod tower;
 
 pub use alg::Algorithm;
-pub use digest::{
-    ContentDigestHasher, ContentDigestVerifier, DigestAlgorithm, content_digest,
-    verify_content_digest,
-};
+pub use component::ComponentId;
+pub use digest::{DigestAlgorithm, content_digest, verify_content_digest};
 pub use error::{BackendError, Error, Result};
 pub use key::{KeyMap, KeyResolver, SigningKey, VerifyingKey};
-pub use keys::{HMAC_MIN_SECRET_LEN, HmacKey, PrivateKey, PublicKey};
-
-pub use base::{SignatureBase, signature_base, signature_base_for_label};
-pub use component::{ComponentId, ComponentParam, DerivedComponent};
-pub use fields::{
-    Limits, MessageSignature, SIGNATURE, SIGNATURE_INPUT, Selector, SignatureInput,
-    parse_signature_inputs, parse_signatures, select_signature,
-};
-pub use message::{KNOWN_STRUCTURED_FIELDS, Message, StructuredType};
-pub use params::{SignatureParams, serialize_signature_params};
-
-pub use tresor_types::{Clock, FixedClock, SystemClock, UnixTime};
-
-pub use nonce::{DEFAULT_KEY_SHARE_DIVISOR, MemoryNonceStore, NonceStore};
-pub use policy::{DEFAULT_CLOCK_SKEW, DEFAULT_MAX_AGE, Policy, default_components};
+pub use keys::{HmacKey, PrivateKey, PublicKey};
+pub use message::Message;
+pub use nonce::{MemoryNonceStore, NonceStore};
+pub use policy::Policy;
 pub use sign::Signer;
+pub use verify::{Verified, Verifier};
+
 /// Re-exported so a custom [`Clock`] names the same error type
 /// (`tresor_types::Error`) as the crate.
 pub use tresor_types;
-pub use verify::{DEFAULT_NONCE_CAPACITY, Verified, Verifier};
+pub use tresor_types::{Clock, FixedClock, SystemClock, UnixTime};
 
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]

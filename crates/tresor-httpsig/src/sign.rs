@@ -61,7 +61,7 @@ enum NonceMode {
 /// Signs HTTP messages with one key, adding `Signature-Input` and
 /// `Signature` fields.
 ///
-/// Defaults: label `sig`, the [default components](crate::default_components)
+/// Defaults: label `sig`, the [default components](crate::policy::default_components)
 /// of the message (the ones the default [`Policy`](crate::Policy) requires),
 /// `created` from the clock, `keyid`, no `expires`, no `nonce`, no `alg`.
 /// When the body is non-empty and the message has no `Content-Digest`,

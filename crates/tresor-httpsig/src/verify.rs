@@ -76,7 +76,7 @@ impl Verified {
     /// Whether the body was checked against a covered `Content-Digest`.
     /// `false` when `content-digest` is not covered, or when the caller
     /// gave no body (it must then check the digest itself, e.g. with
-    /// [`ContentDigestVerifier`](crate::ContentDigestVerifier) while
+    /// [`ContentDigestVerifier`](crate::digest::ContentDigestVerifier) while
     /// streaming).
     pub fn body_checked(&self) -> bool {
         self.body_checked
@@ -144,7 +144,7 @@ pub struct Verifier {
 /// The capacity of the in-memory nonce store a [`Verifier`] makes for a
 /// policy that requires nonces (a few tens of MB when full). Each key id
 /// gets the default share of it, `DEFAULT_NONCE_CAPACITY /`
-/// [`DEFAULT_KEY_SHARE_DIVISOR`](crate::DEFAULT_KEY_SHARE_DIVISOR) = 10 000
+/// [`DEFAULT_KEY_SHARE_DIVISOR`](crate::nonce::DEFAULT_KEY_SHARE_DIVISOR) = 10 000
 /// live nonces (about 33 requests a second per key over the default 305 s
 /// window); a key past its share is refused without affecting the others.
 pub const DEFAULT_NONCE_CAPACITY: usize = 100_000;

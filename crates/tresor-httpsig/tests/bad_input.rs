@@ -9,8 +9,9 @@ use http::{HeaderValue, Request};
 use proptest::prelude::*;
 use sig_support::{MapResolver, TestHmac};
 use tresor_httpsig::{
-    Algorithm, ComponentId, Error, FixedClock, Limits, Message, Policy, Verifier,
-    parse_signature_inputs, parse_signatures, signature_base_for_label,
+    Algorithm, ComponentId, Error, FixedClock, Message, Policy, Verifier,
+    base::signature_base_for_label, fields::Limits, fields::parse_signature_inputs,
+    fields::parse_signatures,
 };
 
 const T: i64 = 1_700_000_000;

@@ -9,8 +9,8 @@ use std::collections::HashSet;
 
 use http::Request;
 use tresor_httpsig::{
-    ComponentId, ComponentParam, DerivedComponent, Error, KNOWN_STRUCTURED_FIELDS, Message,
-    StructuredType,
+    ComponentId, Error, Message, component::ComponentParam, component::DerivedComponent,
+    message::KNOWN_STRUCTURED_FIELDS, message::StructuredType,
 };
 
 #[test]

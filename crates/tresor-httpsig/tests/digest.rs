@@ -6,8 +6,8 @@
 use proptest::prelude::*;
 use tresor_httpsig::digest::{MAX_FIELD_LEN, MAX_MEMBERS};
 use tresor_httpsig::{
-    ContentDigestHasher, ContentDigestVerifier, DigestAlgorithm, Error, content_digest,
-    verify_content_digest,
+    DigestAlgorithm, Error, content_digest, digest::ContentDigestHasher,
+    digest::ContentDigestVerifier, verify_content_digest,
 };
 
 const HELLO: &[u8] = br#"{"hello": "world"}"#;

@@ -14,7 +14,8 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use pkcs8::der::Decode;
 use proptest::prelude::*;
 use tresor_httpsig::{
-    Algorithm, Error, HMAC_MIN_SECRET_LEN, HmacKey, PrivateKey, PublicKey, SigningKey, VerifyingKey,
+    Algorithm, Error, HmacKey, PrivateKey, PublicKey, SigningKey, VerifyingKey,
+    keys::HMAC_MIN_SECRET_LEN,
 };
 
 fn vector(name: &str) -> String {

@@ -80,7 +80,7 @@ fn default_signer_satisfies_default_policy() {
 #[test]
 fn missing_component() {
     for dropped in 0..7 {
-        let mut components = tresor_httpsig::default_components(
+        let mut components = tresor_httpsig::policy::default_components(
             &tresor_httpsig::Message::from_request(&signed(signer())),
             None,
         );
@@ -121,7 +121,7 @@ fn missing_component() {
 fn created_required_or_optional() {
     // A signature without `created`: build one by hand through the params.
     let mut req = payment();
-    let base_components = tresor_httpsig::default_components(
+    let base_components = tresor_httpsig::policy::default_components(
         &tresor_httpsig::Message::from_request(&signed(signer())),
         None,
     );
@@ -513,8 +513,10 @@ fn responses_with_related_request() {
         .header("content-length", "12")
         .body(br#"{"id":"p-1"}"#.to_vec())
         .unwrap();
-    let mut components =
-        tresor_httpsig::default_components(&tresor_httpsig::Message::from_response(&resp), Some(1));
+    let mut components = tresor_httpsig::policy::default_components(
+        &tresor_httpsig::Message::from_response(&resp),
+        Some(1),
+    );
     components.push(ComponentId::method().with_req().unwrap());
     components.push(
         ComponentId::field("content-digest")
@@ -554,7 +556,9 @@ fn a_clock_before_the_epoch_fails_closed() {
     let req = signed(signer());
     assert!(matches!(
         verify(&req, Policy::new(), -1),
-        Err(Error::ClockUnavailable { .. })
+        Err(Error::ClockUnavailable {
+            source: tresor_httpsig::tresor_types::Error::BeforeEpoch
+        })
     ));
     // A nonce store on a broken clock refuses too.
     let store = Arc::new(MemoryNonceStore::with_clock(

@@ -12,9 +12,9 @@ use base64ct::{Base64, Encoding};
 use http::Request;
 use sig_support::{MapResolver, TestHmac};
 use tresor_httpsig::{
-    ComponentId, DEFAULT_KEY_SHARE_DIVISOR, DEFAULT_NONCE_CAPACITY, Error, FixedClock,
-    MemoryNonceStore, Message, NonceStore, Policy, SignatureParams, Signer, SigningKey, Verifier,
-    serialize_signature_params, signature_base,
+    ComponentId, Error, FixedClock, MemoryNonceStore, Message, NonceStore, Policy, Signer,
+    SigningKey, Verifier, base::signature_base, nonce::DEFAULT_KEY_SHARE_DIVISOR,
+    params::SignatureParams, params::serialize_signature_params, verify::DEFAULT_NONCE_CAPACITY,
 };
 
 const T: i64 = 1_700_000_000;

@@ -7,8 +7,8 @@ mod sig_support;
 
 use sig_support::{request, response, vector};
 use tresor_httpsig::{
-    ComponentId, Error, Message, SignatureParams, StructuredType, signature_base,
-    signature_base_for_label,
+    ComponentId, Error, Message, base::signature_base, base::signature_base_for_label,
+    message::StructuredType, params::SignatureParams,
 };
 
 const REQUEST_VECTORS: [(&str, &str); 5] = [
@@ -480,9 +480,9 @@ mod keyed {
     fn changing_any_covered_component_fails() {
         for (label, file, _) in REQUESTS {
             let original = request(&vector(file));
-            let input = tresor_httpsig::select_signature(
+            let input = tresor_httpsig::fields::select_signature(
                 original.headers(),
-                &tresor_httpsig::Selector::Label(label.to_owned()),
+                &tresor_httpsig::fields::Selector::Label(label.to_owned()),
                 &Default::default(),
             )
             .unwrap();

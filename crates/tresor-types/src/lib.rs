@@ -15,6 +15,9 @@
 //!   members on drop.
 //! - **RFC 7638 thumbprints**, SHA-256 over the canonical required
 //!   members, checked against the RFC's own example.
+//! - **One backend-failure source.** [`BackendError`] carries the cause of
+//!   an outage (a database, a KMS, a nonce store) in the other crates'
+//!   errors: `Clone`, displayed as its cause, equal only to itself.
 //!
 //! # Example
 //!
@@ -47,11 +50,13 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod backend;
 mod clock;
 mod error;
 pub mod jwk;
 mod time;
 
+pub use backend::BackendError;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{Error, Result};
 pub use time::UnixTime;

@@ -22,8 +22,9 @@ use std::time::Duration;
 use serde::Serialize;
 use tresor_credentials::secrecy::SecretString;
 use tresor_credentials::{
-    ClientId, ClientRecord, FixedClock, KeyOptions, KeyState, LocalPepper, Pepper, Registry,
-    SecretId, SecretPrefix, SqliteStore, validate_secret_format, validate_secret_with_prefix,
+    ClientId, FixedClock, LocalPepper, Pepper, Registry, SqliteStore, client::ClientRecord,
+    client::KeyState, client::SecretId, keys::KeyOptions, secret::SecretPrefix,
+    secret::validate_secret_format, secret::validate_secret_with_prefix,
 };
 use zeroize::Zeroizing;
 
@@ -280,8 +281,8 @@ struct ClientLine<'a> {
 
 fn status_name(record: &ClientRecord) -> &'static str {
     match record.status {
-        tresor_credentials::ClientStatus::Active => "active",
-        tresor_credentials::ClientStatus::Suspended => "suspended",
+        tresor_credentials::client::ClientStatus::Active => "active",
+        tresor_credentials::client::ClientStatus::Suspended => "suspended",
     }
 }
 

@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use tresor_httpsig::{
     Algorithm, Clock, ComponentId, FixedClock, KeyResolver, Message, Policy, Signer, SystemClock,
-    Verified, Verifier, VerifyingKey, signature_base_for_label, verify_content_digest,
+    Verified, Verifier, VerifyingKey, base::signature_base_for_label, verify_content_digest,
 };
 
 use crate::args::{HttpBaseArgs, HttpSignArgs, HttpVerifyArgs, KeyGenerateArgs, MessageArgs};
@@ -146,9 +146,7 @@ pub(crate) fn sign(args: &HttpSignArgs) -> Result<()> {
         Some(created) => created,
         None => SystemClock
             .now()
-            .map_err(|e| tresor_httpsig::Error::ClockUnavailable {
-                reason: e.to_string(),
-            })?
+            .map_err(|source| tresor_httpsig::Error::ClockUnavailable { source })?
             .as_secs(),
     };
     let expires_in = args

@@ -32,7 +32,7 @@
 //! ```
 //!
 //! The record column is the JSON serialisation of
-//! [`ClientRecord`](crate::ClientRecord): name, scopes, status, times,
+//! [`ClientRecord`](crate::client::ClientRecord): name, scopes, status, times,
 //! secret verifiers (id, pepper version, base64url MAC, created, expires,
 //! revoked), registered public keys (kid, public JWK, alg, state,
 //! validity) and the ids of pruned revoked keys (kid, time pruned). No

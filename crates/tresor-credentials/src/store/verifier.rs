@@ -58,7 +58,12 @@ impl fmt::Debug for Mac {
 /// length, then the bytes): the context string
 /// `tresor-credentials/client-secret/v1`, the client id and the secret
 /// (see [`verifier_input`]).
+///
+/// `#[non_exhaustive]`: it may record more about a secret later. The
+/// registry builds it; stores deserialize it; [`SecretVerifier::new`]
+/// builds one by hand.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SecretVerifier {
     /// The secret's id (for rotation and revocation).
     pub id: SecretId,
@@ -78,6 +83,20 @@ pub struct SecretVerifier {
 }
 
 impl SecretVerifier {
+    /// The verifier of secret `id`: its `mac` under pepper version
+    /// `pepper_version`, created at `created` (UNIX seconds), without
+    /// expiry, not revoked.
+    pub fn new(id: SecretId, pepper_version: u32, mac: Mac, created: i64) -> Self {
+        Self {
+            id,
+            pepper_version,
+            mac,
+            created,
+            expires: None,
+            revoked: None,
+        }
+    }
+
     /// Whether the secret is accepted at `now`: not revoked, not expired.
     pub fn is_active(&self, now: i64) -> bool {
         self.revoked.is_none() && self.expires.is_none_or(|e| now < e)

@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use secrecy::SecretString;
 use tresor_credentials::{
-    AuthAudit, AuthEvent, AuthOutcome, CredentialStore, FailureQuota, FailureReason, FixedClock,
-    LocalPepper, MemoryStore, Pepper, RateLimits, Registry,
+    AuthAudit, AuthEvent, CredentialStore, FailureQuota, FixedClock, LocalPepper, MemoryStore,
+    Pepper, RateLimits, Registry, audit::AuthOutcome, audit::FailureReason,
 };
 
 /// The time the tests start at.

@@ -12,7 +12,7 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use ring::rand::SystemRandom;
 use ring::signature::RsaKeyPair;
 use serde_json::Value;
-use tresor_credentials::{ClientId, KeyOptions, RegisteredKey, Registry};
+use tresor_credentials::{ClientId, Registry, client::RegisteredKey, keys::KeyOptions};
 use tresor_httpsig::{Algorithm, PrivateKey, SigningKey};
 
 /// The test RSA key (2048 bits).

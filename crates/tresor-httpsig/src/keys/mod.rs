@@ -1,5 +1,8 @@
 //! Keys: [`PrivateKey`] and [`PublicKey`] for the asymmetric algorithms,
-//! [`HmacKey`] for `hmac-sha256`.
+//! [`HmacKey`] for `hmac-sha256` (at least [`HMAC_MIN_SECRET_LEN`] bytes),
+//! and the traits they implement: [`SigningKey`], [`VerifyingKey`], and
+//! [`KeyResolver`] (from `keyid` to verifying key, e.g. a [`KeyMap`]).
+//! The key types and traits are also at the crate root.
 //!
 //! # Formats
 //!
@@ -38,6 +41,7 @@ mod private;
 mod public;
 pub(crate) mod rsa;
 
+pub use crate::key::{KeyMap, KeyResolver, SigningKey, VerifyingKey};
 pub use hmac::{HMAC_MIN_SECRET_LEN, HmacKey};
 pub use private::PrivateKey;
 pub(crate) use public::Material;

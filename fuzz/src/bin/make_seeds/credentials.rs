@@ -8,7 +8,7 @@ use std::error::Error;
 
 use base64ct::{Base64, Base64UrlUnpadded, Encoding};
 
-use tresor_credentials::{AuthError, TokenRequest, validate_secret_format};
+use tresor_credentials::{AuthError, endpoint::TokenRequest, secret::validate_secret_format};
 use tresor_fuzz::credentials::{
     ASSERTION_TYPE, CLIENT_KEY_SEED, ISSUER, KEY_CLIENT_ID, NOW, PREFIX, REVOKED_KEY_SEED,
     RequestInput, SECRET_CLIENT_ID, STRANGER_KEY_SEED, TOKEN_KEY_SEED, assertion_claims,
@@ -594,13 +594,11 @@ fn token_requests() -> Result<Vec<Seed>> {
         if RequestInput::parse(&bytes) != input {
             return Err(format!("request seed {name} does not round-trip").into());
         }
-        let response = fixture().endpoint().handle(&TokenRequest {
-            method: input.method,
-            authorization: input.authorization.as_deref(),
-            content_type: input.content_type,
-            body: &input.body,
-            source: None,
-        });
+        let response = fixture().endpoint().handle(
+            &TokenRequest::new(input.method, &input.body)
+                .authorization(input.authorization.as_deref())
+                .content_type(input.content_type),
+        );
         if response.status != status {
             return Err(format!(
                 "request seed {name}: status {} ({}), expected {status}",
