@@ -338,17 +338,27 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// The value of one base64 character (RFC 4648 section 4).
+/// The value of each base64 character (RFC 4648 section 4), `0xff` for
+/// the others.
+// Evaluated at compile time: an index out of bounds fails the build.
+#[allow(clippy::indexing_slicing)]
+const SEXTETS: [u8; 256] = {
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut table = [0xff; 256];
+    let mut value: u8 = 0;
+    while value < 64 {
+        table[alphabet[value as usize] as usize] = value;
+        value += 1;
+    }
+    table
+};
+
+/// The value of one base64 character.
 fn sextet(c: u8) -> Option<u32> {
-    let v = match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => return None,
-    };
-    Some(u32::from(v))
+    match SEXTETS.get(usize::from(c)) {
+        Some(&v) if v != 0xff => Some(u32::from(v)),
+        _ => None,
+    }
 }
 
 /// Decodes canonical base64 (RFC 4648 section 4): padded to a multiple of
@@ -359,34 +369,41 @@ fn decode_base64(encoded: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let mut out = Vec::with_capacity(encoded.len() / 4 * 3);
-    let mut groups = encoded.chunks_exact(4).peekable();
-    while let Some(group) = groups.next() {
-        let last = groups.peek().is_none();
+    let (body, last) = match encoded.len().checked_sub(4) {
+        Some(at) => encoded.split_at(at),
+        None => return Some(out),
+    };
+    for group in body.chunks_exact(4) {
         let &[a, b, c, d] = group else {
             return None;
         };
-        let (a, b) = (sextet(a)?, sextet(b)?);
-        let high = (a << 18) | (b << 12);
-        match (c, d) {
-            (b'=', b'=') if last => {
-                if b & 0x0f != 0 {
-                    return None;
-                }
-                let [_, x, _, _] = high.to_be_bytes();
-                out.push(x);
+        let n = (sextet(a)? << 18) | (sextet(b)? << 12) | (sextet(c)? << 6) | sextet(d)?;
+        let [_, x, y, z] = n.to_be_bytes();
+        out.extend_from_slice(&[x, y, z]);
+    }
+    let &[a, b, c, d] = last else {
+        return None;
+    };
+    let high = (sextet(a)? << 18) | (sextet(b)? << 12);
+    match (c, d) {
+        (b'=', b'=') => {
+            if high & 0xf000 != 0 {
+                return None;
             }
-            (_, b'=') if last => {
-                let c = sextet(c)?;
-                if c & 0x03 != 0 {
-                    return None;
-                }
-                let [_, x, y, _] = (high | (c << 6)).to_be_bytes();
-                out.extend_from_slice(&[x, y]);
+            let [_, x, _, _] = high.to_be_bytes();
+            out.push(x);
+        }
+        (_, b'=') => {
+            let c = sextet(c)?;
+            if c & 0x03 != 0 {
+                return None;
             }
-            _ => {
-                let [_, x, y, z] = (high | (sextet(c)? << 6) | sextet(d)?).to_be_bytes();
-                out.extend_from_slice(&[x, y, z]);
-            }
+            let [_, x, y, _] = (high | (c << 6)).to_be_bytes();
+            out.extend_from_slice(&[x, y]);
+        }
+        _ => {
+            let [_, x, y, z] = (high | (sextet(c)? << 6) | sextet(d)?).to_be_bytes();
+            out.extend_from_slice(&[x, y, z]);
         }
     }
     Some(out)
@@ -431,9 +448,12 @@ pub(super) fn signatures(text: &str, limits: &Limits) -> Option<Vec<(String, Vec
             return None;
         }
         let start = cur.at;
-        while cur.peek()? != b':' {
-            cur.bump();
-        }
+        let len = text
+            .as_bytes()
+            .get(start..)?
+            .iter()
+            .position(|&c| c == b':')?;
+        cur.at = start + len;
         let encoded = cur.since(start)?;
         cur.bump();
         // Canonical padded base64 only; the `sfv` path's decoder also takes
