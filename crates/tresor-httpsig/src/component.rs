@@ -218,6 +218,17 @@ impl ComponentId {
         })
     }
 
+    /// A field without parameters from a name known to be valid and
+    /// lowercase (what [`ComponentId::field`] gives for it, without the
+    /// lookup).
+    pub(crate) const fn known_field(name: &'static str) -> Self {
+        Self {
+            name: Cow::Borrowed(name),
+            derived: None,
+            params: Vec::new(),
+        }
+    }
+
     /// Adds a parameter, checking that the combination is allowed.
     pub fn with(mut self, param: ComponentParam) -> Result<Self> {
         self.params.push(param);

@@ -13,7 +13,7 @@ use crate::component::{ComponentId, truncate};
 use crate::error::{Error, Result};
 use crate::params::SignatureParams;
 
-mod fast;
+pub(crate) mod fast;
 
 /// The `Signature-Input` field name.
 pub const SIGNATURE_INPUT: HeaderName = HeaderName::from_static("signature-input");

@@ -445,15 +445,10 @@ fn each_default_component<E>(
         each(ComponentId::status())?;
     }
     if has_body(message, body_len) {
-        for name in ["content-digest", "content-type"] {
-            if let Ok(id) = ComponentId::field(name) {
-                each(id)?;
-            }
-        }
-        if message.headers().contains_key(http::header::CONTENT_LENGTH)
-            && let Ok(id) = ComponentId::field("content-length")
-        {
-            each(id)?;
+        each(ComponentId::known_field("content-digest"))?;
+        each(ComponentId::known_field("content-type"))?;
+        if message.headers().contains_key(http::header::CONTENT_LENGTH) {
+            each(ComponentId::known_field("content-length"))?;
         }
     }
     Ok(())
