@@ -13,6 +13,8 @@ use crate::component::{ComponentId, truncate};
 use crate::error::{Error, Result};
 use crate::params::SignatureParams;
 
+pub(crate) mod fast;
+
 /// The `Signature-Input` field name.
 pub const SIGNATURE_INPUT: HeaderName = HeaderName::from_static("signature-input");
 /// The `Signature` field name.
@@ -228,7 +230,40 @@ pub fn parse_signature_inputs(headers: &HeaderMap, limits: &Limits) -> Result<Ve
     let Some(text) = combined(headers, &SIGNATURE_INPUT, "Signature-Input", limits)? else {
         return Ok(Vec::new());
     };
-    let dict = parse_dict(&text, "Signature-Input", limits)?;
+    match fast::signature_inputs(&text, limits) {
+        Some(inputs) => Ok(inputs),
+        None => signature_inputs_with_sfv(&text, limits),
+    }
+}
+
+impl SignatureInput {
+    /// [`parse_signature_inputs`] through the `sfv` crate only, without
+    /// the fast path: the reference the fast path is tested against.
+    #[doc(hidden)]
+    pub fn parse_all_with_sfv(headers: &HeaderMap, limits: &Limits) -> Result<Vec<Self>> {
+        match combined(headers, &SIGNATURE_INPUT, "Signature-Input", limits)? {
+            Some(text) => signature_inputs_with_sfv(&text, limits),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// [`parse_signatures`] through the `sfv` crate only, without the fast
+    /// path: the reference the fast path is tested against.
+    #[doc(hidden)]
+    pub fn parse_signatures_with_sfv(
+        headers: &HeaderMap,
+        limits: &Limits,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
+        match combined(headers, &SIGNATURE, "Signature", limits)? {
+            Some(text) => signatures_with_sfv(&text, limits),
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+/// The members of a `Signature-Input` value, parsed with `sfv`.
+fn signature_inputs_with_sfv(text: &str, limits: &Limits) -> Result<Vec<SignatureInput>> {
+    let dict = parse_dict(text, "Signature-Input", limits)?;
     let mut out = Vec::with_capacity(dict.len());
     for (label, entry) in dict {
         let ListEntry::InnerList(list) = entry else {
@@ -289,7 +324,15 @@ pub fn parse_signatures(headers: &HeaderMap, limits: &Limits) -> Result<Vec<(Str
     let Some(text) = combined(headers, &SIGNATURE, "Signature", limits)? else {
         return Ok(Vec::new());
     };
-    let dict = parse_dict(&text, "Signature", limits)?;
+    match fast::signatures(&text, limits) {
+        Some(signatures) => Ok(signatures),
+        None => signatures_with_sfv(&text, limits),
+    }
+}
+
+/// The members of a `Signature` value, parsed with `sfv`.
+fn signatures_with_sfv(text: &str, limits: &Limits) -> Result<Vec<(String, Vec<u8>)>> {
+    let dict = parse_dict(text, "Signature", limits)?;
     let mut out = Vec::with_capacity(dict.len());
     for (label, entry) in dict {
         match entry {

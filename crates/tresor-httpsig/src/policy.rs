@@ -220,10 +220,11 @@ impl Policy {
         message: &Message<'_>,
         body_len: Option<usize>,
     ) -> Vec<ComponentId> {
-        let mut out = Vec::new();
-        if self.default_components {
-            out.extend(default_components(message, body_len));
-        }
+        let mut out = if self.default_components {
+            default_components(message, body_len)
+        } else {
+            Vec::new()
+        };
         for c in &self.required {
             if !out.contains(c) {
                 out.push(c.clone());
@@ -238,14 +239,22 @@ impl Policy {
         body_len: Option<usize>,
         covered: &[ComponentId],
     ) -> Result<()> {
-        for required in self.required_components(message, body_len) {
-            if !covered.contains(&required) {
-                return Err(Error::MissingComponent {
+        // `required_components` in order, without building it: a required
+        // component that is also a default one is checked twice, with the
+        // same outcome, so the first missing one is the same.
+        let check = |required: &ComponentId| {
+            if covered.contains(required) {
+                Ok(())
+            } else {
+                Err(Error::MissingComponent {
                     component: required.to_string(),
-                });
+                })
             }
+        };
+        if self.default_components {
+            each_default_component(message, body_len, |required| check(&required))?;
         }
-        Ok(())
+        self.required.iter().try_for_each(check)
     }
 
     /// Refuses a request (or the related request of a response) whose
@@ -408,30 +417,41 @@ pub(crate) fn has_body(message: &Message<'_>, body_len: Option<usize>) -> bool {
 /// default policy requires, and what a [`Signer`](crate::Signer) covers by
 /// default.
 pub fn default_components(message: &Message<'_>, body_len: Option<usize>) -> Vec<ComponentId> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(7);
+    let pushed: std::result::Result<(), std::convert::Infallible> =
+        each_default_component(message, body_len, |id| {
+            out.push(id);
+            Ok(())
+        });
+    let Ok(()) = pushed;
+    out
+}
+
+/// Gives each of [`default_components`] to `each`, in order, up to its
+/// first error.
+fn each_default_component<E>(
+    message: &Message<'_>,
+    body_len: Option<usize>,
+    mut each: impl FnMut(ComponentId) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
     if message.is_request() {
-        out.push(ComponentId::method());
-        out.push(ComponentId::authority());
-        out.push(ComponentId::path());
+        each(ComponentId::method())?;
+        each(ComponentId::authority())?;
+        each(ComponentId::path())?;
         if message.uri().and_then(http::Uri::query).is_some() {
-            out.push(ComponentId::query());
+            each(ComponentId::query())?;
         }
     } else {
-        out.push(ComponentId::status());
+        each(ComponentId::status())?;
     }
     if has_body(message, body_len) {
-        for name in ["content-digest", "content-type"] {
-            if let Ok(id) = ComponentId::field(name) {
-                out.push(id);
-            }
-        }
-        if message.headers().contains_key(http::header::CONTENT_LENGTH)
-            && let Ok(id) = ComponentId::field("content-length")
-        {
-            out.push(id);
+        each(ComponentId::known_field("content-digest"))?;
+        each(ComponentId::known_field("content-type"))?;
+        if message.headers().contains_key(http::header::CONTENT_LENGTH) {
+            each(ComponentId::known_field("content-length"))?;
         }
     }
-    out
+    Ok(())
 }
 
 #[cfg(test)]
