@@ -102,13 +102,16 @@ fn token_call(body: Vec<u8>, basic: Option<String>) -> Call {
     }
 }
 
-async fn private_key_jwt_token(conn: &mut Conn, who: &Identity) -> Result<Reply, BoxError> {
+pub(crate) async fn private_key_jwt_token(
+    conn: &mut Conn,
+    who: &Identity,
+) -> Result<Reply, BoxError> {
     let assertion = who.client_assertion(ISSUER)?;
     let body = form_token_request("orders:write accounts:read", Some(&assertion));
     conn.call(who, &token_call(body, None)).await
 }
 
-fn order() -> serde_json::Value {
+pub(crate) fn order() -> serde_json::Value {
     serde_json::json!({ "instrument": "DE0007164600", "side": "buy", "quantity": 10, "limit": "118.40" })
 }
 
@@ -422,7 +425,10 @@ pub(crate) async fn run(demo: &Demo, options: &Options) -> Result<bool, BoxError
     );
 
     // Audit: a signed checkpoint and an inclusion proof, verified offline.
+    // On a new connection: a long load phase may outlast the server's
+    // header-read timeout, which also closes idle connections.
     println!("audit");
+    let mut conn = demo.connect().await?;
     let reply = conn
         .call(me, &Call::get("/audit/checkpoint", &token))
         .await?;

@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -21,7 +21,7 @@ use base64ct::{Base64, Encoding};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::{Layer, ServiceExt};
@@ -944,13 +944,20 @@ fn random_id() -> String {
 // ---------------------------------------------------------------------------
 // Serving.
 
-/// Runs the HTTPS server on `listener` until the process ends.
+/// The largest request head (request line and headers) the server reads;
+/// a larger one is answered 431.
+pub(crate) const MAX_HEAD: usize = 16 * 1024;
+
+/// Runs the HTTPS server on `listener` until the process ends. A client
+/// gets `header_read_timeout` for its TLS handshake and for each request
+/// head.
 pub(crate) async fn serve(
     app: Arc<App>,
     verifier: Verifier,
     response_signer: Signer,
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
+    header_read_timeout: Duration,
 ) {
     let router = Router::new()
         .route("/oauth/token", post(token))
@@ -980,13 +987,17 @@ pub(crate) async fn serve(
         let stack = stack.clone();
         let app = Arc::clone(&app);
         tokio::spawn(async move {
-            let Ok(tls) = acceptor.accept(tcp).await else {
+            let Ok(Ok(tls)) = tokio::time::timeout(header_read_timeout, acceptor.accept(tcp)).await
+            else {
                 return;
             };
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                 handle(Arc::clone(&app), stack.clone(), peer, req)
             });
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout)
+                .max_header_size(MAX_HEAD)
                 .serve_connection(TokioIo::new(tls), service)
                 .await;
         });

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
 use tresor::audit::file::{FileStoreOptions, SyncPolicy};
 use tresor::audit::{AuditLog, FileStore, NoteSigner, NoteVerifier, PseudonymKey, Pseudonymizer};
@@ -51,6 +52,8 @@ pub(crate) struct Demo {
     pub(crate) data: DataDir,
     pub(crate) server_public_jwk: String,
     pub(crate) created: Vec<&'static str>,
+    /// The server's accept loop.
+    pub(crate) server: JoinHandle<()>,
 }
 
 impl Demo {
@@ -296,12 +299,13 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let server_tls = Arc::new(tls::server_config(pki.chain, pki.key)?);
-    tokio::spawn(server::serve(
+    let server = tokio::spawn(server::serve(
         Arc::clone(&app),
         verifier,
         response_signer,
         listener,
         server_tls,
+        options.header_read_timeout,
     ));
 
     let created = keys.created;
@@ -326,6 +330,7 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
         data,
         server_public_jwk,
         created,
+        server,
     })
 }
 
