@@ -174,6 +174,10 @@ impl Reply {
             .cloned()
             .unwrap_or(serde_json::Value::Null)
     }
+    /// A string field of the JSON answer, or "".
+    pub(crate) fn text(&self, name: &str) -> String {
+        self.field(name).as_str().unwrap_or_default().to_owned()
+    }
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -202,6 +206,11 @@ impl Conn {
             let _ = connection.await;
         });
         Ok(Self { send, verifier })
+    }
+
+    /// Signs `call` as `who` and sends it.
+    pub(crate) async fn call(&mut self, who: &Identity, call: &Call) -> Result<Reply, BoxError> {
+        self.send(who.build(call, |s| s)?).await
     }
 
     /// Sends a signed request and verifies the signed answer.

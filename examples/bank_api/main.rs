@@ -16,6 +16,7 @@
 
 mod client;
 mod data;
+mod options;
 mod profile;
 mod scenario;
 mod server;
@@ -25,23 +26,10 @@ mod tls;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Command-line options.
-pub(crate) struct Options {
-    pub(crate) data_dir: PathBuf,
-    pub(crate) load: usize,
-    pub(crate) concurrency: usize,
-    pub(crate) serve: bool,
-    pub(crate) listen: Option<std::net::SocketAddr>,
-}
+pub(crate) use options::Options;
 
 fn parse_options() -> Result<Options, String> {
-    let mut o = Options {
-        data_dir: PathBuf::from("./tresor-demo-data"),
-        load: 2000,
-        concurrency: 32,
-        serve: false,
-        listen: None,
-    };
+    let mut o = Options::default();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -110,7 +98,9 @@ async fn run(options: Options) -> Result<bool, client::BoxError> {
     let demo = setup::start(&options).await?;
     if options.serve {
         setup::print_serve_info(&demo)?;
-        std::future::pending::<()>().await;
+        // The server runs until the process ends; its task ends only by
+        // a panic.
+        demo.server.await?;
         return Ok(true);
     }
     let report = scenario::run(&demo, &options).await?;

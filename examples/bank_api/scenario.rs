@@ -102,13 +102,16 @@ fn token_call(body: Vec<u8>, basic: Option<String>) -> Call {
     }
 }
 
-async fn private_key_jwt_token(conn: &mut Conn, who: &Identity) -> Result<Reply, BoxError> {
+pub(crate) async fn private_key_jwt_token(
+    conn: &mut Conn,
+    who: &Identity,
+) -> Result<Reply, BoxError> {
     let assertion = who.client_assertion(ISSUER)?;
     let body = form_token_request("orders:write accounts:read", Some(&assertion));
-    conn.send(who.build(&token_call(body, None), |s| s)?).await
+    conn.call(who, &token_call(body, None)).await
 }
 
-fn order() -> serde_json::Value {
+pub(crate) fn order() -> serde_json::Value {
     serde_json::json!({ "instrument": "DE0007164600", "side": "buy", "quantity": 10, "limit": "118.40" })
 }
 
@@ -136,53 +139,33 @@ pub(crate) async fn run(demo: &Demo, options: &Options) -> Result<bool, BoxError
     let audit_start = demo.app.audit.lock().map(|l| l.size()).unwrap_or(0);
     let mut t = Tally::default();
     let me = &demo.demo;
-    let mut conn = Conn::open(
-        demo.addr,
-        Arc::clone(&demo.tls),
-        Arc::clone(&demo.responses),
-    )
-    .await?;
+    let mut conn = demo.connect().await?;
 
     println!("tokens");
     let reply = private_key_jwt_token(&mut conn, me).await?;
     t.expect("token by private_key_jwt", &reply, StatusCode::OK, "");
-    let token = reply
-        .field("access_token")
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let token = reply.text("access_token");
     let basic = basic_credentials(&me.client_id, &demo.secret);
-    let reply = conn
-        .send(me.build(
-            &token_call(
-                form_token_request("accounts:read", None),
-                Some(basic.to_string()),
-            ),
-            |s| s,
-        )?)
-        .await?;
+    let basic_call = token_call(
+        form_token_request("accounts:read", None),
+        Some(basic.to_string()),
+    );
+    let reply = conn.call(me, &basic_call).await?;
     t.expect(
         "token by client_secret_basic (scope accounts:read)",
         &reply,
         StatusCode::OK,
         "",
     );
-    let read_only = reply
-        .field("access_token")
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let read_only = reply.text("access_token");
 
     println!("orders");
-    let create = Call::post_json(format!("/v1/accounts/{ACCOUNT}/orders"), &token, &order());
-    let reply = conn.send(me.build(&create, |s| s)?).await?;
+    let account = format!("/v1/accounts/{ACCOUNT}");
+    let create = Call::post_json(format!("{account}/orders"), &token, &order());
+    let reply = conn.call(me, &create).await?;
     t.expect("create an order", &reply, StatusCode::CREATED, "");
-    let order_id = reply
-        .field("order_id")
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let again = conn.send(me.build(&create, |s| s)?).await?;
+    let order_id = reply.text("order_id");
+    let again = conn.call(me, &create).await?;
     t.expect(
         "same idempotency-key again",
         &again,
@@ -194,204 +177,118 @@ pub(crate) async fn run(demo: &Demo, options: &Options) -> Result<bool, BoxError
     {
         t.fail("the repeated idempotency-key did not return the first answer");
     }
-    let reply = conn
-        .send(me.build(
-            &Call::get(format!("/v1/accounts/{ACCOUNT}/orders/{order_id}"), &token),
-            |s| s,
-        )?)
-        .await?;
+    let read_order = Call::get(format!("{account}/orders/{order_id}"), &token);
+    let reply = conn.call(me, &read_order).await?;
     t.expect("read the order (decrypted)", &reply, StatusCode::OK, "");
     if reply.field("order") != order() {
         t.fail("the order read back differs");
     }
-    let reply = conn
-        .send(me.build(&Call::get(format!("/v1/accounts/{ACCOUNT}"), &token), |s| s)?)
-        .await?;
+    let reply = conn.call(me, &Call::get(&account, &token)).await?;
     t.expect("read the account", &reply, StatusCode::OK, "");
 
     println!("crypto-shredding");
     let erased = format!(
-        "acc-e{}",
+        "/v1/accounts/acc-e{}",
         hex::encode(random_token(4).as_bytes())
             .get(..8)
             .unwrap_or("0")
     );
-    let reply = conn
-        .send(me.build(
-            &Call::post_json(format!("/v1/accounts/{erased}/orders"), &token, &order()),
-            |s| s,
-        )?)
-        .await?;
+    let create_erased = Call::post_json(format!("{erased}/orders"), &token, &order());
+    let reply = conn.call(me, &create_erased).await?;
     t.expect("order on a second account", &reply, StatusCode::CREATED, "");
-    let erased_order = reply
-        .field("order_id")
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let erased_order = reply.text("order_id");
     let erase = Call {
         method: Method::DELETE,
-        path: format!("/v1/accounts/{erased}/personal-data"),
+        path: format!("{erased}/personal-data"),
         token: Some(token.clone()),
         ..Call::default()
     };
-    let reply = conn.send(me.build(&erase, |s| s)?).await?;
+    let reply = conn.call(me, &erase).await?;
     t.expect(
         "erase its personal data (destroy its KEK)",
         &reply,
         StatusCode::OK,
         "",
     );
-    let reply = conn
-        .send(me.build(
-            &Call::get(
-                format!("/v1/accounts/{erased}/orders/{erased_order}"),
-                &token,
-            ),
-            |s| s,
-        )?)
-        .await?;
+    let read_erased = Call::get(format!("{erased}/orders/{erased_order}"), &token);
+    let reply = conn.call(me, &read_erased).await?;
     t.expect("read an erased order", &reply, StatusCode::GONE, "gone");
-    let reply = conn
-        .send(me.build(
-            &Call::get(format!("/v1/accounts/{ACCOUNT}/orders/{order_id}"), &token),
-            |s| s,
-        )?)
-        .await?;
+    let reply = conn.call(me, &read_order).await?;
     t.expect("other accounts keep working", &reply, StatusCode::OK, "");
 
     println!("refusals");
-    let mut tampered = me.build(
-        &Call::post_json(format!("/v1/accounts/{ACCOUNT}/orders"), &token, &order()),
+    let read_account = Call::get(&account, &token);
+    let mut tampered_body = me.build(
+        &Call::post_json(format!("{account}/orders"), &token, &order()),
         |s| s,
     )?;
-    let body = String::from_utf8_lossy(tampered.body())
+    let body = String::from_utf8_lossy(tampered_body.body())
         .replace("\"quantity\":10", "\"quantity\":90")
         .into_bytes();
-    *tampered.body_mut() = body;
-    let reply = conn.send(tampered).await?;
-    t.expect(
-        "tampered body",
-        &reply,
-        StatusCode::UNAUTHORIZED,
-        "tampered_body",
-    );
-    let mut tampered = me.build(&Call::get(format!("/v1/accounts/{ACCOUNT}"), &token), |s| s)?;
-    tampered
+    *tampered_body.body_mut() = body;
+    let mut tampered_header = me.build(&read_account, |s| s)?;
+    tampered_header
         .headers_mut()
         .insert("accept", axum::http::HeaderValue::from_static("text/csv"));
-    let reply = conn.send(tampered).await?;
-    t.expect(
-        "tampered header",
-        &reply,
-        StatusCode::UNAUTHORIZED,
-        "tampered_header",
-    );
-    let first = me.build(&Call::get(format!("/v1/accounts/{ACCOUNT}"), &token), |s| s)?;
+    let first = me.build(&read_account, |s| s)?;
     let replay = duplicate(&first);
-    let reply = conn.send(first).await?;
-    t.expect("a request", &reply, StatusCode::OK, "");
-    let reply = conn.send(replay).await?;
-    t.expect(
-        "the same request replayed",
-        &reply,
-        StatusCode::UNAUTHORIZED,
-        "replayed",
-    );
-    let reply = conn
-        .send(
-            me.build(&Call::get(format!("/v1/accounts/{ACCOUNT}"), &token), |s| {
-                s.created(now() - 100).expires_in(30)
-            })?,
-        )
-        .await?;
-    t.expect(
-        "expired signature",
-        &reply,
-        StatusCode::UNAUTHORIZED,
-        "expired_signature",
-    );
-    let reply = conn
-        .send(me.build(
-            &Call::get(
-                format!("/v1/accounts/{ACCOUNT}"),
-                "eyJhbGciOiJub25lIn0.e30.x",
-            ),
-            |s| s,
-        )?)
-        .await?;
-    t.expect(
-        "wrong token",
-        &reply,
-        StatusCode::UNAUTHORIZED,
-        "wrong_token",
-    );
-    if !reply
-        .header("www-authenticate")
-        .is_some_and(|v| v.starts_with("Bearer"))
-    {
-        t.fail("401 for a token without WWW-Authenticate: Bearer");
-    }
-    let reply = conn
-        .send(me.build(
-            &Call::post_json(
-                format!("/v1/accounts/{ACCOUNT}/orders"),
-                &read_only,
-                &order(),
-            ),
-            |s| s,
-        )?)
-        .await?;
-    t.expect(
-        "token without orders:write",
-        &reply,
-        StatusCode::FORBIDDEN,
-        "insufficient_scope",
-    );
+    let expired = me.build(&read_account, |s| s.created(now() - 100).expires_in(30))?;
+    let wrong_token = me.build(&Call::get(&account, "eyJhbGciOiJub25lIn0.e30.x"), |s| s)?;
     let stranger_key = PrivateKey::generate(Algorithm::Ed25519)?;
     let stranger = Identity {
         kid: stranger_key.thumbprint(),
         key: Arc::new(stranger_key) as Arc<dyn SigningKey>,
         client_id: me.client_id.clone(),
     };
-    let reply = conn
-        .send(stranger.build(&Call::get(format!("/v1/accounts/{ACCOUNT}"), &token), |s| s)?)
-        .await?;
-    t.expect(
-        "unknown key",
-        &reply,
-        StatusCode::UNAUTHORIZED,
-        "unknown_key",
-    );
-    if reply.body != tresor::httpsig::tower::UNAUTHORIZED_BODY
-        || reply.header("www-authenticate") != Some("Signature")
-    {
-        t.fail("a signature 401 without the uniform body and WWW-Authenticate: Signature");
-    }
     let big = serde_json::json!({ "note": "x".repeat(crate::server::MAX_BODY + 1) });
-    let mut big_conn = Conn::open(
-        demo.addr,
-        Arc::clone(&demo.tls),
-        Arc::clone(&demo.responses),
-    )
-    .await?;
-    let reply = big_conn
-        .send(me.build(
-            &Call::post_json(format!("/v1/accounts/{ACCOUNT}/orders"), &token, &big),
-            |s| s,
-        )?)
-        .await?;
-    t.expect(
-        "oversized body",
-        &reply,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "oversized_body",
-    );
+    let oversized = Call::post_json(format!("{account}/orders"), &token, &big);
+    let oversized = me.build(&oversized, |s| s)?;
+    let read_only_order = Call::post_json(format!("{account}/orders"), &read_only, &order());
+    let scope_order = me.build(&read_only_order, |s| s)?;
+    let unknown_key = stranger.build(&read_account, |s| s)?;
+    let unauthorized = StatusCode::UNAUTHORIZED;
+    // What each refusal is, the answer it must get, and its label in the report.
+    #[rustfmt::skip]
+    let refusals = [
+        ("tampered body", tampered_body, unauthorized, "tampered_body"),
+        ("tampered header", tampered_header, unauthorized, "tampered_header"),
+        ("a request", first, StatusCode::OK, ""),
+        ("the same request replayed", replay, unauthorized, "replayed"),
+        ("expired signature", expired, unauthorized, "expired_signature"),
+        ("wrong token", wrong_token, unauthorized, "wrong_token"),
+        ("token without orders:write", scope_order, StatusCode::FORBIDDEN, "insufficient_scope"),
+        ("unknown key", unknown_key, unauthorized, "unknown_key"),
+        ("oversized body", oversized, StatusCode::PAYLOAD_TOO_LARGE, "oversized_body"),
+    ];
+    for (what, request, want, label) in refusals {
+        let reply = if label == "oversized_body" {
+            // On a connection of its own.
+            demo.connect().await?.send(request).await?
+        } else {
+            conn.send(request).await?
+        };
+        t.expect(what, &reply, want, label);
+        let www_authenticate = reply.header("www-authenticate");
+        let missing = match label {
+            "wrong_token" if !www_authenticate.is_some_and(|v| v.starts_with("Bearer")) => {
+                Some("401 for a token without WWW-Authenticate: Bearer")
+            }
+            "unknown_key"
+                if reply.body != tresor::httpsig::tower::UNAUTHORIZED_BODY
+                    || www_authenticate != Some("Signature") =>
+            {
+                Some("a signature 401 without the uniform body and WWW-Authenticate: Signature")
+            }
+            _ => None,
+        };
+        if let Some(missing) = missing {
+            t.fail(missing);
+        }
+    }
 
     let mut limited = 0;
     for _ in 0..(BURST) {
-        let reply = conn
-            .send(me.build(&Call::get(format!("/v1/accounts/{ACCOUNT}"), &token), |s| s)?)
-            .await?;
+        let reply = conn.call(me, &read_account).await?;
         if reply.status == StatusCode::TOO_MANY_REQUESTS {
             limited += 1;
             if reply.header("retry-after").is_none() {
@@ -424,9 +321,7 @@ pub(crate) async fn run(demo: &Demo, options: &Options) -> Result<bool, BoxError
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
     demo.app.store.down.store(true, Ordering::Relaxed);
-    let reply = conn
-        .send(me.build(&Call::get(format!("/v1/accounts/{ACCOUNT}"), &token), |s| s)?)
-        .await?;
+    let reply = conn.call(me, &read_account).await?;
     t.expect(
         "credential store outage (signed call)",
         &reply,
@@ -434,9 +329,7 @@ pub(crate) async fn run(demo: &Demo, options: &Options) -> Result<bool, BoxError
         "unavailable",
     );
     demo.app.store.down.store(false, Ordering::Relaxed);
-    let reply = conn
-        .send(me.build(&Call::get(format!("/v1/accounts/{ACCOUNT}"), &token), |s| s)?)
-        .await?;
+    let reply = conn.call(me, &read_account).await?;
     t.expect("store back", &reply, StatusCode::OK, "");
     if demo.app.incidents.load(Ordering::Relaxed) == 0 {
         t.fail("no security incident raised for the refusals");
@@ -448,12 +341,7 @@ pub(crate) async fn run(demo: &Demo, options: &Options) -> Result<bool, BoxError
         options.load, options.concurrency
     );
     let load_token = {
-        let mut c = Conn::open(
-            demo.addr,
-            Arc::clone(&demo.tls),
-            Arc::clone(&demo.responses),
-        )
-        .await?;
+        let mut c = demo.connect().await?;
         let reply = private_key_jwt_token(&mut c, &demo.load).await?;
         t.expect(
             "load client token by private_key_jwt",
@@ -461,11 +349,7 @@ pub(crate) async fn run(demo: &Demo, options: &Options) -> Result<bool, BoxError
             StatusCode::OK,
             "",
         );
-        reply
-            .field("access_token")
-            .as_str()
-            .unwrap_or_default()
-            .to_owned()
+        reply.text("access_token")
     };
     let unexpected_before = t.unexpected;
     let started = Instant::now();
@@ -541,9 +425,12 @@ pub(crate) async fn run(demo: &Demo, options: &Options) -> Result<bool, BoxError
     );
 
     // Audit: a signed checkpoint and an inclusion proof, verified offline.
+    // On a new connection: a long load phase may outlast the server's
+    // header-read timeout, which also closes idle connections.
     println!("audit");
+    let mut conn = demo.connect().await?;
     let reply = conn
-        .send(me.build(&Call::get("/audit/checkpoint", &token), |s| s)?)
+        .call(me, &Call::get("/audit/checkpoint", &token))
         .await?;
     t.expect("signed checkpoint", &reply, StatusCode::OK, "");
     let note = String::from_utf8_lossy(&reply.body).into_owned();
@@ -557,15 +444,11 @@ pub(crate) async fn run(demo: &Demo, options: &Options) -> Result<bool, BoxError
     let mut inclusion_verified = false;
     if let Some(cp) = &checkpoint {
         let index = cp.size().saturating_sub(1);
-        let reply = conn
-            .send(me.build(
-                &Call::get(
-                    format!("/audit/proof?index={index}&size={}", cp.size()),
-                    &token,
-                ),
-                |s| s,
-            )?)
-            .await?;
+        let proof = Call::get(
+            format!("/audit/proof?index={index}&size={}", cp.size()),
+            &token,
+        );
+        let reply = conn.call(me, &proof).await?;
         t.expect("inclusion proof", &reply, StatusCode::OK, "");
         let v = reply.json();
         let entry = v

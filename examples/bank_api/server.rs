@@ -8,18 +8,20 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, FromRequestParts, Path};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri, header};
+use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use base64ct::{Base64, Encoding};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::{Layer, ServiceExt};
@@ -119,6 +121,12 @@ impl Ctx {
             f.client = Some(client.to_owned());
             f.key_id = Some(kid.to_owned());
         }
+    }
+    /// Records `reason` for the audit record; answers `status` with the
+    /// error `code`.
+    fn refuse(&self, reason: &str, status: StatusCode, code: &str) -> Response<Body> {
+        self.set_reason(reason);
+        error(status, code)
     }
 }
 
@@ -529,98 +537,149 @@ struct Principal {
     client: String,
 }
 
-/// The authorisation that follows the signature layer: the brokerage
-/// signing profile, the signing client, its rate limit, the access token
-/// (issued to the same client) and its scope.
-#[allow(clippy::too_many_arguments, clippy::result_large_err)]
-fn authorize(
-    app: &App,
-    ctx: &Ctx,
-    verified: &Verified,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body_len: usize,
-    need: Need,
-) -> Result<Principal, Response<Body>> {
-    let profile_ok = profile::covered_by(
-        verified,
-        method,
-        uri.query().is_some(),
-        body_len > 0,
-        matches!(need, Need::Token(_)),
-        uri.path().starts_with("/v1/"),
-    ) && (body_len == 0
-        || headers
-            .get("content-digest")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim_start().starts_with("sha-512=")));
-    if !profile_ok {
-        ctx.set_reason("signature_profile_violation");
-        let mut r = error(StatusCode::UNAUTHORIZED, "invalid_signature");
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Signature"),
-        );
-        return Err(r);
-    }
-    let kid = verified.key_id();
-    let client = match app.owner_of(kid) {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            ctx.set_reason("signature_unknown_key");
-            return Err(error(StatusCode::UNAUTHORIZED, "invalid_signature"));
-        }
-        Err(()) => {
-            ctx.set_reason("registry_unavailable");
-            return Err(unavailable());
-        }
-    };
-    ctx.set_client(&client, kid);
-    if let Err(wait) = app.rate.check(&client) {
-        ctx.set_reason("rate_limited");
-        let mut r = error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return Err(r);
-    }
-    let Need::Token(scope) = need else {
-        return Ok(Principal { client });
-    };
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let Some(token) = token else {
-        ctx.set_reason("token_missing");
-        return Err(unauthorized_token());
-    };
-    let claims = match app.tokens.verify(token) {
-        Ok(c) => c,
-        Err(e) => {
-            ctx.set_reason(format!("token_{}", token_reason(&e)));
-            return Err(unauthorized_token());
-        }
-    };
-    if claims.client_id != client {
-        ctx.set_reason("token_client_mismatch");
-        return Err(unauthorized_token());
-    }
-    if let Some(scope) = scope
-        && !claims.scope.iter().any(|s| s == scope)
-    {
-        ctx.set_reason("insufficient_scope");
-        let mut r = error(StatusCode::FORBIDDEN, "insufficient_scope");
-        if let Ok(v) = HeaderValue::try_from(format!(
-            "Bearer error=\"insufficient_scope\", scope=\"{scope}\""
-        )) {
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-        }
-        return Err(r);
-    }
-    Ok(Principal { client })
+/// A request that passed the signature layer: what every handler reads
+/// besides its path and body.
+struct Signed {
+    app: Arc<App>,
+    verified: Verified,
+    ctx: Ctx,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
 }
 
+impl FromRequestParts<Arc<App>> for Signed {
+    type Rejection = Response<Body>;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &Arc<App>,
+    ) -> Result<Self, Self::Rejection> {
+        let Extension(verified) = Extension::<Verified>::from_request_parts(parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Extension(ctx) = Extension::<Ctx>::from_request_parts(parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Self {
+            app: Arc::clone(app),
+            verified,
+            ctx,
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl Signed {
+    /// The authorisation that follows the signature layer: the brokerage
+    /// signing profile, the signing client, its rate limit, the access
+    /// token (issued to the same client) and its scope.
+    #[allow(clippy::result_large_err)]
+    fn authorize(&self, body_len: usize, need: Need) -> Result<Principal, Response<Body>> {
+        let (app, ctx, headers) = (&self.app, &self.ctx, &self.headers);
+        let profile_ok = profile::covered_by(
+            &self.verified,
+            &self.method,
+            self.uri.query().is_some(),
+            body_len > 0,
+            matches!(need, Need::Token(_)),
+            self.uri.path().starts_with("/v1/"),
+        ) && (body_len == 0
+            || headers
+                .get("content-digest")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim_start().starts_with("sha-512=")));
+        if !profile_ok {
+            let mut r = ctx.refuse(
+                "signature_profile_violation",
+                StatusCode::UNAUTHORIZED,
+                "invalid_signature",
+            );
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Signature"),
+            );
+            return Err(r);
+        }
+        let kid = self.verified.key_id();
+        let client = match app.owner_of(kid) {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                return Err(ctx.refuse(
+                    "signature_unknown_key",
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_signature",
+                ));
+            }
+            Err(()) => {
+                ctx.set_reason("registry_unavailable");
+                return Err(unavailable());
+            }
+        };
+        ctx.set_client(&client, kid);
+        if let Err(wait) = app.rate.check(&client) {
+            let mut r = ctx.refuse(
+                "rate_limited",
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            return Err(r);
+        }
+        let Need::Token(scope) = need else {
+            return Ok(Principal { client });
+        };
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let Some(token) = token else {
+            ctx.set_reason("token_missing");
+            return Err(unauthorized_token());
+        };
+        let claims = match app.tokens.verify(token) {
+            Ok(c) => c,
+            Err(e) => {
+                ctx.set_reason(format!("token_{}", token_reason(&e)));
+                return Err(unauthorized_token());
+            }
+        };
+        if claims.client_id != client {
+            ctx.set_reason("token_client_mismatch");
+            return Err(unauthorized_token());
+        }
+        if let Some(scope) = scope
+            && !claims.scope.iter().any(|s| s == scope)
+        {
+            let mut r = ctx.refuse(
+                "insufficient_scope",
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+            );
+            if let Ok(v) = HeaderValue::try_from(format!(
+                "Bearer error=\"insufficient_scope\", scope=\"{scope}\""
+            )) {
+                r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+            return Err(r);
+        }
+        Ok(Principal { client })
+    }
+
+    /// 410 for an erased account.
+    #[allow(clippy::result_large_err)]
+    fn not_erased(&self, account: &str) -> Result<(), Response<Body>> {
+        if self.app.is_erased(account) {
+            return Err(self
+                .ctx
+                .refuse("account_erased", StatusCode::GONE, "account_erased"));
+        }
+        Ok(())
+    }
+}
 fn token_reason(e: &tresor::credentials::token::TokenError) -> &'static str {
     use tresor::credentials::token::TokenError as E;
     match e {
@@ -645,31 +704,20 @@ fn valid_id(s: &str) -> bool {
 }
 
 // ---------------------------------------------------------------------------
-// Handlers.
+// Handlers. A refusal is the `Err` side, so that `?` answers it.
 
-type AppState = State<Arc<App>>;
+type Answer = Result<Response<Body>, Response<Body>>;
 
-async fn token(
-    State(app): AppState,
-    Extension(verified): Extension<Verified>,
-    Extension(ctx): Extension<Ctx>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response<Body> {
-    if let Err(r) = authorize(
-        &app,
-        &ctx,
-        &verified,
-        &method,
-        &uri,
-        &headers,
-        body.len(),
-        Need::Nothing,
-    ) {
-        return r;
-    }
+async fn token(req: Signed, body: Bytes) -> Answer {
+    req.authorize(body.len(), Need::Nothing)?;
+    let Signed {
+        app,
+        ctx,
+        method,
+        uri,
+        headers,
+        ..
+    } = req;
     let mut builder = Request::builder().method(method).uri(uri);
     for name in [header::AUTHORIZATION, header::CONTENT_TYPE] {
         for v in headers.get_all(&name) {
@@ -677,7 +725,7 @@ async fn token(
         }
     }
     let Ok(request) = builder.body(body) else {
-        return error(StatusCode::BAD_REQUEST, "invalid_request");
+        return Err(error(StatusCode::BAD_REQUEST, "invalid_request"));
     };
     CURRENT_REQUEST.with(|c| *c.borrow_mut() = Some(ctx.id.clone()));
     let answer = app.endpoint.handle_http(&request, Some(ctx.source));
@@ -690,54 +738,36 @@ async fn token(
         ctx.set_reason(format!("token_request_{code}"));
     }
     let (parts, body) = answer.into_parts();
-    Response::from_parts(parts, Body::from(body))
+    Ok(Response::from_parts(parts, Body::from(body)))
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn create_order(
-    State(app): AppState,
-    Extension(verified): Extension<Verified>,
-    Extension(ctx): Extension<Ctx>,
-    Path(account): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response<Body> {
-    let principal = match authorize(
-        &app,
-        &ctx,
-        &verified,
-        &method,
-        &uri,
-        &headers,
-        body.len(),
-        Need::Token(Some("orders:write")),
-    ) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+async fn create_order(req: Signed, Path(account): Path<String>, body: Bytes) -> Answer {
+    let principal = req.authorize(body.len(), Need::Token(Some("orders:write")))?;
+    let (app, ctx) = (&req.app, &req.ctx);
     if !valid_id(&account) {
-        ctx.set_reason("invalid_account");
-        return error(StatusCode::BAD_REQUEST, "invalid_request");
+        return Err(ctx.refuse(
+            "invalid_account",
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ));
     }
-    let Some(key) = headers
+    let Some(key) = req
+        .headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
         .filter(|k| !k.is_empty() && k.len() <= 64)
     else {
-        ctx.set_reason("idempotency_key_missing");
-        return error(StatusCode::BAD_REQUEST, "idempotency_key_required");
+        return Err(ctx.refuse(
+            "idempotency_key_missing",
+            StatusCode::BAD_REQUEST,
+            "idempotency_key_required",
+        ));
     };
-    if app.is_erased(&account) {
-        ctx.set_reason("account_erased");
-        return error(StatusCode::GONE, "account_erased");
-    }
+    req.not_erased(&account)?;
     let order: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v @ serde_json::Value::Object(_)) => v,
         _ => {
-            ctx.set_reason("invalid_order");
-            return error(StatusCode::BAD_REQUEST, "invalid_order");
+            return Err(ctx.refuse("invalid_order", StatusCode::BAD_REQUEST, "invalid_order"));
         }
     };
     let idem = (principal.client, format!("{account}/{key}"));
@@ -749,12 +779,9 @@ async fn create_order(
         let mut r = json_bytes(*status, body.clone());
         r.headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
-        return r;
+        return Ok(r);
     }
-    let kek = match app.account_kek(&account) {
-        Ok(k) => k,
-        Err(_) => return unavailable(),
-    };
+    let kek = app.account_kek(&account).map_err(|_| unavailable())?;
     let order_id = random_id();
     let context =
         Context::from_pairs([("account", account.as_str()), ("order", order_id.as_str())]);
@@ -766,8 +793,11 @@ async fn create_order(
         )
     });
     let Ok(sealed) = sealed else {
-        ctx.set_reason("seal_failed");
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "server_error");
+        return Err(ctx.refuse(
+            "seal_failed",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+        ));
     };
     app.orders
         .lock()
@@ -778,42 +808,20 @@ async fn create_order(
             .to_string(),
     );
     seen.insert(idem, (StatusCode::CREATED, answer.clone()));
-    json_bytes(StatusCode::CREATED, answer)
+    Ok(json_bytes(StatusCode::CREATED, answer))
 }
 
-async fn get_order(
-    State(app): AppState,
-    Extension(verified): Extension<Verified>,
-    Extension(ctx): Extension<Ctx>,
-    Path((account, order_id)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response<Body> {
-    if let Err(r) = authorize(
-        &app,
-        &ctx,
-        &verified,
-        &method,
-        &uri,
-        &headers,
-        0,
-        Need::Token(Some("accounts:read")),
-    ) {
-        return r;
-    }
-    if app.is_erased(&account) {
-        ctx.set_reason("account_erased");
-        return error(StatusCode::GONE, "account_erased");
-    }
+async fn get_order(req: Signed, Path((account, order_id)): Path<(String, String)>) -> Answer {
+    req.authorize(0, Need::Token(Some("accounts:read")))?;
+    req.not_erased(&account)?;
+    let (app, ctx) = (&req.app, &req.ctx);
     let sealed = app
         .orders
         .lock()
         .ok()
         .and_then(|o| o.get(&(account.clone(), order_id.clone())).cloned());
     let Some(sealed) = sealed else {
-        ctx.set_reason("order_not_found");
-        return error(StatusCode::NOT_FOUND, "not_found");
+        return Err(ctx.refuse("order_not_found", StatusCode::NOT_FOUND, "not_found"));
     };
     let context =
         Context::from_pairs([("account", account.as_str()), ("order", order_id.as_str())]);
@@ -821,114 +829,58 @@ async fn get_order(
         Ok(plain) => {
             let order: serde_json::Value =
                 serde_json::from_slice(&plain).unwrap_or(serde_json::Value::Null);
-            json(
+            Ok(json(
                 StatusCode::OK,
                 &serde_json::json!({ "order_id": order_id, "account": account, "order": order }),
-            )
+            ))
         }
         Err(tresor::envelope::Error::KekDestroyed { .. }) => {
-            ctx.set_reason("account_erased");
-            error(StatusCode::GONE, "account_erased")
+            Err(ctx.refuse("account_erased", StatusCode::GONE, "account_erased"))
         }
-        Err(_) => {
-            ctx.set_reason("decrypt_failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "server_error")
-        }
+        Err(_) => Err(ctx.refuse(
+            "decrypt_failed",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+        )),
     }
 }
 
-async fn get_account(
-    State(app): AppState,
-    Extension(verified): Extension<Verified>,
-    Extension(ctx): Extension<Ctx>,
-    Path(account): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response<Body> {
-    if let Err(r) = authorize(
-        &app,
-        &ctx,
-        &verified,
-        &method,
-        &uri,
-        &headers,
-        0,
-        Need::Token(Some("accounts:read")),
-    ) {
-        return r;
-    }
-    if app.is_erased(&account) {
-        ctx.set_reason("account_erased");
-        return error(StatusCode::GONE, "account_erased");
-    }
-    let orders = app
+async fn get_account(req: Signed, Path(account): Path<String>) -> Answer {
+    req.authorize(0, Need::Token(Some("accounts:read")))?;
+    req.not_erased(&account)?;
+    let orders = req
+        .app
         .orders
         .lock()
         .map(|o| o.keys().filter(|(a, _)| *a == account).count())
         .unwrap_or(0);
-    json(
+    Ok(json(
         StatusCode::OK,
         &serde_json::json!({ "account": account, "status": "active", "orders_this_run": orders }),
-    )
+    ))
 }
 
-async fn erase(
-    State(app): AppState,
-    Extension(verified): Extension<Verified>,
-    Extension(ctx): Extension<Ctx>,
-    Path(account): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response<Body> {
-    if let Err(r) = authorize(
-        &app,
-        &ctx,
-        &verified,
-        &method,
-        &uri,
-        &headers,
-        0,
-        Need::Token(Some("orders:write")),
-    ) {
-        return r;
-    }
+async fn erase(req: Signed, Path(account): Path<String>) -> Answer {
+    req.authorize(0, Need::Token(Some("orders:write")))?;
     if !valid_id(&account) {
-        return error(StatusCode::BAD_REQUEST, "invalid_request");
+        return Err(error(StatusCode::BAD_REQUEST, "invalid_request"));
     }
-    match app.erase(&account) {
-        Ok(()) => json(
+    match req.app.erase(&account) {
+        Ok(()) => Ok(json(
             StatusCode::OK,
             &serde_json::json!({ "account": account, "personal_data": "erased" }),
-        ),
-        Err(_) => {
-            ctx.set_reason("erase_failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "server_error")
-        }
+        )),
+        Err(_) => Err(req.ctx.refuse(
+            "erase_failed",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+        )),
     }
 }
 
-async fn checkpoint(
-    State(app): AppState,
-    Extension(verified): Extension<Verified>,
-    Extension(ctx): Extension<Ctx>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response<Body> {
-    if let Err(r) = authorize(
-        &app,
-        &ctx,
-        &verified,
-        &method,
-        &uri,
-        &headers,
-        0,
-        Need::Token(None),
-    ) {
-        return r;
-    }
+async fn checkpoint(req: Signed) -> Answer {
+    req.authorize(0, Need::Token(None))?;
+    let app = &req.app;
     let note = app.audit.lock().ok().and_then(|mut log| {
         log.sync().ok()?;
         Checkpoint::new(&app.origin, log.size(), log.root())
@@ -936,42 +888,20 @@ async fn checkpoint(
             .sign(&[&app.note_signer])
             .ok()
     });
-    match note {
-        Some(note) => {
-            let mut r = Response::new(Body::from(note));
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; charset=utf-8"),
-            );
-            r
-        }
-        None => unavailable(),
-    }
+    let note = note.ok_or_else(unavailable)?;
+    let mut r = Response::new(Body::from(note));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    Ok(r)
 }
 
-async fn proof(
-    State(app): AppState,
-    Extension(verified): Extension<Verified>,
-    Extension(ctx): Extension<Ctx>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response<Body> {
-    if let Err(r) = authorize(
-        &app,
-        &ctx,
-        &verified,
-        &method,
-        &uri,
-        &headers,
-        0,
-        Need::Token(None),
-    ) {
-        return r;
-    }
+async fn proof(req: Signed) -> Answer {
+    req.authorize(0, Need::Token(None))?;
     let mut index = None;
     let mut size = None;
-    for pair in uri.query().unwrap_or("").split('&') {
+    for pair in req.uri.query().unwrap_or("").split('&') {
         match pair.split_once('=') {
             Some(("index", v)) => index = v.parse::<u64>().ok(),
             Some(("size", v)) => size = v.parse::<u64>().ok(),
@@ -979,10 +909,13 @@ async fn proof(
         }
     }
     let (Some(index), Some(size)) = (index, size) else {
-        ctx.set_reason("invalid_proof_request");
-        return error(StatusCode::BAD_REQUEST, "invalid_request");
+        return Err(req.ctx.refuse(
+            "invalid_proof_request",
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ));
     };
-    let answer = app.audit.lock().ok().and_then(|log| {
+    let answer = req.app.audit.lock().ok().and_then(|log| {
         let proof = log.inclusion_proof(index, size).ok()?;
         let entry = log.entry(index).ok()?;
         Some(serde_json::json!({
@@ -992,13 +925,13 @@ async fn proof(
             "proof": proof.iter().map(hex::encode).collect::<Vec<_>>(),
         }))
     });
-    match answer {
-        Some(v) => json(StatusCode::OK, &v),
-        None => {
-            ctx.set_reason("proof_unavailable");
-            error(StatusCode::BAD_REQUEST, "invalid_request")
-        }
-    }
+    answer.map(|v| json(StatusCode::OK, &v)).ok_or_else(|| {
+        req.ctx.refuse(
+            "proof_unavailable",
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        )
+    })
 }
 
 fn random_id() -> String {
@@ -1011,13 +944,20 @@ fn random_id() -> String {
 // ---------------------------------------------------------------------------
 // Serving.
 
-/// Runs the HTTPS server on `listener` until the process ends.
+/// The largest request head (request line and headers) the server reads;
+/// a larger one is answered 431.
+pub(crate) const MAX_HEAD: usize = 16 * 1024;
+
+/// Runs the HTTPS server on `listener` until the process ends. A client
+/// gets `header_read_timeout` for its TLS handshake and for each request
+/// head.
 pub(crate) async fn serve(
     app: Arc<App>,
     verifier: Verifier,
     response_signer: Signer,
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
+    header_read_timeout: Duration,
 ) {
     let router = Router::new()
         .route("/oauth/token", post(token))
@@ -1047,13 +987,17 @@ pub(crate) async fn serve(
         let stack = stack.clone();
         let app = Arc::clone(&app);
         tokio::spawn(async move {
-            let Ok(tls) = acceptor.accept(tcp).await else {
+            let Ok(Ok(tls)) = tokio::time::timeout(header_read_timeout, acceptor.accept(tcp)).await
+            else {
                 return;
             };
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                 handle(Arc::clone(&app), stack.clone(), peer, req)
             });
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout)
+                .max_header_size(MAX_HEAD)
                 .serve_connection(TokioIo::new(tls), service)
                 .await;
         });

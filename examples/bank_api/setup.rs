@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
 use tresor::audit::file::{FileStoreOptions, SyncPolicy};
 use tresor::audit::{AuditLog, FileStore, NoteSigner, NoteVerifier, PseudonymKey, Pseudonymizer};
@@ -25,7 +26,7 @@ use tresor::httpsig::{
 use zeroize::Zeroizing;
 
 use crate::Options;
-use crate::client::{BoxError, Identity};
+use crate::client::{BoxError, Conn, Identity};
 use crate::data::{DataDir, write_new};
 use crate::server::{self, App, AppParts, SwitchStore};
 use crate::tls;
@@ -51,43 +52,65 @@ pub(crate) struct Demo {
     pub(crate) data: DataDir,
     pub(crate) server_public_jwk: String,
     pub(crate) created: Vec<&'static str>,
+    /// The server's accept loop.
+    pub(crate) server: JoinHandle<()>,
 }
 
-fn load_or<T>(
-    path: &Path,
-    created: &mut Vec<&'static str>,
-    name: &'static str,
-    load: impl FnOnce(&Path) -> Result<T, BoxError>,
-    create: impl FnOnce(&Path) -> Result<T, BoxError>,
-) -> Result<T, BoxError> {
-    if path.exists() {
-        load(path)
-    } else {
-        created.push(name);
-        create(path)
+impl Demo {
+    /// A new connection to the server, trusting the demo CA and verifying
+    /// the server's response signatures.
+    pub(crate) async fn connect(&self) -> Result<Conn, BoxError> {
+        Conn::open(
+            self.addr,
+            Arc::clone(&self.tls),
+            Arc::clone(&self.responses),
+        )
+        .await
     }
 }
 
-fn private_key(
-    path: &Path,
-    created: &mut Vec<&'static str>,
-    name: &'static str,
-) -> Result<PrivateKey, BoxError> {
-    load_or(
-        path,
-        created,
-        name,
-        |p| {
-            Ok(PrivateKey::from_pem(&Zeroizing::new(
-                std::fs::read_to_string(p)?,
-            ))?)
-        },
-        |p| {
-            let key = PrivateKey::generate(Algorithm::Ed25519)?;
-            write_new(p, key.to_pkcs8_pem().as_bytes(), true)?;
-            Ok(key)
-        },
-    )
+/// The data directory's key files: each loaded when present, else
+/// created, and then named in `created`.
+struct KeyFiles<'a> {
+    data: &'a DataDir,
+    created: Vec<&'static str>,
+}
+
+impl KeyFiles<'_> {
+    fn load_or<T>(
+        &mut self,
+        file: &str,
+        name: &'static str,
+        load: impl FnOnce(&Path) -> Result<T, BoxError>,
+        create: impl FnOnce(&Path) -> Result<T, BoxError>,
+    ) -> Result<T, BoxError> {
+        let path = self.data.path(file);
+        if path.exists() {
+            load(&path)
+        } else {
+            self.created.push(name);
+            create(&path)
+        }
+    }
+
+    /// An Ed25519 key in a PKCS#8 PEM file.
+    fn private_key(&mut self, file: &str, name: &'static str) -> Result<PrivateKey, BoxError> {
+        self.load_or(
+            file,
+            name,
+            |p| Ok(PrivateKey::from_pem(&read_secret(p)?)?),
+            |p| {
+                let key = PrivateKey::generate(Algorithm::Ed25519)?;
+                write_new(p, key.to_pkcs8_pem().as_bytes(), true)?;
+                Ok(key)
+            },
+        )
+    }
+}
+
+/// A secret text file, wiped from memory when dropped.
+fn read_secret(path: &Path) -> Result<Zeroizing<String>, BoxError> {
+    Ok(Zeroizing::new(std::fs::read_to_string(path)?))
 }
 
 /// The registered clients, by role (public data only).
@@ -98,15 +121,17 @@ struct Clients {
 
 pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
     let data = DataDir::open(&options.data_dir)?;
-    let mut created = Vec::new();
+    let mut keys = KeyFiles {
+        data: &data,
+        created: Vec::new(),
+    };
 
     let (pki, pki_created) = tls::load_or_create_pki(&data.root).map_err(|e| e.to_string())?;
     if pki_created {
-        created.push("demo CA and server certificate");
+        keys.created.push("demo CA and server certificate");
     }
-    let pepper = load_or(
-        &data.path("pepper.key"),
-        &mut created,
+    let pepper = keys.load_or(
+        "pepper.key",
         "pepper",
         |p| Ok(LocalPepper::load(p)?),
         |p| Ok(LocalPepper::create(p)?),
@@ -115,9 +140,8 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
         inner: SqliteStore::open(data.path("credentials.sqlite"))?,
         down: AtomicBool::new(false),
     });
-    let pseudonym_key = load_or(
-        &data.path("pseudonym.key"),
-        &mut created,
+    let pseudonym_key = keys.load_or(
+        "pseudonym.key",
         "pseudonymizer key",
         |p| Ok(PseudonymKey::read_file(p)?),
         |p| {
@@ -129,7 +153,7 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
     let pseudonymizer = Arc::new(Pseudonymizer::new(pseudonym_key).with_purpose("bank-api audit"));
     let audit_dir = data.path("audit");
     if !audit_dir.exists() {
-        created.push("audit log");
+        keys.created.push("audit log");
     }
     // Group commit: durable within 256 records or 50 ms, and on every
     // checkpoint (which syncs first).
@@ -141,15 +165,10 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
         }),
     )?;
     let log = Arc::new(Mutex::new(AuditLog::open(log_store)?));
-    let note_signer = load_or(
-        &data.path("checkpoint.key"),
-        &mut created,
+    let note_signer = keys.load_or(
+        "checkpoint.key",
         "checkpoint signing key",
-        |p| {
-            Ok(NoteSigner::from_key_string(
-                Zeroizing::new(std::fs::read_to_string(p)?).trim(),
-            )?)
-        },
+        |p| Ok(NoteSigner::from_key_string(read_secret(p)?.trim())?),
         |p| {
             let s = NoteSigner::generate(CHECKPOINT_KEY_NAME)?;
             write_new(p, s.to_key_string().as_bytes(), true)?;
@@ -164,14 +183,9 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
     let note_verifier = NoteVerifier::from_key_string(
         std::fs::read_to_string(data.path("checkpoint.pub"))?.trim(),
     )?;
-    let server_key = private_key(
-        &data.path("server-ed25519.pem"),
-        &mut created,
-        "response signing key",
-    )?;
-    let token_key = load_or(
-        &data.path("token-eddsa.pk8"),
-        &mut created,
+    let server_key = keys.private_key("server-ed25519.pem", "response signing key")?;
+    let token_key = keys.load_or(
+        "token-eddsa.pk8",
         "access-token signing key",
         |p| {
             Ok(TokenSigningKey::from_pkcs8(
@@ -196,16 +210,8 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
     );
 
     // Clients: registered once, with proof of possession of their keys.
-    let demo_key = private_key(
-        &data.path("client-ed25519.pem"),
-        &mut created,
-        "demo client key",
-    )?;
-    let load_key = private_key(
-        &data.path("load-client-ed25519.pem"),
-        &mut created,
-        "load client key",
-    )?;
+    let demo_key = keys.private_key("client-ed25519.pem", "demo client key")?;
+    let load_key = keys.private_key("load-client-ed25519.pem", "load client key")?;
     let clients_path = data.path("clients.json");
     let (clients, secret) = if clients_path.exists() {
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&clients_path)?)?;
@@ -243,7 +249,7 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
                 .as_bytes(),
             false,
         )?;
-        created.push("client registrations");
+        keys.created.push("client registrations");
         (clients, Zeroizing::new(secret.expose_secret().to_owned()))
     };
 
@@ -293,14 +299,16 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
     let listener = TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let server_tls = Arc::new(tls::server_config(pki.chain, pki.key)?);
-    tokio::spawn(server::serve(
+    let server = tokio::spawn(server::serve(
         Arc::clone(&app),
         verifier,
         response_signer,
         listener,
         server_tls,
+        options.header_read_timeout,
     ));
 
+    let created = keys.created;
     let mut keys = KeyMap::new();
     let server_public_jwk = server_public.to_jwk();
     keys.insert(server_kid, server_public);
@@ -322,6 +330,7 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
         data,
         server_public_jwk,
         created,
+        server,
     })
 }
 

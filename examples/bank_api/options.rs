@@ -1,0 +1,32 @@
+//! The command-line options and their defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Command-line options.
+pub(crate) struct Options {
+    pub(crate) data_dir: PathBuf,
+    pub(crate) load: usize,
+    pub(crate) concurrency: usize,
+    pub(crate) serve: bool,
+    pub(crate) listen: Option<SocketAddr>,
+    /// How long a client may take over its TLS handshake and over each
+    /// request head (request line and headers); then the server closes the
+    /// connection (slow clients, slowloris). Not a flag: the router's
+    /// integration test shortens it.
+    pub(crate) header_read_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./tresor-demo-data"),
+            load: 2000,
+            concurrency: 32,
+            serve: false,
+            listen: None,
+            header_read_timeout: Duration::from_secs(30),
+        }
+    }
+}
