@@ -1,15 +1,16 @@
-//! Per-message key derivation and key commitment.
+//! Per-message key derivation and key commitment (`FORMAT.md`, "Key
+//! derivation and commitment").
 
 use hkdf::Hkdf;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::format::{COMMITMENT_LEN, Header, MESSAGE_ID_LEN};
+use crate::format::{COMMITMENT_LEN, Header, MESSAGE_ID_LEN, VERSION_1};
 use crate::{DataKey, Error, Result};
 
-const MESSAGE_KEY_LABEL: &[u8] = b"tresor-envelope/v1 message key";
-const COMMITMENT_LABEL: &[u8] = b"tresor-envelope/v1 key commitment";
+const V1_MESSAGE_KEY_LABEL: &[u8] = b"tresor-envelope/v1 message key";
+const V1_COMMITMENT_LABEL: &[u8] = b"tresor-envelope/v1 key commitment";
 
 /// What HKDF-SHA-256 derives from a data key for one message.
 pub(crate) struct MessageKeys {
@@ -17,30 +18,47 @@ pub(crate) struct MessageKeys {
     pub(crate) commitment: [u8; COMMITMENT_LEN],
 }
 
-/// HKDF-SHA-256 with salt = message id and IKM = the data key; the message
-/// key and the commitment are expanded with distinct labels, each followed by
-/// the header's prefix (magic to end of context), so every header field
-/// changes both. The extract (the PRK and its HMAC key schedule) is computed
-/// once and shared by both expands.
+/// The message key and commitment of a message of format `version` whose
+/// header starts with `prefix` (magic to end of context).
+///
+/// - Version 2 (written today): one HKDF-Expand with the data key as the
+///   pseudorandom key and the prefix as the info, 64 bytes long: the message
+///   key, then the commitment. The prefix starts with the magic and the
+///   version and holds the random message id, so every message gets its own
+///   keys and every header field changes both. The data key's HMAC key
+///   schedule is computed once per data key ([`DataKey::expander`]).
+/// - Version 1: HKDF-Extract with the message id as salt, then two expands
+///   with distinct labels, each followed by the prefix.
 pub(crate) fn derive(
     dek: &DataKey,
+    version: u8,
     message_id: &[u8; MESSAGE_ID_LEN],
     prefix: &[u8],
 ) -> MessageKeys {
-    let hkdf = Hkdf::<Sha256>::new(Some(message_id), dek.expose_secret());
     let mut key = Zeroizing::new([0u8; 32]);
     let mut commitment = [0u8; COMMITMENT_LEN];
-    hkdf.expand_multi_info(&[MESSAGE_KEY_LABEL, prefix], key.as_mut_slice())
-        .expect("32 bytes is a valid HKDF-SHA-256 output length");
-    hkdf.expand_multi_info(&[COMMITMENT_LABEL, prefix], &mut commitment)
-        .expect("32 bytes is a valid HKDF-SHA-256 output length");
+    if version == VERSION_1 {
+        let hkdf = Hkdf::<Sha256>::new(Some(message_id), dek.expose_secret());
+        hkdf.expand_multi_info(&[V1_MESSAGE_KEY_LABEL, prefix], key.as_mut_slice())
+            .expect("32 bytes is a valid HKDF-SHA-256 output length");
+        hkdf.expand_multi_info(&[V1_COMMITMENT_LABEL, prefix], &mut commitment)
+            .expect("32 bytes is a valid HKDF-SHA-256 output length");
+    } else {
+        let mut okm = Zeroizing::new([0u8; 32 + COMMITMENT_LEN]);
+        dek.expander()
+            .expand(prefix, okm.as_mut_slice())
+            .expect("64 bytes is a valid HKDF-SHA-256 output length");
+        let (message_key, commitment_bytes) = okm.split_at(32);
+        key.copy_from_slice(message_key);
+        commitment.copy_from_slice(commitment_bytes);
+    }
     MessageKeys { key, commitment }
 }
 
 /// Derives the message keys and checks the header's commitment in constant
 /// time, before anything is decrypted.
 pub(crate) fn derive_and_verify(dek: &DataKey, header: &Header) -> Result<MessageKeys> {
-    let keys = derive(dek, header.message_id(), header.prefix());
+    let keys = derive(dek, header.version(), header.message_id(), header.prefix());
     if bool::from(keys.commitment.ct_eq(header.commitment())) {
         Ok(keys)
     } else {

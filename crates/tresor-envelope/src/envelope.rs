@@ -9,8 +9,8 @@ use zeroize::Zeroize;
 use crate::cache::{CachedDek, OpenCache, SealCache};
 use crate::derive::{derive, derive_and_verify};
 use crate::format::{
-    COMMITMENT_LEN, Header, check_frame_size, check_key_section, key_section_aad, key_section_len,
-    prefix_len, write_key_section, write_prefix,
+    COMMITMENT_LEN, Header, VERSION, check_frame_size, check_key_section, key_section_aad,
+    key_section_len, prefix_len, write_key_section, write_prefix,
 };
 use crate::rng;
 use crate::stream::{OpenReader, SealWriter, open_frames, seal_frame};
@@ -419,7 +419,7 @@ impl Envelope {
         // Held to the end, so a key destroyed meanwhile cannot be used or cached.
         let keyring = self.read_keyring();
         let kek = keyring.sealing_kek(options.kek_id.as_deref())?;
-        let aad = key_section_aad(options.suite, context, kek.key_id());
+        let aad = key_section_aad(VERSION, options.suite, context, kek.key_id());
         let (dek, wrapped) = self.data_key(kek, aad, len)?;
         check_key_section(kek.key_id(), &wrapped)?;
         let message_id = rng::message_id()?;
@@ -429,7 +429,7 @@ impl Envelope {
             prefix_len + COMMITMENT_LEN + key_section_len(kek.key_id(), &wrapped) + body_len,
         );
         write_prefix(out, options.suite, options.frame_size, &message_id, context);
-        let keys = derive(&dek, &message_id, out);
+        let keys = derive(&dek, VERSION, &message_id, out);
         out.extend_from_slice(&keys.commitment);
         write_key_section(out, kek.key_id(), &wrapped);
         Ok(FrameCipher::new(options.suite, &keys.key))

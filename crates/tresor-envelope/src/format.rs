@@ -8,8 +8,14 @@ use crate::{Context, Error, MAX_CONTEXT_LEN, Result, Suite};
 /// The four bytes every envelope starts with.
 pub const MAGIC: [u8; 4] = *b"TRSE";
 
-/// The format version this library writes and reads.
-pub const VERSION: u8 = 1;
+/// The format version this library writes.
+pub const VERSION: u8 = 2;
+
+/// The first format version, still read (and rewrapped) but no longer written.
+pub const VERSION_1: u8 = 1;
+
+/// Every format version this library reads: [`VERSION_1`] and [`VERSION`].
+pub const READ_VERSIONS: [u8; 2] = [VERSION_1, VERSION];
 
 /// Length of the random message id.
 pub const MESSAGE_ID_LEN: usize = 32;
@@ -41,6 +47,7 @@ const KEY_SECTION_LABEL: &[u8] = b"tresor-envelope/v1 key section";
 /// any key, which is what `tresor inspect` shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
+    version: u8,
     suite: Suite,
     frame_size: u32,
     message_id: [u8; MESSAGE_ID_LEN],
@@ -64,10 +71,9 @@ impl Header {
         }
         let (version, rest) = rest.split_at_mut(1);
         read_exact(reader, version)?;
-        if version != [VERSION] {
-            return Err(Error::UnsupportedVersion(
-                version.first().copied().unwrap_or_default(),
-            ));
+        let version = version.first().copied().unwrap_or_default();
+        if !READ_VERSIONS.contains(&version) {
+            return Err(Error::UnsupportedVersion(version));
         }
         let (suite, rest) = rest.split_at_mut(1);
         read_exact(reader, suite)?;
@@ -113,6 +119,7 @@ impl Header {
         read_exact(reader, &mut wrapped_dek)?;
 
         Ok(Header {
+            version,
             suite,
             frame_size,
             message_id,
@@ -152,9 +159,9 @@ impl Header {
         self.prefix.len() + COMMITMENT_LEN + 1 + self.kek_id.len() + 2 + self.wrapped_dek.len()
     }
 
-    /// The format version.
+    /// The format version (one of [`READ_VERSIONS`]).
     pub fn version(&self) -> u8 {
-        VERSION
+        self.version
     }
 
     /// The cipher suite of the frames.
@@ -207,7 +214,7 @@ impl Header {
 
     /// The AAD under which the key-encryption key wraps the data key.
     pub(crate) fn key_section_aad(&self, kek_id: &str) -> Vec<u8> {
-        key_section_aad(self.suite, &self.context, kek_id)
+        key_section_aad(self.version, self.suite, &self.context, kek_id)
     }
 }
 
@@ -265,15 +272,20 @@ pub(crate) fn write_key_section(out: &mut Vec<u8>, kek_id: &str, wrapped_dek: &[
     out.extend_from_slice(wrapped_dek);
 }
 
-/// The AAD of the key section: a label, the format version, the suite, the
-/// encoded context and the key id. It leaves out the message id so that one
+/// The AAD of the key section: a label, the message's format version, the
+/// suite, the encoded context and the key id. It leaves out the message id so that one
 /// wrapped data key can be cached and reused across messages; the key
 /// commitment binds the data key to the whole header.
-pub(crate) fn key_section_aad(suite: Suite, context: &Context, kek_id: &str) -> Vec<u8> {
+pub(crate) fn key_section_aad(
+    version: u8,
+    suite: Suite,
+    context: &Context,
+    kek_id: &str,
+) -> Vec<u8> {
     let mut aad =
         Vec::with_capacity(KEY_SECTION_LABEL.len() + 5 + context.encoded_len() + kek_id.len());
     aad.extend_from_slice(KEY_SECTION_LABEL);
-    aad.push(VERSION);
+    aad.push(version);
     aad.push(suite.id());
     context.encode(&mut aad);
     aad.push(u8::try_from(kek_id.len()).unwrap_or(u8::MAX));

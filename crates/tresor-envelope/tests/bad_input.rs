@@ -59,7 +59,7 @@ impl Raw {
         let context_len = usize::from(u16::from_be_bytes([message[42], message[43]]));
         Raw {
             magic: *b"TRSE",
-            version: 1,
+            version: h.version(),
             suite: h.suite().id(),
             frame_size: h.frame_size(),
             message_id: *h.message_id(),
@@ -325,7 +325,7 @@ fn wrong_magic_is_malformed() {
 #[test]
 fn unknown_versions_are_unsupported() {
     let (_, message) = sealed(b"x");
-    for version in [0, 2, 3, 0x7f, 0xff] {
+    for version in [0, 3, 4, 0x7f, 0xff] {
         let mut raw = Raw::of(&message);
         raw.version = version;
         assert_all(
@@ -361,13 +361,13 @@ fn unknown_suites_are_unsupported() {
     }
     // The version is checked before the suite.
     let mut raw = Raw::of(&message);
-    raw.version = 2;
+    raw.version = 3;
     raw.suite = 0xff;
     assert_all(
         &raw.message(),
         &context(),
-        |e| matches!(e, Error::UnsupportedVersion(2)),
-        "UnsupportedVersion(2)",
+        |e| matches!(e, Error::UnsupportedVersion(3)),
+        "UnsupportedVersion(3)",
     );
 }
 

@@ -32,8 +32,8 @@ use zeroize::Zeroizing;
 
 // ---- FORMAT.md, re-implemented ----------------------------------------------
 
-const MESSAGE_KEY_LABEL: &[u8] = b"tresor-envelope/v1 message key";
-const COMMITMENT_LABEL: &[u8] = b"tresor-envelope/v1 key commitment";
+const V1_MESSAGE_KEY_LABEL: &[u8] = b"tresor-envelope/v1 message key";
+const V1_COMMITMENT_LABEL: &[u8] = b"tresor-envelope/v1 key commitment";
 const KEY_SECTION_LABEL: &[u8] = b"tresor-envelope/v1 key section";
 
 /// HKDF-SHA-256 (RFC 5869) with a 32-byte output, from HMAC-SHA-256 alone:
@@ -48,18 +48,41 @@ fn hkdf_sha256_32(salt: &[u8], ikm: &[u8], info: &[&[u8]]) -> [u8; 32] {
     ctx.sign().as_ref().try_into().unwrap()
 }
 
+/// HKDF-Expand-SHA-256 (RFC 5869) with a 64-byte output, from HMAC-SHA-256
+/// alone: T(1) = HMAC(PRK, info || 0x01), T(2) = HMAC(PRK, T(1) || info || 0x02).
+fn hkdf_expand_sha256_64(prk: &[u8], info: &[u8]) -> [u8; 64] {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, prk);
+    let t1 = hmac::sign(&key, &[info, &[0x01]].concat());
+    let t2 = hmac::sign(&key, &[t1.as_ref(), info, &[0x02]].concat());
+    [t1.as_ref(), t2.as_ref()].concat().try_into().unwrap()
+}
+
 /// The message key and the commitment of `dek` for a header `prefix`
-/// (magic through the context entries).
+/// (magic through the context entries), by the prefix's version.
 struct Derived {
     key: [u8; 32],
     commitment: [u8; 32],
 }
 
 fn derive(dek: &[u8; 32], prefix: &[u8]) -> Derived {
-    let message_id = &prefix[10..42];
-    Derived {
-        key: hkdf_sha256_32(message_id, dek, &[MESSAGE_KEY_LABEL, prefix]),
-        commitment: hkdf_sha256_32(message_id, dek, &[COMMITMENT_LABEL, prefix]),
+    match prefix[4] {
+        // Version 1: extract with the message id as salt, two labelled expands.
+        0x01 => {
+            let message_id = &prefix[10..42];
+            Derived {
+                key: hkdf_sha256_32(message_id, dek, &[V1_MESSAGE_KEY_LABEL, prefix]),
+                commitment: hkdf_sha256_32(message_id, dek, &[V1_COMMITMENT_LABEL, prefix]),
+            }
+        }
+        // Version 2: the data key is the PRK; one 64-byte expand, info = prefix.
+        0x02 => {
+            let okm = hkdf_expand_sha256_64(dek, prefix);
+            Derived {
+                key: okm[..32].try_into().unwrap(),
+                commitment: okm[32..].try_into().unwrap(),
+            }
+        }
+        other => panic!("no derivation for version {other}"),
     }
 }
 
@@ -74,6 +97,7 @@ fn frame_nonce(counter: u64, last: bool) -> [u8; 12] {
 /// A header prefix built by hand: magic, version, suite, frame size,
 /// message id, context_len and the context entries (given sorted).
 fn prefix_by_hand(
+    version: u8,
     suite: u8,
     frame_size: u32,
     message_id: [u8; 32],
@@ -87,7 +111,7 @@ fn prefix_by_hand(
         entries.extend_from_slice(v.as_bytes());
     }
     let mut prefix = b"TRSE".to_vec();
-    prefix.push(0x01);
+    prefix.push(version);
     prefix.push(suite);
     prefix.extend_from_slice(&frame_size.to_be_bytes());
     prefix.extend_from_slice(&message_id);
@@ -466,12 +490,24 @@ fn salamander(prefix: &[u8], context: &Context) {
 fn two_key_frame_is_stopped_by_the_commitment_hand_built_header() {
     let pairs = [("purpose", "salamander"), ("tenant", "acme")];
     let context = Context::from_pairs(pairs).unwrap();
-    for frame_size in [32, 64 << 10] {
-        let prefix = prefix_by_hand(Suite::Aes256Gcm.id(), frame_size, [0x5a; 32], &pairs);
-        salamander(&prefix, &context);
+    // Both format versions: version 1 messages are still read.
+    for version in [0x01, 0x02] {
+        for frame_size in [32, 64 << 10] {
+            let prefix = prefix_by_hand(
+                version,
+                Suite::Aes256Gcm.id(),
+                frame_size,
+                [0x5a; 32],
+                &pairs,
+            );
+            salamander(&prefix, &context);
+        }
+        // With an empty context too.
+        salamander(
+            &prefix_by_hand(version, 0x01, 48, [0xa5; 32], &[]),
+            &Context::new(),
+        );
     }
-    // With an empty context too.
-    salamander(&prefix_by_hand(0x01, 48, [0xa5; 32], &[]), &Context::new());
 }
 
 /// The header taken from a message sealed with the public API (random
@@ -539,8 +575,8 @@ fn only_canonical_framing_opens() {
     let envelope = Envelope::new(keyring);
     let context = Context::from_pairs([("k", "v")]).unwrap();
     let full = [0x5au8; 32];
-    for suite in Suite::ALL {
-        let prefix = prefix_by_hand(suite.id(), 32, [0x77; 32], &[("k", "v")]);
+    for (suite, version) in Suite::ALL.into_iter().flat_map(|s| [(s, 0x01), (s, 0x02)]) {
+        let prefix = prefix_by_hand(version, suite.id(), 32, [0x77; 32], &[("k", "v")]);
         let dek = DataKey::from_slice(&[0x99; 32]).unwrap();
         let derived = derive(dek.expose_secret(), &prefix);
         let wrapped = kek.wrap(&dek, &key_section_aad(&prefix, KEK_ID)).unwrap();

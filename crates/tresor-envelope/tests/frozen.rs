@@ -1,9 +1,11 @@
-//! Frozen known-answer files of envelope format version 1
-//! (`tests/vectors/frozen/`, see its README), written once by tresor 0.1.0
-//! and never regenerated: today's code must still load their key files,
-//! open every message to its plaintext byte for byte, parse every header to
-//! the recorded fields, refuse a wrong context, and seal and rewrap with the
-//! same layout. A change of wire format breaks this file.
+//! Frozen known-answer files of every envelope format version, each written
+//! once and never regenerated: version 1 (`tests/vectors/frozen/`, by
+//! tresor 0.1.0) and version 2 (`tests/vectors/frozen-v2/`); see their
+//! READMEs. Today's code must still load their key files, open every message
+//! to its plaintext byte for byte, parse every header to the recorded
+//! fields, refuse a wrong context, rewrap each message within its own
+//! version, and seal with the latest version's layout. A change of wire
+//! format breaks this file.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 mod common;
@@ -60,7 +62,8 @@ struct Frozen {
     commitment: &'static str,
 }
 
-const FROZEN: &[Frozen] = &[
+/// Version 1, written by tresor 0.1.0.
+const FROZEN_V1: &[Frozen] = &[
     Frozen {
         file: "aes-256-gcm-record.trse",
         suite: Suite::Aes256Gcm,
@@ -123,21 +126,121 @@ const FROZEN: &[Frozen] = &[
     },
 ];
 
+/// Version 2, written by the first release of the one-expand derivation.
+const FROZEN_V2: &[Frozen] = &[
+    Frozen {
+        file: "aes-256-gcm-record.trse",
+        suite: Suite::Aes256Gcm,
+        frame_size: 65_536,
+        context: RECORD_CONTEXT,
+        plaintext: || RECORD_PLAINTEXT.to_vec(),
+        frames: 1,
+        message_id: "5ff11088c44c6575f1c81e8a8b7dc774f6fa144bb755d0ceb34f03bc3b135b12",
+        commitment: "6e6514026abd6d60200ad6b5526d019c5584674d3908f3979a6f9cb09a93e103",
+    },
+    Frozen {
+        file: "aes-256-gcm-stream.trse",
+        suite: Suite::Aes256Gcm,
+        frame_size: STREAM_FRAME_SIZE,
+        context: STREAM_CONTEXT,
+        plaintext: || stream_plaintext(3000),
+        frames: 12,
+        message_id: "c28ef51f6228279d963a95e726a1e7023eb2ccbdeb860fc031d147a41f1ee44f",
+        commitment: "dd1c717d95782a9aa1a84bc7909888dd845bba454522c1a6d1fb2a9f29e3bb05",
+    },
+    Frozen {
+        file: "aes-256-gcm-empty.trse",
+        suite: Suite::Aes256Gcm,
+        frame_size: 65_536,
+        context: EMPTY_CONTEXT,
+        plaintext: Vec::new,
+        frames: 1,
+        message_id: "177042ec7949192c27fc503fc15ed6ebb4c7c6e47086ce0f5882f6cdaf54ecd5",
+        commitment: "cc7c07d785945801acf145bae197f805d74c9191c2f3408e59002202991d0d80",
+    },
+    Frozen {
+        file: "aes-256-gcm-siv-record.trse",
+        suite: Suite::Aes256GcmSiv,
+        frame_size: 65_536,
+        context: RECORD_CONTEXT,
+        plaintext: || RECORD_PLAINTEXT.to_vec(),
+        frames: 1,
+        message_id: "e03be93fe6bb7fc1406c4a43450f2e6b222d6b20ef89eabbd4a863e75e2c9a6c",
+        commitment: "6c4bec847f8151f96b7bc68a272946b9380ba3a88ec34b6631d4b8009e26b758",
+    },
+    Frozen {
+        file: "aes-256-gcm-siv-stream.trse",
+        suite: Suite::Aes256GcmSiv,
+        frame_size: STREAM_FRAME_SIZE,
+        context: STREAM_CONTEXT,
+        plaintext: || stream_plaintext(2048),
+        frames: 8,
+        message_id: "bff7f1b3a5ec5764dca56b23f515566f2afa7fa948318842dbdd435bea2d3156",
+        commitment: "f06a1f48671168c9091ce7b2c95905bc40f3114ab8bf39b9255bd3d428e21413",
+    },
+    Frozen {
+        file: "aes-256-gcm-siv-empty.trse",
+        suite: Suite::Aes256GcmSiv,
+        frame_size: 65_536,
+        context: EMPTY_CONTEXT,
+        plaintext: Vec::new,
+        frames: 1,
+        message_id: "f26dddfa407a96cb26eb7e6e65ca60d0186c3f2bd235b258a4e65139671805c6",
+        commitment: "c3aca833670ddbf2f2ee646767c7b92e691d4487e2e1031e135b8809a660f470",
+    },
+];
+
+/// One folder of frozen messages: one format version.
+struct Set {
+    /// The folder under `tests/vectors/`.
+    dir: &'static str,
+    version: u8,
+    cases: &'static [Frozen],
+}
+
+/// Every format version, oldest first; the last is the one written today.
+const SETS: &[Set] = &[
+    Set {
+        dir: "frozen",
+        version: 1,
+        cases: FROZEN_V1,
+    },
+    Set {
+        dir: "frozen-v2",
+        version: 2,
+        cases: FROZEN_V2,
+    },
+];
+
+/// The set of the format version today's code writes.
+fn latest() -> &'static Set {
+    SETS.last().unwrap()
+}
+
+/// Every frozen message of every version, with its set.
+fn all_cases() -> impl Iterator<Item = (&'static Set, &'static Frozen)> {
+    SETS.iter()
+        .flat_map(|set| set.cases.iter().map(move |case| (set, case)))
+}
+
 /// The rewrapped message: `aes-256-gcm-stream.trse` moved to [`KEK_2`].
 const REWRAPPED: &str = "aes-256-gcm-stream-rewrapped.trse";
-/// The message it was rewrapped from (an index into [`FROZEN`]).
+/// The message it was rewrapped from (an index into a set's cases).
 const REWRAPPED_FROM: usize = 1;
 
-fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/frozen")
+fn dir(set: &Set) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors")
+        .join(set.dir)
 }
 
-fn read(name: &str) -> Vec<u8> {
-    std::fs::read(dir().join(name)).unwrap()
+fn read(set: &Set, name: &str) -> Vec<u8> {
+    std::fs::read(dir(set).join(name)).unwrap()
 }
 
+/// The key files, shared by every version, live with version 1's messages.
 fn key_file(id: &str) -> PathBuf {
-    dir().join(format!("{id}.key"))
+    dir(&SETS[0]).join(format!("{id}.key"))
 }
 
 /// An envelope holding the frozen keys `ids`, the first one primary.
@@ -194,8 +297,8 @@ fn key_files_load_and_reencode_byte_for_byte() {
 #[test]
 fn frozen_messages_open_to_their_plaintext() {
     let envelope = envelope(&[KEK_1]);
-    for case in FROZEN {
-        let message = read(case.file);
+    for (set, case) in all_cases() {
+        let message = read(set, case.file);
         let context = ctx(case.context);
         let plaintext = (case.plaintext)();
         assert_eq!(
@@ -222,13 +325,13 @@ fn frozen_messages_open_to_their_plaintext() {
 
 #[test]
 fn frozen_headers_parse_to_the_recorded_fields() {
-    for case in FROZEN {
-        let message = read(case.file);
+    for (set, case) in all_cases() {
+        let message = read(set, case.file);
         let plaintext_len = (case.plaintext)().len();
         let (parsed, header_len) = Header::parse(&message).unwrap();
         let name = case.file;
 
-        assert_eq!(parsed.version(), 1, "{name}: version");
+        assert_eq!(parsed.version(), set.version, "{name}: version");
         assert_eq!(parsed.suite(), case.suite, "{name}: suite");
         assert_eq!(parsed.frame_size(), case.frame_size, "{name}: frame size");
         assert_eq!(parsed.kek_id(), KEK_1, "{name}: kek id");
@@ -261,7 +364,7 @@ fn frozen_headers_parse_to_the_recorded_fields() {
         let context = context_bytes(case.context);
         let c = context.len();
         assert_eq!(&message[0..4], b"TRSE", "{name}: magic");
-        assert_eq!(message[4], 0x01, "{name}: version byte");
+        assert_eq!(message[4], set.version, "{name}: version byte");
         let suite_byte = match case.suite {
             Suite::Aes256Gcm => 0x01,
             _ => 0x02,
@@ -331,24 +434,31 @@ fn frozen_headers_parse_to_the_recorded_fields() {
 fn the_edges_are_covered() {
     // A stream ending in a partial frame, one ending in a full frame, and an
     // empty message (its one frame is empty), for the FORMAT.md frame rules.
-    let gcm = &FROZEN[1];
-    let siv = &FROZEN[4];
-    assert_ne!((gcm.plaintext)().len() % gcm.frame_size as usize, 0);
-    assert_eq!((siv.plaintext)().len() % siv.frame_size as usize, 0);
-    assert!(siv.frames > 1);
-    for case in FROZEN.iter().filter(|c| (c.plaintext)().is_empty()) {
-        assert_eq!(frames(&read(case.file)).len(), TAG_LEN, "{}", case.file);
-    }
-    for suite in Suite::ALL {
-        assert_eq!(FROZEN.iter().filter(|c| c.suite == suite).count(), 3);
+    for set in SETS {
+        let gcm = &set.cases[1];
+        let siv = &set.cases[4];
+        assert_ne!((gcm.plaintext)().len() % gcm.frame_size as usize, 0);
+        assert_eq!((siv.plaintext)().len() % siv.frame_size as usize, 0);
+        assert!(siv.frames > 1);
+        for case in set.cases.iter().filter(|c| (c.plaintext)().is_empty()) {
+            assert_eq!(
+                frames(&read(set, case.file)).len(),
+                TAG_LEN,
+                "{}",
+                case.file
+            );
+        }
+        for suite in Suite::ALL {
+            assert_eq!(set.cases.iter().filter(|c| c.suite == suite).count(), 3);
+        }
     }
 }
 
 #[test]
 fn a_wrong_context_fails() {
     let envelope = envelope(&[KEK_1]);
-    for case in FROZEN {
-        let message = read(case.file);
+    for (set, case) in all_cases() {
+        let message = read(set, case.file);
         let mut wrong: Vec<(&str, &str)> = case.context.to_vec();
         match wrong.first_mut() {
             Some(first) => first.1 = "other",
@@ -382,9 +492,10 @@ fn a_wrong_context_fails() {
 fn todays_seal_has_the_frozen_layout() {
     let envelope = envelope(&[KEK_1]);
     assert_eq!(MAGIC, *b"TRSE");
-    assert_eq!(VERSION, 1);
-    for case in FROZEN {
-        let frozen = read(case.file);
+    let set = latest();
+    assert_eq!(VERSION, set.version);
+    for case in set.cases {
+        let frozen = read(set, case.file);
         let context = ctx(case.context);
         let plaintext = (case.plaintext)();
         let sealed = envelope
@@ -429,9 +540,16 @@ fn todays_seal_has_the_frozen_layout() {
 
 #[test]
 fn the_rewrapped_message_keeps_header_and_frames_byte_for_byte() {
-    let original_case = &FROZEN[REWRAPPED_FROM];
-    let original = read(original_case.file);
-    let rewrapped = read(REWRAPPED);
+    for set in SETS {
+        rewrapped_message_keeps_header_and_frames(set);
+    }
+}
+
+/// A rewrap never changes a message's version: only its key section.
+fn rewrapped_message_keeps_header_and_frames(set: &Set) {
+    let original_case = &set.cases[REWRAPPED_FROM];
+    let original = read(set, original_case.file);
+    let rewrapped = read(set, REWRAPPED);
     let context = ctx(original_case.context);
 
     // Opens with the new key alone.
@@ -449,6 +567,7 @@ fn the_rewrapped_message_keeps_header_and_frames_byte_for_byte() {
     let (old, old_len) = Header::parse(&original).unwrap();
     let (new, new_len) = Header::parse(&rewrapped).unwrap();
     assert_eq!(new.kek_id(), KEK_2);
+    assert_eq!((new.version(), old.version()), (set.version, set.version));
     assert_eq!(new.message_id(), old.message_id());
     assert_eq!(new.commitment(), old.commitment());
     let key_section_start = 76 + context_bytes(original_case.context).len();
@@ -473,9 +592,11 @@ fn the_rewrapped_message_keeps_header_and_frames_byte_for_byte() {
     );
 }
 
-/// Writes the frozen files. For a new format version only, into a new
-/// folder: it refuses to overwrite anything, and the files of a released
-/// format are never regenerated. Run with
+/// Writes the frozen messages of the latest format version (the last of
+/// [`SETS`]) into its folder, with the existing key files (generated only
+/// if absent). For a new format version only, into a new folder: it refuses
+/// to overwrite anything, and the files of a released format are never
+/// regenerated. Run with
 /// `TRESOR_REGENERATE_FROZEN=1 cargo test -p tresor-envelope --test frozen -- --ignored`,
 /// then copy the printed values into this file and the README.
 #[test]
@@ -485,12 +606,11 @@ fn regenerate_frozen_files() {
         eprintln!("set TRESOR_REGENERATE_FROZEN=1 to write the frozen files");
         return;
     }
-    let dir = dir();
+    let set = latest();
+    let dir = dir(set);
     std::fs::create_dir_all(&dir).unwrap();
-    let mut names: Vec<String> = FROZEN.iter().map(|c| c.file.to_owned()).collect();
+    let mut names: Vec<String> = set.cases.iter().map(|c| c.file.to_owned()).collect();
     names.push(REWRAPPED.to_owned());
-    names.push(format!("{KEK_1}.key"));
-    names.push(format!("{KEK_2}.key"));
     for name in &names {
         assert!(
             !dir.join(name).exists(),
@@ -498,12 +618,14 @@ fn regenerate_frozen_files() {
         );
     }
     for id in [KEK_1, KEK_2] {
-        let kek = LocalKek::generate(id).unwrap();
-        kek.save(key_file(id)).unwrap();
-        println!("{id} check value: {}", kek.check_value());
+        if !key_file(id).exists() {
+            let kek = LocalKek::generate(id).unwrap();
+            kek.save(key_file(id)).unwrap();
+            println!("{id} check value: {}", kek.check_value());
+        }
     }
     let envelope = envelope(&[KEK_1, KEK_2]);
-    for case in FROZEN {
+    for case in set.cases {
         let sealed = envelope
             .seal_to_vec_with(&(case.plaintext)(), &ctx(case.context), &options(case))
             .unwrap();
@@ -517,7 +639,7 @@ fn regenerate_frozen_files() {
         );
         write_new(&dir.join(case.file), &sealed);
     }
-    let original = read(FROZEN[REWRAPPED_FROM].file);
+    let original = read(set, set.cases[REWRAPPED_FROM].file);
     let rewrapped = envelope.rewrap_to_vec(&original, Some(KEK_2)).unwrap();
     write_new(&dir.join(REWRAPPED), &rewrapped);
 }
