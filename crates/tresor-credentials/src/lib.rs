@@ -277,7 +277,7 @@
 //! - [`endpoint`] holds [`endpoint::TokenRequest`], [`endpoint::TokenResponse`],
 //!   [`endpoint::DefaultScopes`];
 //! - [`token`] holds [`token::AccessToken`], [`token::AccessTokenClaims`],
-//!   [`token::TokenError`];
+//!   [`token::TokenError`], [`token::BearerError`];
 //! - `keys` (feature `httpsig`): `Challenge`, `ClientPublicKey`,
 //!   `KeyOptions`, the key limits;
 //! - `assertion` (feature `httpsig`): `ReplayCache`, `MemoryReplayCache`,

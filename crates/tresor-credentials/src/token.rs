@@ -24,6 +24,49 @@
 //! the issuer; `aud` contains the resource server's audience; `exp` has
 //! not passed, `iat`/`nbf` are not in the future (each with the clock
 //! skew); `sub`, `client_id`, `iat` and `jti` are present.
+//!
+//! # Authorising a request ([`TokenVerifier::authorize`])
+//!
+//! What a resource server does with every request after its HTTP message
+//! signature verified: take the token from `Authorization: Bearer`
+//! (RFC 6750 section 2.1), verify it, check that it was issued to the
+//! client whose key signed the request (a token copied to another client
+//! is refused), and that it grants every scope the endpoint needs. A
+//! refusal is a [`BearerError`], which gives the HTTP status (401, 403, or
+//! 503 for an outage), the RFC 6750 `WWW-Authenticate` challenge and a
+//! stable reason code for the audit log.
+//!
+//! ```
+//! use tresor_credentials::token::{BearerError, TokenIssuer, TokenSigningKey};
+//! use tresor_credentials::jwt::JwsAlgorithm;
+//! use tresor_credentials::ClientId;
+//!
+//! let key = TokenSigningKey::generate(JwsAlgorithm::EdDsa)?;
+//! let issuer = TokenIssuer::new("https://bank.example", "https://api.bank.example", key.into());
+//! let verifier = issuer.verifier();
+//! let client = ClientId::parse("7kYq3XUOjJ8LmE2bRt5WzA")?;
+//! let token = issuer.issue(&client, &["accounts:read".to_owned()])?;
+//! let header = format!("Bearer {}", token.token());
+//!
+//! let id = client.as_str();
+//! let claims = verifier.authorize(Some(&header), Some(id), &["accounts:read"])?;
+//! assert_eq!(claims.client_id, id);
+//!
+//! let refused = verifier
+//!     .authorize(Some(&header), Some(id), &["orders:write"])
+//!     .unwrap_err();
+//! assert_eq!(refused.status(), 403);
+//! assert_eq!(
+//!     refused.www_authenticate().as_deref(),
+//!     Some(r#"Bearer error="insufficient_scope", scope="orders:write""#)
+//! );
+//! assert_eq!(refused.reason(), "insufficient_scope");
+//! assert!(matches!(
+//!     verifier.authorize(None, Some(id), &[]),
+//!     Err(BearerError::Missing)
+//! ));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
 use std::sync::Arc;
@@ -467,6 +510,127 @@ pub enum TokenError {
     },
 }
 
+impl TokenError {
+    /// A stable snake_case code for the audit log (`malformed`,
+    /// `wrong_type`, `algorithm`, `unknown_key`, `bad_signature`,
+    /// `wrong_issuer`, `wrong_audience`, `expired`, `not_yet_valid`,
+    /// `clock_unavailable`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TokenError::Malformed => "malformed",
+            TokenError::WrongType => "wrong_type",
+            TokenError::Algorithm => "algorithm",
+            TokenError::UnknownKey => "unknown_key",
+            TokenError::BadSignature => "bad_signature",
+            TokenError::WrongIssuer => "wrong_issuer",
+            TokenError::WrongAudience => "wrong_audience",
+            TokenError::Expired => "expired",
+            TokenError::NotYetValid => "not_yet_valid",
+            TokenError::ClockUnavailable { .. } => "clock_unavailable",
+        }
+    }
+}
+
+/// Why a request's bearer token does not authorise it
+/// ([`TokenVerifier::authorize`]).
+///
+/// [`status`](Self::status), [`www_authenticate`](Self::www_authenticate)
+/// and [`reason`](Self::reason) give the answer and the audit code; the
+/// client learns no more than RFC 6750 says (the token's claims and the
+/// precise [`TokenError`] stay in the server's log).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BearerError {
+    /// No `Authorization` header, or one of another scheme: RFC 6750
+    /// section 3.1 answers 401 with a challenge but no error code.
+    #[error("no bearer token")]
+    Missing,
+    /// The credential is not a single RFC 6750 `b64token`, or the token
+    /// does not verify.
+    #[error("invalid access token: {0}")]
+    InvalidToken(#[source] TokenError),
+    /// The token was issued to another client than the one whose key
+    /// signed the request.
+    #[error("access token issued to another client")]
+    ClientMismatch,
+    /// The token does not grant a scope the request needs.
+    #[error("access token lacks the scope {scope}")]
+    InsufficientScope {
+        /// The first missing scope.
+        scope: String,
+    },
+}
+
+impl BearerError {
+    /// The HTTP status: 403 for a missing scope, 503 when the verifier's
+    /// clock is unusable (an outage, not the client's fault), else 401.
+    pub fn status(&self) -> u16 {
+        match self {
+            BearerError::InsufficientScope { .. } => 403,
+            BearerError::InvalidToken(TokenError::ClockUnavailable { .. }) => 503,
+            _ => 401,
+        }
+    }
+
+    /// The `WWW-Authenticate` value (RFC 6750 section 3), or `None` for
+    /// an outage (503 carries no challenge).
+    pub fn www_authenticate(&self) -> Option<String> {
+        match self {
+            BearerError::Missing => Some("Bearer".to_owned()),
+            BearerError::InvalidToken(TokenError::ClockUnavailable { .. }) => None,
+            BearerError::InvalidToken(_) | BearerError::ClientMismatch => {
+                Some(r#"Bearer error="invalid_token""#.to_owned())
+            }
+            BearerError::InsufficientScope { scope } => Some(format!(
+                r#"Bearer error="insufficient_scope", scope="{scope}""#
+            )),
+        }
+    }
+
+    /// A stable snake_case code for the audit log: `token_missing`,
+    /// `token_` followed by [`TokenError::reason`], `token_client_mismatch`
+    /// or `insufficient_scope`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            BearerError::Missing => "token_missing",
+            BearerError::InvalidToken(e) => match e {
+                TokenError::Malformed => "token_malformed",
+                TokenError::WrongType => "token_wrong_type",
+                TokenError::Algorithm => "token_algorithm",
+                TokenError::UnknownKey => "token_unknown_key",
+                TokenError::BadSignature => "token_bad_signature",
+                TokenError::WrongIssuer => "token_wrong_issuer",
+                TokenError::WrongAudience => "token_wrong_audience",
+                TokenError::Expired => "token_expired",
+                TokenError::NotYetValid => "token_not_yet_valid",
+                TokenError::ClockUnavailable { .. } => "token_clock_unavailable",
+            },
+            BearerError::ClientMismatch => "token_client_mismatch",
+            BearerError::InsufficientScope { .. } => "insufficient_scope",
+        }
+    }
+}
+
+/// The token of an `Authorization: Bearer` value (RFC 6750 section 2.1:
+/// the scheme case-insensitively, one or more spaces, one `b64token`).
+fn bearer_token(authorization: &str) -> Result<&str, BearerError> {
+    let (scheme, rest) = authorization.split_once(' ').ok_or(BearerError::Missing)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(BearerError::Missing);
+    }
+    let token = rest.trim_start_matches(' ');
+    let body = token.trim_end_matches('=');
+    let b64token = !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+    if b64token {
+        Ok(token)
+    } else {
+        Err(BearerError::InvalidToken(TokenError::Malformed))
+    }
+}
+
 /// Verifies RFC 9068 access tokens for one resource server (see the
 /// [module docs](self)).
 pub struct TokenVerifier {
@@ -611,5 +775,37 @@ impl TokenVerifier {
             exp,
             jti: string(claims, "jti")?,
         })
+    }
+
+    /// Authorises a request by its bearer token: `authorization` is the
+    /// `Authorization` header's value (`None` when absent), `client` the
+    /// client whose key signed the request (the token must have been
+    /// issued to it; `None` skips this binding, for requests that are not
+    /// signed), and `scopes` every scope the endpoint needs.
+    ///
+    /// # Errors
+    ///
+    /// [`BearerError`]: no bearer token, a token that does not verify, a
+    /// token of another client, or a missing scope, checked in that order.
+    pub fn authorize(
+        &self,
+        authorization: Option<&str>,
+        client: Option<&str>,
+        scopes: &[&str],
+    ) -> Result<AccessTokenClaims, BearerError> {
+        let token = bearer_token(authorization.ok_or(BearerError::Missing)?)?;
+        let claims = self.verify(token).map_err(BearerError::InvalidToken)?;
+        if client.is_some_and(|c| c != claims.client_id) {
+            return Err(BearerError::ClientMismatch);
+        }
+        if let Some(missing) = scopes
+            .iter()
+            .find(|need| !claims.scope.iter().any(|s| s == *need))
+        {
+            return Err(BearerError::InsufficientScope {
+                scope: (*missing).to_owned(),
+            });
+        }
+        Ok(claims)
     }
 }

@@ -8,7 +8,8 @@ use base64ct::{Base64UrlUnpadded, Encoding};
 use serde_json::{Value, json};
 use tresor_credentials::{
     ClientId, FixedClock, JwsAlgorithm, TokenIssuer, TokenPublicKey, TokenSigningKey,
-    TokenVerifier, token::TokenError,
+    TokenVerifier,
+    token::{BearerError, TokenError},
 };
 
 const T0: i64 = 1_750_000_000;
@@ -281,4 +282,200 @@ fn a_clock_before_the_epoch_fails_closed() {
             source: tresor_credentials::tresor_types::Error::BeforeEpoch
         }
     );
+}
+
+// ---- authorising a request: Authorization header, client binding, scopes ----
+
+fn other_client() -> ClientId {
+    ClientId::parse("BBBBBBBBBBBBBBBBBBBBBB").unwrap()
+}
+
+#[test]
+fn authorize_accepts_the_token_of_the_signing_client_with_its_scopes() {
+    let (issuer, _clock) = issuer(JwsAlgorithm::EdDsa);
+    let verifier = issuer.verifier();
+    let scopes = ["orders:write".to_owned(), "accounts:read".to_owned()];
+    let token = issuer.issue(&client(), &scopes).unwrap();
+    let id = client();
+    for header in [
+        format!("Bearer {}", token.token()),
+        format!("bearer {}", token.token()),
+        format!("BEARER   {}", token.token()),
+    ] {
+        for need in [
+            &[][..],
+            &["orders:write"],
+            &["orders:write", "accounts:read"],
+        ] {
+            let claims = verifier
+                .authorize(Some(&header), Some(id.as_str()), need)
+                .unwrap();
+            assert_eq!(&claims, token.claims());
+        }
+        // Without a signing client to bind to.
+        verifier.authorize(Some(&header), None, &[]).unwrap();
+    }
+}
+
+#[test]
+fn authorize_refuses_with_the_rfc_6750_answer() {
+    let (issuer, clock) = issuer(JwsAlgorithm::Es256);
+    let verifier = issuer.verifier();
+    let token = issuer
+        .issue(&client(), &["accounts:read".to_owned()])
+        .unwrap();
+    let good = format!("Bearer {}", token.token());
+    let id = client();
+    let me = Some(id.as_str());
+    let other = other_client();
+    // The signature's first character changed: well formed, forged.
+    let forged = {
+        let (input, sig) = token.token().rsplit_once('.').unwrap();
+        let first = if sig.starts_with('A') { 'B' } else { 'A' };
+        format!("Bearer {input}.{first}{}", &sig[1..])
+    };
+    let invalid = Some(r#"Bearer error="invalid_token""#.to_owned());
+
+    let cases: Vec<(
+        Option<String>,
+        Option<&str>,
+        &[&str],
+        BearerError,
+        u16,
+        Option<String>,
+        &str,
+    )> = vec![
+        (
+            None,
+            me,
+            &[],
+            BearerError::Missing,
+            401,
+            Some("Bearer".to_owned()),
+            "token_missing",
+        ),
+        (
+            Some(format!("Basic {}", token.token())),
+            me,
+            &[],
+            BearerError::Missing,
+            401,
+            Some("Bearer".to_owned()),
+            "token_missing",
+        ),
+        (
+            Some("Bearer".to_owned()),
+            me,
+            &[],
+            BearerError::Missing,
+            401,
+            Some("Bearer".to_owned()),
+            "token_missing",
+        ),
+        (
+            Some("Bearer ".to_owned()),
+            me,
+            &[],
+            BearerError::InvalidToken(TokenError::Malformed),
+            401,
+            invalid.clone(),
+            "token_malformed",
+        ),
+        (
+            Some(format!("Bearer {}, x", token.token())),
+            me,
+            &[],
+            BearerError::InvalidToken(TokenError::Malformed),
+            401,
+            invalid.clone(),
+            "token_malformed",
+        ),
+        (
+            Some(format!("Bearer {} ", token.token())),
+            me,
+            &[],
+            BearerError::InvalidToken(TokenError::Malformed),
+            401,
+            invalid.clone(),
+            "token_malformed",
+        ),
+        (
+            Some(forged),
+            me,
+            &[],
+            BearerError::InvalidToken(TokenError::BadSignature),
+            401,
+            invalid.clone(),
+            "token_bad_signature",
+        ),
+        (
+            Some(good.clone()),
+            Some(other.as_str()),
+            &[],
+            BearerError::ClientMismatch,
+            401,
+            invalid.clone(),
+            "token_client_mismatch",
+        ),
+        (
+            Some(good.clone()),
+            me,
+            &["accounts:read", "orders:write"],
+            BearerError::InsufficientScope {
+                scope: "orders:write".to_owned(),
+            },
+            403,
+            Some(r#"Bearer error="insufficient_scope", scope="orders:write""#.to_owned()),
+            "insufficient_scope",
+        ),
+        // A scope is matched whole: a prefix is not a grant.
+        (
+            Some(good.clone()),
+            me,
+            &["accounts"],
+            BearerError::InsufficientScope {
+                scope: "accounts".to_owned(),
+            },
+            403,
+            Some(r#"Bearer error="insufficient_scope", scope="accounts""#.to_owned()),
+            "insufficient_scope",
+        ),
+    ];
+    for (header, client, need, want, status, challenge, reason) in cases {
+        let got = verifier
+            .authorize(header.as_deref(), client, need)
+            .unwrap_err();
+        assert_eq!(got, want, "{header:?}");
+        assert_eq!(got.status(), status, "{header:?}");
+        assert_eq!(got.www_authenticate(), challenge, "{header:?}");
+        assert_eq!(got.reason(), reason, "{header:?}");
+        // The answer never carries the token.
+        assert!(!got.to_string().contains(token.token()));
+        assert!(!format!("{got:?}").contains(token.token()));
+    }
+
+    // Expired: invalid_token, 401.
+    clock.set(T0 + 300 + 31);
+    let expired = verifier.authorize(Some(&good), me, &[]).unwrap_err();
+    assert_eq!(expired, BearerError::InvalidToken(TokenError::Expired));
+    assert_eq!((expired.status(), expired.reason()), (401, "token_expired"));
+    // The verifier's clock broken: an outage, 503 without a challenge.
+    clock.set(-1);
+    let outage = verifier.authorize(Some(&good), me, &[]).unwrap_err();
+    assert_eq!(outage.status(), 503);
+    assert_eq!(outage.www_authenticate(), None);
+    assert_eq!(outage.reason(), "token_clock_unavailable");
+}
+
+proptest::proptest! {
+    /// Whatever the header says, authorize answers (no panic) and never
+    /// accepts anything but the issued token.
+    #[test]
+    fn authorize_never_panics_on_any_header(header in "\\PC{0,200}") {
+        let (issuer, _clock) = issuer(JwsAlgorithm::EdDsa);
+        let verifier = issuer.verifier();
+        let id = client();
+        let result = verifier.authorize(Some(&header), Some(id.as_str()), &["a"]);
+        proptest::prop_assert!(result.is_err());
+    }
 }
