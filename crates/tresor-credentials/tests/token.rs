@@ -317,6 +317,18 @@ fn authorize_accepts_the_token_of_the_signing_client_with_its_scopes() {
     }
 }
 
+/// Header, signing client, needed scopes; the error, status, challenge
+/// and reason expected.
+type Case<'a> = (
+    Option<String>,
+    Option<&'a str>,
+    &'a [&'a str],
+    BearerError,
+    u16,
+    Option<String>,
+    &'a str,
+);
+
 #[test]
 fn authorize_refuses_with_the_rfc_6750_answer() {
     let (issuer, clock) = issuer(JwsAlgorithm::Es256);
@@ -336,15 +348,7 @@ fn authorize_refuses_with_the_rfc_6750_answer() {
     };
     let invalid = Some(r#"Bearer error="invalid_token""#.to_owned());
 
-    let cases: Vec<(
-        Option<String>,
-        Option<&str>,
-        &[&str],
-        BearerError,
-        u16,
-        Option<String>,
-        &str,
-    )> = vec![
+    let cases: Vec<Case> = vec![
         (
             None,
             me,
