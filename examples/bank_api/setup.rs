@@ -20,8 +20,7 @@ use tresor::credentials::{
 };
 use tresor::httpsig::response_layer::response_policy;
 use tresor::httpsig::{
-    Algorithm, ComponentId, DigestAlgorithm, KeyMap, MemoryNonceStore, Policy, PrivateKey, Signer,
-    SigningKey, Verifier,
+    Algorithm, DigestAlgorithm, KeyMap, MemoryNonceStore, PrivateKey, Signer, SigningKey, Verifier,
 };
 use zeroize::Zeroizing;
 
@@ -277,14 +276,9 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
         .map_err(|e| e.to_string())?,
     );
 
-    // The request verifier: the profile's fixed part here, the rest (which
-    // depends on the request) after the layer, in `server::authorize`.
-    let policy = Policy::new()
-        .without_default_components()
-        .require_component(ComponentId::method())
-        .require_component(ComponentId::path())
-        .allow_algorithms([Algorithm::Ed25519, Algorithm::EcdsaP256Sha256])
-        .require_nonce(true);
+    // The request verifier: the signing profile (`profile::policy`); only
+    // its route-dependent rule is checked after the layer.
+    let policy = crate::profile::policy()?;
     let verifier = Verifier::new(registry.clone(), policy).nonce_store(Arc::new(
         MemoryNonceStore::new(2_000_000).per_key_limit(1_000_000),
     ));

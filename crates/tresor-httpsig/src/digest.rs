@@ -258,7 +258,31 @@ impl fmt::Debug for ContentDigestVerifier {
 ///
 /// As [`ContentDigestVerifier::new`] and [`ContentDigestVerifier::finish`].
 pub fn verify_content_digest(field_value: &str, body: &[u8]) -> Result<()> {
+    verify_content_digest_accepting(field_value, body, &DigestAlgorithm::ALL)
+}
+
+/// [`verify_content_digest`] with only the `accepted` algorithms: members
+/// of other algorithms are ignored, and a field with none of `accepted` is
+/// refused as [`Error::DigestMismatch`].
+pub(crate) fn verify_content_digest_accepting(
+    field_value: &str,
+    body: &[u8],
+    accepted: &[DigestAlgorithm],
+) -> Result<()> {
+    let refused = || Error::DigestMismatch {
+        reason: format!(
+            "no accepted digest algorithm ({}) in Content-Digest",
+            accepted
+                .iter()
+                .map(|a| a.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     if let Some((alg, expected)) = single_digest(field_value) {
+        if !accepted.contains(&alg) {
+            return Err(refused());
+        }
         // The usual field, one supported digest: checked without building
         // a dictionary or a verifier.
         let actual = digest::digest(alg.ring(), body);
@@ -273,6 +297,10 @@ pub fn verify_content_digest(field_value: &str, body: &[u8]) -> Result<()> {
         };
     }
     let mut verifier = ContentDigestVerifier::new(field_value)?;
+    verifier.expected.retain(|e| accepted.contains(&e.alg));
+    if verifier.expected.is_empty() {
+        return Err(refused());
+    }
     verifier.update(body);
     verifier.finish()
 }

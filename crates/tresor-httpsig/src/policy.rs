@@ -3,6 +3,7 @@
 
 use crate::alg::Algorithm;
 use crate::component::ComponentId;
+use crate::digest::DigestAlgorithm;
 use crate::error::{Error, Result};
 use crate::message::{Message, query_is_utf8};
 use crate::params::SignatureParams;
@@ -25,7 +26,8 @@ pub const DEFAULT_CLOCK_SKEW: u64 = 5;
 /// - algorithms: all of [`Algorithm::ALL`] except `rsa-v1_5-sha256`.
 /// - `created` required; maximum age [`DEFAULT_MAX_AGE`]; clock skew
 ///   [`DEFAULT_CLOCK_SKEW`].
-/// - `expires`, when present, is always honoured.
+/// - `expires`, when present, is always honoured; not required.
+/// - `Content-Digest`: `sha-256` and `sha-512` accepted.
 /// - `nonce` and `tag` not required; the first signature on the message is
 ///   verified unless a label or tag selects another.
 /// - query parameters must percent-decode to valid UTF-8
@@ -59,6 +61,10 @@ pub struct Policy {
     required_tag: Option<String>,
     label: Option<String>,
     require_utf8_query: bool,
+    required_if_present: Vec<ComponentId>,
+    body_components: bool,
+    require_expires: bool,
+    accepted_digests: Vec<DigestAlgorithm>,
 }
 
 impl Default for Policy {
@@ -77,6 +83,10 @@ impl Default for Policy {
             required_tag: None,
             label: None,
             require_utf8_query: true,
+            required_if_present: Vec::new(),
+            body_components: false,
+            require_expires: false,
+            accepted_digests: DigestAlgorithm::ALL.to_vec(),
         }
     }
 }
@@ -100,6 +110,71 @@ impl Policy {
     pub fn require_component(mut self, component: ComponentId) -> Self {
         self.required.push(component);
         self
+    }
+
+    /// Requires `component` to be covered whenever the message has it: a
+    /// header field when the message carries that field (e.g.
+    /// `authorization`, `idempotency-key`), `@query` when the request has
+    /// a query. Any other component (derived components, and components
+    /// of the related request) counts as always present, so this is then
+    /// [`Policy::require_component`].
+    ///
+    /// This is how a profile that depends on the request is written: a
+    /// brokerage API that requires `authorization` and `idempotency-key`
+    /// to be signed whenever they are sent, without one policy per route.
+    #[must_use]
+    pub fn require_component_if_present(mut self, component: ComponentId) -> Self {
+        self.required_if_present.push(component);
+        self
+    }
+
+    /// After [`Policy::without_default_components`], keeps the body part
+    /// of the defaults: when the message has a body, `content-digest` and
+    /// `content-type`, and `content-length` when that field is present,
+    /// must be covered (the default policy always requires them). For
+    /// profiles that choose their own request components but must never
+    /// accept an unprotected body.
+    #[must_use]
+    pub fn require_body_components(mut self) -> Self {
+        self.body_components = true;
+        self
+    }
+
+    /// Whether `expires` must be present (default no).
+    #[must_use]
+    pub fn require_expires(mut self, required: bool) -> Self {
+        self.require_expires = required;
+        self
+    }
+
+    /// The `Content-Digest` algorithms accepted when the verifier checks a
+    /// body (default: all of [`DigestAlgorithm::ALL`]). A field with no
+    /// member of an accepted algorithm is refused as
+    /// [`Error::DigestMismatch`]; members of other algorithms are ignored.
+    /// `[DigestAlgorithm::Sha512]` gives the profiles that demand SHA-512.
+    #[must_use]
+    pub fn accept_digest_algorithms(
+        mut self,
+        algorithms: impl IntoIterator<Item = DigestAlgorithm>,
+    ) -> Self {
+        self.accepted_digests = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Whether every signature must carry `expires`.
+    pub fn expires_required(&self) -> bool {
+        self.require_expires
+    }
+
+    /// The accepted `Content-Digest` algorithms.
+    pub fn accepted_digest_algorithms(&self) -> &[DigestAlgorithm] {
+        &self.accepted_digests
+    }
+
+    /// The components required when present (see
+    /// [`Policy::require_component_if_present`]).
+    pub fn components_required_if_present(&self) -> &[ComponentId] {
+        &self.required_if_present
     }
 
     /// Sets the allowed algorithms (replacing the default set).
@@ -225,7 +300,19 @@ impl Policy {
         } else {
             Vec::new()
         };
-        for c in &self.required {
+        if !self.default_components && self.body_components {
+            let pushed: std::result::Result<(), std::convert::Infallible> =
+                each_body_component(message, body_len, |id| {
+                    out.push(id);
+                    Ok(())
+                });
+            let Ok(()) = pushed;
+        }
+        for c in self.required.iter().chain(
+            self.required_if_present
+                .iter()
+                .filter(|c| is_present(message, c)),
+        ) {
             if !out.contains(c) {
                 out.push(c.clone());
             }
@@ -253,8 +340,14 @@ impl Policy {
         };
         if self.default_components {
             each_default_component(message, body_len, |required| check(&required))?;
+        } else if self.body_components {
+            each_body_component(message, body_len, |required| check(&required))?;
         }
-        self.required.iter().try_for_each(check)
+        self.required.iter().try_for_each(check)?;
+        self.required_if_present
+            .iter()
+            .filter(|c| is_present(message, c))
+            .try_for_each(check)
     }
 
     /// Refuses a request (or the related request of a response) whose
@@ -327,6 +420,11 @@ impl Policy {
                     }
                 }
             }
+        }
+        if self.require_expires && params.expires().is_none() {
+            return Err(Error::MissingParameter {
+                parameter: "expires",
+            });
         }
         if let Some(expires) = params.expires()
             && now > expires.saturating_add(skew)
@@ -401,6 +499,21 @@ impl Policy {
     }
 }
 
+/// Whether `message` has `component` (see
+/// [`Policy::require_component_if_present`]).
+fn is_present(message: &Message<'_>, component: &ComponentId) -> bool {
+    if component.is_req() {
+        return true;
+    }
+    if component.is_field() {
+        return message.headers().contains_key(component.name());
+    }
+    if *component == ComponentId::query() {
+        return message.uri().and_then(http::Uri::query).is_some();
+    }
+    true
+}
+
 /// Whether the message declares a body (Content-Length above 0 or a
 /// Transfer-Encoding), or the caller's body bytes are non-empty.
 pub(crate) fn has_body(message: &Message<'_>, body_len: Option<usize>) -> bool {
@@ -444,6 +557,16 @@ fn each_default_component<E>(
     } else {
         each(ComponentId::status())?;
     }
+    each_body_component(message, body_len, each)
+}
+
+/// Gives each body component of the defaults to `each`: with a body,
+/// `content-digest`, `content-type`, and `content-length` when present.
+fn each_body_component<E>(
+    message: &Message<'_>,
+    body_len: Option<usize>,
+    mut each: impl FnMut(ComponentId) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
     if has_body(message, body_len) {
         each(ComponentId::known_field("content-digest"))?;
         each(ComponentId::known_field("content-type"))?;

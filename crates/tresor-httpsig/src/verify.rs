@@ -8,7 +8,7 @@ use http::{Request, Response};
 use crate::alg::Algorithm;
 use crate::base::signature_base;
 use crate::component::ComponentId;
-use crate::digest::verify_content_digest;
+use crate::digest::verify_content_digest_accepting;
 use crate::error::{Error, Result};
 use crate::fields::{Limits, Selector, parse_signature_inputs, select_signature};
 use crate::key::KeyResolver;
@@ -354,7 +354,11 @@ impl Verifier {
                 plain = plain.with_tr()?;
             }
             let value = message.value(&plain)?;
-            verify_content_digest(&value, body)?;
+            verify_content_digest_accepting(
+                &value,
+                body,
+                self.policy.accepted_digest_algorithms(),
+            )?;
             body_checked = true;
         }
 

@@ -582,3 +582,268 @@ fn a_clock_before_the_epoch_fails_closed() {
     ));
     assert!(req.headers().get("signature").is_none());
 }
+
+// ---- a profile that depends on the request ---------------------------------
+
+fn field(name: &str) -> ComponentId {
+    ComponentId::field(name).unwrap()
+}
+
+/// The payment with an `Authorization` and an `Idempotency-Key`.
+fn api_call() -> Request<Vec<u8>> {
+    let mut req = payment();
+    let h = req.headers_mut();
+    h.insert("authorization", "Bearer abc.def.ghi".parse().unwrap());
+    h.insert("idempotency-key", "8e03978e-40d5-43e8".parse().unwrap());
+    req
+}
+
+fn brokerage_policy() -> Policy {
+    Policy::new()
+        .require_component_if_present(field("authorization"))
+        .require_component_if_present(field("idempotency-key"))
+        .require_expires(true)
+        .accept_digest_algorithms([tresor_httpsig::DigestAlgorithm::Sha512])
+}
+
+fn brokerage_signer(extra: &[&str]) -> Signer {
+    let mut covered = vec![
+        ComponentId::method(),
+        ComponentId::authority(),
+        ComponentId::path(),
+        ComponentId::query(),
+        field("content-digest"),
+        field("content-type"),
+        field("content-length"),
+    ];
+    covered.extend(extra.iter().map(|n| field(n)));
+    signer()
+        .components(covered)
+        .expires_in(60)
+        .content_digest(Some(tresor_httpsig::DigestAlgorithm::Sha512))
+}
+
+#[test]
+fn fields_required_when_present_must_be_covered_when_sent() {
+    // Both sent and covered: accepted.
+    let mut req = api_call();
+    brokerage_signer(&["authorization", "idempotency-key"])
+        .sign_request(&mut req)
+        .unwrap();
+    verify(&req, brokerage_policy(), T).unwrap();
+
+    // Sent but one not covered: refused, naming it.
+    for (covered, missing) in [
+        (&["idempotency-key"][..], "\"authorization\""),
+        (&["authorization"][..], "\"idempotency-key\""),
+    ] {
+        let mut req = api_call();
+        brokerage_signer(covered).sign_request(&mut req).unwrap();
+        assert_eq!(
+            verify(&req, brokerage_policy(), T).unwrap_err(),
+            Error::MissingComponent {
+                component: missing.to_owned()
+            }
+        );
+    }
+
+    // Not sent, not covered: accepted (the rule follows the request).
+    let mut req = payment();
+    brokerage_signer(&[]).sign_request(&mut req).unwrap();
+    verify(&req, brokerage_policy(), T).unwrap();
+
+    // A field added after signing (not covered) is refused.
+    let mut req = payment();
+    brokerage_signer(&[]).sign_request(&mut req).unwrap();
+    req.headers_mut()
+        .insert("authorization", "Bearer other".parse().unwrap());
+    assert!(matches!(
+        verify(&req, brokerage_policy(), T),
+        Err(Error::MissingComponent { .. })
+    ));
+}
+
+#[test]
+fn query_required_when_present() {
+    let policy = Policy::new()
+        .without_default_components()
+        .require_component(ComponentId::method())
+        .require_component_if_present(ComponentId::query());
+    let covered = vec![ComponentId::method()];
+    // With a query, not covered: refused.
+    let mut req = payment();
+    signer()
+        .components(covered.clone())
+        .content_digest(None)
+        .sign_request(&mut req)
+        .unwrap();
+    assert_eq!(
+        verify(&req, policy.clone(), T).unwrap_err(),
+        Error::MissingComponent {
+            component: "\"@query\"".to_owned()
+        }
+    );
+    // Without a query: accepted.
+    let mut req = payment();
+    *req.uri_mut() = "/payments".parse().unwrap();
+    signer()
+        .components(covered)
+        .content_digest(None)
+        .sign_request(&mut req)
+        .unwrap();
+    verify(&req, policy, T).unwrap();
+}
+
+#[test]
+fn required_components_lists_the_present_ones() {
+    let policy = brokerage_policy();
+    let with = api_call();
+    let without = payment();
+    let list = |req: &Request<Vec<u8>>| {
+        policy.required_components(
+            &tresor_httpsig::Message::from_request(req),
+            Some(req.body().len()),
+        )
+    };
+    assert!(list(&with).contains(&field("authorization")));
+    assert!(list(&with).contains(&field("idempotency-key")));
+    assert!(!list(&without).contains(&field("authorization")));
+    assert!(!list(&without).contains(&field("idempotency-key")));
+    assert_eq!(
+        policy.components_required_if_present(),
+        &[field("authorization"), field("idempotency-key")]
+    );
+}
+
+#[test]
+fn expires_can_be_required() {
+    let mut req = payment();
+    signer().sign_request(&mut req).unwrap();
+    assert_eq!(
+        verify(&req, Policy::new().require_expires(true), T).unwrap_err(),
+        Error::MissingParameter {
+            parameter: "expires"
+        }
+    );
+    verify(&req, Policy::new(), T).unwrap();
+    let mut req = payment();
+    signer().expires_in(60).sign_request(&mut req).unwrap();
+    let policy = Policy::new().require_expires(true);
+    assert!(policy.expires_required());
+    verify(&req, policy.clone(), T).unwrap();
+    // Expired is still expired.
+    assert!(matches!(
+        verify(&req, policy, T + 61 + 5),
+        Err(Error::Expired { .. })
+    ));
+}
+
+#[test]
+fn digest_algorithms_can_be_restricted() {
+    use tresor_httpsig::{DigestAlgorithm, content_digest};
+    let sha512_only = || Policy::new().accept_digest_algorithms([DigestAlgorithm::Sha512]);
+    assert_eq!(
+        sha512_only().accepted_digest_algorithms(),
+        &[DigestAlgorithm::Sha512]
+    );
+    assert_eq!(
+        Policy::new().accepted_digest_algorithms(),
+        &DigestAlgorithm::ALL
+    );
+
+    // A SHA-256 digest, correct and signed: refused under SHA-512 only.
+    let mut req = payment();
+    signer()
+        .content_digest(Some(DigestAlgorithm::Sha256))
+        .sign_request(&mut req)
+        .unwrap();
+    verify(&req, Policy::new(), T).unwrap();
+    assert!(matches!(
+        verify(&req, sha512_only(), T),
+        Err(Error::DigestMismatch { reason }) if reason.contains("sha-512")
+    ));
+
+    // SHA-512: accepted.
+    let mut req = payment();
+    signer()
+        .content_digest(Some(DigestAlgorithm::Sha512))
+        .sign_request(&mut req)
+        .unwrap();
+    verify(&req, sha512_only(), T).unwrap();
+
+    // Both members, the SHA-256 one wrong: the ignored member does not
+    // count, the SHA-512 one is checked. And the other way round.
+    let body = payment().into_body();
+    let good512 = content_digest(DigestAlgorithm::Sha512, &body);
+    let good256 = content_digest(DigestAlgorithm::Sha256, &body);
+    let bad256 = content_digest(DigestAlgorithm::Sha256, b"other");
+    let bad512 = content_digest(DigestAlgorithm::Sha512, b"other");
+    for (field_value, ok) in [
+        (format!("{bad256}, {good512}"), true),
+        (format!("{good256}, {bad512}"), false),
+        (good256.clone(), false),
+    ] {
+        let mut req = payment();
+        req.headers_mut()
+            .insert("content-digest", field_value.parse().unwrap());
+        signer()
+            .content_digest(None)
+            .sign_request(&mut req)
+            .unwrap();
+        assert_eq!(verify(&req, sha512_only(), T).is_ok(), ok, "{field_value}");
+    }
+}
+
+#[test]
+fn body_components_survive_without_default_components() {
+    let policy = Policy::new()
+        .without_default_components()
+        .require_component(ComponentId::method())
+        .require_body_components();
+    // A body signed without its digest: refused.
+    let mut req = payment();
+    signer()
+        .components(vec![ComponentId::method()])
+        .content_digest(None)
+        .sign_request(&mut req)
+        .unwrap();
+    assert_eq!(
+        verify(&req, policy.clone(), T).unwrap_err(),
+        Error::MissingComponent {
+            component: "\"content-digest\"".to_owned()
+        }
+    );
+    // Without the rule, the same request passes (what the rule prevents).
+    verify(
+        &req,
+        Policy::new()
+            .without_default_components()
+            .require_component(ComponentId::method()),
+        T,
+    )
+    .unwrap();
+    // Covering the body: accepted; `@authority` is not required.
+    let mut req = payment();
+    signer()
+        .components(vec![
+            ComponentId::method(),
+            field("content-digest"),
+            field("content-type"),
+            field("content-length"),
+        ])
+        .sign_request(&mut req)
+        .unwrap();
+    verify(&req, policy.clone(), T).unwrap();
+    // No body: nothing more is required.
+    let mut req = Request::builder()
+        .method("GET")
+        .uri("/accounts")
+        .header("host", "api.bank.example")
+        .body(Vec::new())
+        .unwrap();
+    signer()
+        .components(vec![ComponentId::method()])
+        .sign_request(&mut req)
+        .unwrap();
+    verify(&req, policy, T).unwrap();
+}
