@@ -186,7 +186,7 @@ pub struct RegisteredKey {
 }
 
 /// The id of a revoked key whose key material was pruned (see
-/// [`MAX_STORED_KEYS`](crate::keys::MAX_STORED_KEYS)): a tombstone, kept for
+/// `keys::MAX_STORED_KEYS`, feature `httpsig`): a tombstone, kept for
 /// ever so the key can never be registered again, by this client or any
 /// other.
 ///

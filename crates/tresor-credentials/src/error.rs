@@ -309,10 +309,10 @@ pub enum Error {
 impl Error {
     /// An [`Error::Storage`] caused by `source` (any error, or a message:
     /// `&str` and `String` convert). For [`CredentialStore`] and
-    /// [`ReplayCache`] implementations whose backend failed.
+    /// `assertion::ReplayCache` (feature `httpsig`) implementations whose
+    /// backend failed.
     ///
     /// [`CredentialStore`]: crate::CredentialStore
-    /// [`ReplayCache`]: crate::assertion::ReplayCache
     pub fn storage(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self::Storage {
             source: BackendError::new(source),
