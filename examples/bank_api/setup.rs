@@ -305,7 +305,10 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
         response_signer,
         listener,
         server_tls,
-        options.header_read_timeout,
+        server::Timeouts {
+            header_read: options.header_read_timeout,
+            body_read: options.body_read_timeout,
+        },
     ));
 
     let created = keys.created;
