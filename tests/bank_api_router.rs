@@ -640,3 +640,22 @@ async fn router_survives_hostile_and_slow_clients() {
     assert!(unexpected.is_empty(), "unexpected: {unexpected:#?}");
     println!("done in {:?}", started.elapsed());
 }
+
+/// The README's worked session is the one `--serve` prints, with the
+/// README's placeholder values.
+#[test]
+fn readme_shows_the_worked_session_the_server_prints() {
+    let readme = include_str!("../README.md");
+    let session = setup::worked_session(
+        "https://localhost:41873",
+        "/…/tresor-demo-data/ca.pem",
+        "/…/tresor-demo-data/client-ed25519.pem",
+        "Urk2PzCgrr5nRyOZS9KUXndwauQGkkLRdkHvUFuOFLw",
+        "5bqnx2kZmXbqcU7q7hFrn3",
+        r#"{"alg":"EdDSA","crv":"Ed25519","kty":"OKP","x":"…"}"#,
+    );
+    assert!(
+        readme.contains(&session),
+        "README.md's worked session differs from this one:\n{session}"
+    );
+}
