@@ -9,6 +9,9 @@
 //! - slow clients (one byte per 50 ms, and one that never handshakes)
 //!   while 64 correctly-signed requests run concurrently, each with its
 //!   expected status and a verified response signature;
+//! - stalled bodies (a head declaring a body that never comes, or comes
+//!   too slowly, with `Content-Length` or chunked) cut off at the body
+//!   deadline with a 408, while signed requests keep being answered;
 //!
 //! and then checks that nothing unexpected happened: no panic in any
 //! server task, the accept loop still running, every audit record written.
@@ -51,6 +54,8 @@ use setup::Demo;
 
 /// The server's header-read (and TLS handshake) timeout in this test.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(4);
+/// The server's body-read timeout in this test.
+const BODY_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a raw exchange may take before it counts as a hang.
 const DEADLINE: Duration = Duration::from_secs(10);
 /// Concurrent signed requests.
@@ -387,6 +392,185 @@ async fn signed_requests(demo: &Demo, token: &str) -> Vec<String> {
     unexpected
 }
 
+/// Sends `stall`'s head at once, then the bytes it sends at once, then
+/// its trickle one byte per [`TRICKLE`], then nothing (the connection
+/// stays open: only the server may close it). Returns the statuses it got
+/// and when, after the head, the server closed the connection, if it did.
+async fn stalled_body(demo: &Demo, stall: &Stall) -> (Vec<u16>, Option<Duration>) {
+    let (rd, mut wr) = tokio::io::split(tls_connect(demo).await);
+    wr.write_all(stall.head.as_bytes()).await.unwrap();
+    wr.write_all(stall.sent).await.unwrap();
+    wr.flush().await.unwrap();
+    let start = Instant::now();
+    let write = async {
+        for _ in 0..stall.trickled {
+            if wr.write_all(b"a").await.is_err() || wr.flush().await.is_err() {
+                break;
+            }
+            tokio::time::sleep(TRICKLE).await;
+        }
+        std::future::pending::<()>().await;
+    };
+    let read = async {
+        let (got, closed) = read_to_close(rd, BODY_TIMEOUT + DEADLINE).await;
+        (statuses(&got), closed.then(|| start.elapsed()))
+    };
+    tokio::select! {
+        () = write => unreachable!(),
+        seen = read => seen,
+    }
+}
+
+/// A request whose body stalls: what it is, its head, the body bytes sent
+/// at once, how many more are trickled, the statuses the server may
+/// answer, and whether it is cut off at the deadline (else answered
+/// before it).
+struct Stall {
+    what: &'static str,
+    head: String,
+    sent: &'static [u8],
+    trickled: usize,
+    allowed: &'static [u16],
+    cut_off: bool,
+}
+
+/// Stalled and too slow bodies, each cut off at the body deadline (408,
+/// or 413 for a body declared too large, which the server would only
+/// have read to discard it), and a slow body within it answered; all the
+/// while, signed requests on other connections are answered. Returns
+/// what went wrong.
+async fn stalled_bodies(demo: &Demo, token: &str) -> Vec<String> {
+    let form = |length: &str| {
+        format!(
+            "POST /oauth/token HTTP/1.1\r\nhost: localhost\r\n\
+             content-type: application/x-www-form-urlencoded\r\n{length}\r\n\r\n"
+        )
+    };
+    let audit_before = demo.app.audit.lock().unwrap().size();
+    let cut = BODY_TIMEOUT.saturating_sub(Duration::from_millis(500))
+        ..BODY_TIMEOUT + Duration::from_secs(3);
+    let stall = |what, head: String, sent: &'static [u8], trickled, allowed| Stall {
+        what,
+        head,
+        sent,
+        trickled,
+        allowed,
+        cut_off: true,
+    };
+    let cases = [
+        stall(
+            "Content-Length 1000, 11 bytes, then nothing",
+            form("content-length: 1000"),
+            b"grant_type=",
+            0,
+            &[408],
+        ),
+        stall(
+            "chunked, half a chunk, then nothing",
+            form("transfer-encoding: chunked"),
+            b"20\r\ngrant_type=",
+            0,
+            &[408],
+        ),
+        stall(
+            "a body trickled slower than the deadline allows",
+            form("content-length: 200"),
+            b"",
+            200,
+            &[408],
+        ),
+        stall(
+            "a body declared too large, then nothing",
+            form("content-length: 100000"),
+            b"grant_type=",
+            0,
+            &[413],
+        ),
+        Stall {
+            cut_off: false,
+            ..stall(
+                "a slow body within the deadline",
+                form("content-length: 20\r\nconnection: close"),
+                b"",
+                20,
+                &[401],
+            )
+        },
+    ];
+    let [c0, c1, c2, c3, c4] = &cases;
+    let stalls = async {
+        let (a, b, c, d, e) = tokio::join!(
+            stalled_body(demo, c0),
+            stalled_body(demo, c1),
+            stalled_body(demo, c2),
+            stalled_body(demo, c3),
+            stalled_body(demo, c4),
+        );
+        [a, b, c, d, e]
+    };
+    // Meanwhile, one signed request every 250 ms, each on a new connection.
+    let meanwhile = async {
+        let mut answered = 0;
+        let mut failed = Vec::new();
+        let start = Instant::now();
+        while start.elapsed() < BODY_TIMEOUT {
+            let reply = match demo.connect().await {
+                Ok(mut conn) => {
+                    conn.call(&demo.load, &Call::get("/v1/accounts/acc-router", token))
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            match reply {
+                Ok(r) if r.status == StatusCode::OK && r.signed => answered += 1,
+                Ok(r) => failed.push(format!("meanwhile: {} (signed {})", r.status, r.signed)),
+                Err(e) => failed.push(format!("meanwhile: {e}")),
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        (answered, failed)
+    };
+    let (seen, (answered, failed)) = tokio::join!(stalls, meanwhile);
+    let mut unexpected = failed;
+    // About a dozen fit in the deadline; a loaded machine may manage fewer.
+    if answered < 4 {
+        unexpected.push(format!(
+            "only {answered} signed requests answered meanwhile"
+        ));
+    }
+    for (c, (statuses, closed)) in cases.iter().zip(seen) {
+        println!("{}: {statuses:?}, closed after {closed:?}", c.what);
+        let in_time = if c.cut_off {
+            closed.is_some_and(|t| cut.contains(&t))
+        } else {
+            closed.is_some_and(|t| t < BODY_TIMEOUT)
+        };
+        if statuses != c.allowed || !in_time {
+            let when = if c.cut_off {
+                "cut off at the deadline"
+            } else {
+                "answered before it"
+            };
+            unexpected.push(format!(
+                "{}: {statuses:?}, closed after {closed:?}, expected {:?} {when}",
+                c.what, c.allowed
+            ));
+        }
+    }
+    // The timeouts are audited, with their reason.
+    let log = demo.app.audit.lock().unwrap();
+    let timeouts = (audit_before..log.size())
+        .filter_map(|i| log.entry(i).ok())
+        .filter(|e| String::from_utf8_lossy(e).contains("body_read_timeout"))
+        .count();
+    if timeouts != 3 {
+        unexpected.push(format!(
+            "{timeouts} audit records of body_read_timeout, expected 3"
+        ));
+    }
+    unexpected
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn router_survives_hostile_and_slow_clients() {
     let started = Instant::now();
@@ -399,6 +583,7 @@ async fn router_survives_hostile_and_slow_clients() {
     let options = Options {
         data_dir: dir.path().join("data"),
         header_read_timeout: HEADER_TIMEOUT,
+        body_read_timeout: BODY_TIMEOUT,
         ..Options::default()
     };
     let demo = setup::start(&options).await.unwrap();
@@ -430,6 +615,9 @@ async fn router_survives_hostile_and_slow_clients() {
     unexpected.extend(slow);
     unexpected.extend(signed);
 
+    // (e) Stalled bodies, while signed requests keep being answered.
+    unexpected.extend(stalled_bodies(&demo, &token).await);
+
     // (d) Nothing unexpected, no panic, the server still up and auditing.
     let reply = demo
         .connect()
@@ -451,4 +639,23 @@ async fn router_survives_hostile_and_slow_clients() {
     assert_eq!(PANICS.load(Ordering::SeqCst), 0, "a server task panicked");
     assert!(unexpected.is_empty(), "unexpected: {unexpected:#?}");
     println!("done in {:?}", started.elapsed());
+}
+
+/// The README's worked session is the one `--serve` prints, with the
+/// README's placeholder values.
+#[test]
+fn readme_shows_the_worked_session_the_server_prints() {
+    let readme = include_str!("../README.md");
+    let session = setup::worked_session(
+        "https://localhost:41873",
+        "/…/tresor-demo-data/ca.pem",
+        "/…/tresor-demo-data/client-ed25519.pem",
+        "Urk2PzCgrr5nRyOZS9KUXndwauQGkkLRdkHvUFuOFLw",
+        "5bqnx2kZmXbqcU7q7hFrn3",
+        r#"{"alg":"EdDSA","crv":"Ed25519","kty":"OKP","x":"…"}"#,
+    );
+    assert!(
+        readme.contains(&session),
+        "README.md's worked session differs from this one:\n{session}"
+    );
 }

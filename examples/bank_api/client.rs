@@ -16,6 +16,8 @@ use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+use tresor::credentials::ClientId;
+use tresor::credentials::assertion::AssertionSigner;
 use tresor::httpsig::{DigestAlgorithm, Message, Signer, SigningKey, Verifier};
 
 use crate::profile;
@@ -126,24 +128,9 @@ impl Identity {
 
     /// A `private_key_jwt` client assertion (RFC 7523) for `audience`.
     pub(crate) fn client_assertion(&self, audience: &str) -> Result<String, BoxError> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_secs();
-        let header = serde_json::json!({ "alg": "EdDSA", "typ": "JWT", "kid": self.kid });
-        let claims = serde_json::json!({
-            "iss": self.client_id, "sub": self.client_id, "aud": audience,
-            "iat": now, "exp": now + 60, "jti": random_token(16),
-        });
-        let input = format!(
-            "{}.{}",
-            Base64UrlUnpadded::encode_string(header.to_string().as_bytes()),
-            Base64UrlUnpadded::encode_string(claims.to_string().as_bytes())
-        );
-        let signature = self.key.sign(input.as_bytes())?;
-        Ok(format!(
-            "{input}.{}",
-            Base64UrlUnpadded::encode_string(&signature)
-        ))
+        let client_id = ClientId::parse(&self.client_id)?;
+        let signer = AssertionSigner::new(Arc::clone(&self.key), self.kid.clone(), client_id)?;
+        Ok(signer.sign(audience)?)
     }
 }
 

@@ -9,6 +9,12 @@
 //! concurrent load phase. The last line of stdout is a JSON report; the
 //! exit code is 0 only if every outcome was the expected one.
 //!
+//! `--serve` keeps the server running instead and prints a worked session
+//! of calls by hand with the `tresor` CLI and curl, then, as the last line
+//! of its start-up output, one JSON line for scripts (`url`, `ca_cert`,
+//! `client_id`, `key_file`, `keyid`, `server_public_key`, …); `--listen`
+//! takes a loopback address, port 0 for a free port.
+//!
 //! ```text
 //! cargo run --release --example bank_api -- [--data-dir DIR] [--load N] [--concurrency C]
 //! cargo run --release --example bank_api -- --serve [--listen 127.0.0.1:8443]

@@ -16,6 +16,11 @@ pub(crate) struct Options {
     /// connection (slow clients, slowloris). Not a flag: the router's
     /// integration test shortens it.
     pub(crate) header_read_timeout: Duration,
+    /// How long a client may take to send a request's body once its head
+    /// has arrived (the whole body, not each piece of it: a body trickled
+    /// byte by byte is cut off too). Then the server answers 408 and
+    /// closes the connection. Not a flag either.
+    pub(crate) body_read_timeout: Duration,
 }
 
 impl Default for Options {
@@ -27,6 +32,7 @@ impl Default for Options {
             serve: false,
             listen: None,
             header_read_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(10),
         }
     }
 }

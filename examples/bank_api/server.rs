@@ -4,10 +4,13 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{self, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -455,7 +458,7 @@ impl App {
                 self.audit_failures.fetch_add(1, Ordering::Relaxed);
             }
         }
-        let refused = matches!(status.as_u16(), 400 | 401 | 403 | 413 | 429);
+        let refused = matches!(status.as_u16(), 400 | 401 | 403 | 408 | 413 | 429);
         if refused {
             if let Some(c) = &client {
                 self.raise(&format!("client:{c}"), &ctx.id);
@@ -906,17 +909,26 @@ fn random_id() -> String {
 /// a larger one is answered 431.
 pub(crate) const MAX_HEAD: usize = 16 * 1024;
 
-/// Runs the HTTPS server on `listener` until the process ends. A client
-/// gets `header_read_timeout` for its TLS handshake and for each request
-/// head.
+/// How long a client may take over the parts of a request.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Timeouts {
+    /// The TLS handshake, and each request head (request line and headers).
+    pub(crate) header_read: Duration,
+    /// Each request body, whole, from the end of its head.
+    pub(crate) body_read: Duration,
+}
+
+/// Runs the HTTPS server on `listener` until the process ends, with the
+/// `timeouts` for slow clients.
 pub(crate) async fn serve(
     app: Arc<App>,
     verifier: Verifier,
     response_signer: Signer,
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
-    header_read_timeout: Duration,
+    timeouts: Timeouts,
 ) {
+    let header_read_timeout = timeouts.header_read;
     let router = Router::new()
         .route("/oauth/token", post(token))
         .route("/v1/accounts/{id}/orders", post(create_order))
@@ -950,7 +962,13 @@ pub(crate) async fn serve(
                 return;
             };
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                handle(Arc::clone(&app), stack.clone(), peer, req)
+                handle(
+                    Arc::clone(&app),
+                    stack.clone(),
+                    peer,
+                    timeouts.body_read,
+                    req,
+                )
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -966,17 +984,99 @@ pub(crate) async fn serve(
 /// that the client reads the 413 instead of a reset connection.
 const DRAIN_LIMIT: u64 = 4 << 20;
 
-type RequestBody = BoxBody<Bytes, hyper::Error>;
+type RequestBody = BoxBody<Bytes, BodyError>;
+
+/// Why a request body could not be read.
+#[derive(Debug)]
+enum BodyError {
+    /// The connection failed, or the body was malformed.
+    Read(hyper::Error),
+    /// It did not arrive whole by the deadline.
+    TimedOut,
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BodyError::Read(e) => e.fmt(f),
+            BodyError::TimedOut => f.write_str("the request body did not arrive in time"),
+        }
+    }
+}
+
+impl std::error::Error for BodyError {}
+
+/// A request body that must have arrived whole by a deadline: polled after
+/// it while the client still owes bytes, it fails (the signature layer
+/// then refuses the request as unreadable) and records that it timed out,
+/// so that [`handle`] answers 408 instead. Like tower-http's
+/// `RequestBodyTimeout`, but one deadline for the whole body rather than
+/// one per frame, so a body trickled a byte at a time is cut off too.
+struct DeadlineBody {
+    inner: Incoming,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    timed_out: Arc<AtomicBool>,
+}
+
+impl hyper::body::Body for DeadlineBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut task::Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, BodyError>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|f| f.map_err(BodyError::Read)));
+        }
+        if self.deadline.as_mut().poll(cx).is_ready() {
+            self.timed_out.store(true, Ordering::Relaxed);
+            return Poll::Ready(Some(Err(BodyError::TimedOut)));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The answer to a request whose body did not arrive in time. It closes
+/// the connection (the rest of the body is never read). Like hyper's own
+/// answers to malformed heads it is not signed: the request never arrived
+/// whole, so there is nothing to bind a signature to.
+fn request_timeout() -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from_static(
+        br#"{"error":"request_timeout"}"#,
+    )));
+    *r.status_mut() = StatusCode::REQUEST_TIMEOUT;
+    let headers = r.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
 
 async fn handle<S>(
     app: Arc<App>,
     stack: S,
     peer: SocketAddr,
+    body_read_timeout: Duration,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible>
 where
     S: tower::Service<Request<RequestBody>, Response = Response<Full<Bytes>>, Error = Infallible>,
 {
+    // The head is in: the body, whatever its framing, has until then.
+    let deadline = tokio::time::Instant::now() + body_read_timeout;
+    let timed_out = Arc::new(AtomicBool::new(false));
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -992,7 +1092,14 @@ where
             Request::from_parts(parts, Empty::new().map_err(|never| match never {}).boxed()),
             Some(incoming),
         ),
-        _ => (Request::from_parts(parts, incoming.boxed()), None),
+        _ => {
+            let body = DeadlineBody {
+                inner: incoming,
+                deadline: Box::pin(tokio::time::sleep_until(deadline)),
+                timed_out: Arc::clone(&timed_out),
+            };
+            (Request::from_parts(parts, body.boxed()), None)
+        }
     };
     let n = app.next_request.fetch_add(1, Ordering::Relaxed);
     let ctx = Ctx {
@@ -1003,12 +1110,20 @@ where
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     req.extensions_mut().insert(ctx.clone());
-    let response = stack.oneshot(req).await?;
+    let mut response = stack.oneshot(req).await?;
+    if timed_out.load(Ordering::Relaxed) {
+        ctx.set_reason("body_read_timeout");
+        response = request_timeout();
+    }
     if let Some(mut body) = drain {
-        while let Some(Ok(_)) = body.frame().await {}
+        // Within the same deadline: a client that stalls here gets its
+        // answer then, and the connection closes with the body unread.
+        let drained = tokio::time::timeout_at(deadline, async {
+            while let Some(Ok(_)) = body.frame().await {}
+        });
+        let _ = drained.await;
     }
     app.audit_request(&ctx, &method, &path, response.status());
-    let mut response = response;
     if let Ok(v) = HeaderValue::try_from(ctx.id.as_str()) {
         response.headers_mut().insert("x-request-id", v);
     }

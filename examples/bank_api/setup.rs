@@ -299,7 +299,10 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
         response_signer,
         listener,
         server_tls,
-        options.header_read_timeout,
+        server::Timeouts {
+            header_read: options.header_read_timeout,
+            body_read: options.body_read_timeout,
+        },
     ));
 
     let created = keys.created;
@@ -335,30 +338,155 @@ fn register_key(registry: &Registry, id: &ClientId, key: &PrivateKey) -> Result<
     Ok(())
 }
 
-/// `--serve`: one JSON line, then a worked example.
+/// The account the worked session reads (the scenario's).
+const SERVE_ACCOUNT: &str = "acc-1001";
+
+/// `text` quoted for a POSIX shell.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// `--serve`: what the server is, a worked session of calls by hand with
+/// the `tresor` CLI and curl (between marker lines, so that scripts can
+/// run it), then one JSON line, last, for scripts. Flushed: the server
+/// keeps running.
 pub(crate) fn print_serve_info(demo: &Demo) -> Result<(), BoxError> {
+    use std::io::Write;
+
     let url = format!("https://localhost:{}", demo.addr.port());
-    let ca = demo.data.path("ca.pem");
-    let key_file = demo.data.path("client-ed25519.pem");
-    println!(
-        "client secret (shown once, never stored): {}",
-        demo.secret.as_str()
-    );
-    println!("To call the API by hand (a token first, then a signed GET):");
-    println!(
-        "  tresor http sign --key {key} --keyid {kid} --random-nonce --expires $(( $(date +%s) + 60 )) \\\n    --component '\"@method\"' --component '\"@path\"' --component '\"accept\"' --component '\"authorization\"' \\\n    < request.http   # GET /v1/accounts/acc-1001 with Accept and Authorization: Bearer TOKEN\n  curl --cacert {ca} -H @signed-headers {url}/v1/accounts/acc-1001",
-        key = key_file.display(),
-        kid = demo.demo.kid,
-        ca = ca.display(),
-    );
+    // Absolute paths: the session may be pasted in any directory.
+    let root = std::fs::canonicalize(&demo.data.root)?;
+    let ca = root.join("ca.pem").display().to_string();
+    let key_file = root.join("client-ed25519.pem").display().to_string();
     let info = serde_json::json!({
         "url": url,
-        "ca_cert": ca.display().to_string(),
+        "ca_cert": ca,
         "client_id": demo.demo.client_id,
-        "key_file": key_file.display().to_string(),
+        "key_file": key_file,
         "keyid": demo.demo.kid,
         "server_public_key": serde_json::from_str::<serde_json::Value>(&demo.server_public_jwk)?,
+        "issuer": ISSUER,
+        "data_dir": root.display().to_string(),
     });
-    println!("{info}");
+    let session = worked_session(
+        &url,
+        &ca,
+        &key_file,
+        &demo.demo.kid,
+        &demo.demo.client_id,
+        &demo.server_public_jwk,
+    );
+
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "tresor bank_api --serve")?;
+    writeln!(out, "  data directory: {}", root.display())?;
+    if demo.created.is_empty() {
+        writeln!(out, "  reusing every key, store and registration in it")?;
+    } else {
+        writeln!(out, "  created: {}", demo.created.join(", "))?;
+    }
+    writeln!(
+        out,
+        "  server: {url} (TLS 1.2/1.3, loopback only), until the process is stopped"
+    )?;
+    writeln!(
+        out,
+        "  demo client {} key {}",
+        demo.demo.client_id, demo.demo.kid
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Call it by hand with the tresor CLI (cargo install --path crates/tresor-cli) and curl:\n\
+         paste the lines between the markers into bash, in an empty directory (they write\n\
+         token-request.http, request.http, response.http and server.jwk there). The token\n\
+         request authenticates by private_key_jwt (RFC 7523), with a client assertion that\n\
+         `tresor client assertion` signs with the client's key: no client secret is needed\n\
+         (one is shown only when it is issued, and never by --serve). Every request is\n\
+         signed under the bank's profile by `tresor http sign`, and the signed answer is\n\
+         checked by `tresor http verify` against the server's public key."
+    )?;
+    writeln!(out)?;
+    out.write_all(session.as_bytes())?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "The next line, the last of the start-up output and the only one that starts with \
+         '{{', is JSON for scripts."
+    )?;
+    writeln!(out, "{info}")?;
+    out.flush()?;
     Ok(())
+}
+
+/// The first and last lines of the worked session.
+pub(crate) const SESSION_BEGIN: &str = "# --- worked session: begin ---";
+pub(crate) const SESSION_END: &str = "# --- worked session: end ---";
+
+/// The worked session: a token by `private_key_jwt`, a signed
+/// `GET /v1/accounts/{id}` with curl, and the check of its signed answer.
+/// Exact shell commands; every value in them is quoted. (The README shows
+/// it too; the router test checks that it is the same.)
+pub(crate) fn worked_session(
+    url: &str,
+    ca: &str,
+    key_file: &str,
+    kid: &str,
+    client_id: &str,
+    server_jwk: &str,
+) -> String {
+    let q = shell_quote;
+    let account = SERVE_ACCOUNT;
+    format!(
+        r#"{SESSION_BEGIN}
+URL={url}
+CA={ca}
+KEY={key_file}
+KID={kid}
+CLIENT={client_id}
+# Signs a raw request (stdin) under the bank's profile: created, expires in 60 s,
+# a random nonce, keyid = the key's RFC 7638 thumbprint, Ed25519, sha-512
+# Content-Digest of a body; the covered components are the arguments.
+sign_request() {{
+  tresor http sign --key "$KEY" --keyid "$KID" --random-nonce \
+    --expires "$(( $(date +%s) + 60 ))" --digest sha-512 "$@"
+}}
+# The header lines of a signed request (no request line, no body), for curl -H @-.
+header_lines() {{ sed -e 1d -e '/^$/,$d' "$1"; }}
+
+# 1. An access token by private_key_jwt: a signed POST /oauth/token whose body
+#    carries a client assertion signed with the client's key.
+ASSERTION=$(tresor client assertion --key "$KEY" --client-id "$CLIENT" --audience {issuer})
+BODY="grant_type=client_credentials&scope=accounts%3Aread&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=$ASSERTION"
+printf 'POST /oauth/token HTTP/1.1\nAccept: application/json\nContent-Type: application/x-www-form-urlencoded\nContent-Length: %s\n\n%s' "${{#BODY}}" "$BODY" \
+  | sign_request --component '"@method"' --component '"@path"' --component '"accept"' \
+      --component '"content-type"' --component '"content-length"' --component '"content-digest"' \
+  > token-request.http
+TOKEN=$(header_lines token-request.http \
+  | curl -sS --fail-with-body --cacert "$CA" -H @- --data-binary "$BODY" "$URL/oauth/token" \
+  | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+
+# 2. A signed GET /v1/accounts/{account} with the token; curl -i keeps the answer's head.
+printf 'GET /v1/accounts/{account} HTTP/1.1\nAccept: application/json\nAuthorization: Bearer %s\n\n' "$TOKEN" \
+  | sign_request --component '"@method"' --component '"@path"' --component '"accept"' \
+      --component '"authorization"' \
+  > request.http
+header_lines request.http \
+  | curl -sS -i --fail-with-body --cacert "$CA" -H @- "$URL/v1/accounts/{account}" > response.http
+cat response.http; echo
+
+# 3. The answer is signed by the server (server_public_key), bound to this request.
+printf '%s\n' {jwk} > server.jwk
+tresor http verify --key server.jwk --request request.http --max-age 60 \
+  --require '"@status"' --require '"@method";req' --require '"@path";req' --in response.http
+{SESSION_END}
+"#,
+        url = q(url),
+        ca = q(ca),
+        key_file = q(key_file),
+        kid = q(kid),
+        client_id = q(client_id),
+        issuer = q(ISSUER),
+        jwk = q(server_jwk),
+    )
 }

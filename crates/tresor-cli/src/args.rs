@@ -472,6 +472,10 @@ pub(crate) enum ClientCommand {
     /// Register a client's public key, given a challenge from
     /// `key-challenge` and the client's signature over it.
     AddKey(ClientAddKeyArgs),
+    /// Print a private_key_jwt client assertion (RFC 7523) signed with the
+    /// client's private key, for a token request: one line, the compact
+    /// JWS. Needs no store.
+    Assertion(ClientAssertionArgs),
     /// Suspend a client: it cannot authenticate until reactivated.
     Suspend(ClientIdArgs),
     /// Reactivate a suspended client.
@@ -628,6 +632,41 @@ pub(crate) struct ClientAddKeyArgs {
     pub(crate) alg: Option<JwsAlgorithm>,
 }
 
+/// `tresor client assertion`.
+#[derive(Debug, Args)]
+pub(crate) struct ClientAssertionArgs {
+    /// The client's private key, registered with `client add-key`: PEM
+    /// (PKCS#8, SEC1, PKCS#1) or private JWK; Ed25519, ECDSA P-256 or
+    /// P-384, or RSA with --alg PS512.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key: PathBuf,
+    /// The client id (22 base62 characters): the assertion's `iss` and
+    /// `sub`.
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    pub(crate) client_id: String,
+    /// The authorization server's issuer identifier: the assertion's `aud`.
+    #[arg(long, value_name = "ISSUER")]
+    pub(crate) audience: String,
+    /// The `kid` header [default: the key's RFC 7638 thumbprint, the id
+    /// `client add-key` registers it under].
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    pub(crate) keyid: Option<String>,
+    /// Seconds until the assertion expires, 1 to 300.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_ASSERTION_LIFETIME, value_parser = assertion_lifetime)]
+    pub(crate) lifetime: u64,
+    /// The JWS algorithm: EdDSA, ES256, ES384 or PS512 [default: the
+    /// key's; RSA keys need PS512].
+    #[arg(long, value_name = "ALG", value_parser = jws_algorithm)]
+    pub(crate) alg: Option<JwsAlgorithm>,
+}
+
+/// The default lifetime of `client assertion`: one minute.
+pub(crate) const DEFAULT_ASSERTION_LIFETIME: u64 = 60;
+
+/// The longest lifetime of `client assertion`: what a tresor token
+/// endpoint accepts.
+const MAX_ASSERTION_LIFETIME: u64 = 300;
+
 /// The `secret` commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum SecretCommand {
@@ -748,6 +787,20 @@ fn digest_algorithm(name: &str) -> Result<DigestAlgorithm, FlagError> {
     })
 }
 
+/// `client assertion --lifetime`: 1 to [`MAX_ASSERTION_LIFETIME`] seconds.
+fn assertion_lifetime(value: &str) -> Result<u64, FlagError> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|s| (1..=MAX_ASSERTION_LIFETIME).contains(s))
+        .ok_or_else(|| {
+            FlagError(format!(
+                "invalid --lifetime {value:?}: expected a number of seconds from 1 to \
+                 {MAX_ASSERTION_LIFETIME}"
+            ))
+        })
+}
+
 /// `client add-key --alg`: a JWS algorithm name.
 fn jws_algorithm(name: &str) -> Result<JwsAlgorithm, FlagError> {
     JwsAlgorithm::from_name(name).ok_or_else(|| {
@@ -816,6 +869,10 @@ mod tests {
         assert!(digest_algorithm("md5").is_err());
         assert!(jws_algorithm("ES256").is_ok());
         assert!(jws_algorithm("none").is_err());
+        assert_eq!(assertion_lifetime("60").unwrap(), 60);
+        for bad in ["0", "301", "-1", "1m", ""] {
+            assert!(assertion_lifetime(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

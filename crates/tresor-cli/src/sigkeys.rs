@@ -123,11 +123,12 @@ fn is_rsa<T>(load: impl Fn(Option<Algorithm>) -> tresor_httpsig::Result<T>) -> b
     }
 }
 
-/// The error for an RSA key loaded without `--alg`.
-fn rsa_needs_alg(path: &Path) -> CliError {
-    CliError::Usage(format!(
-        "key file {path:?} holds an RSA key: give --alg rsa-pss-sha512 or --alg rsa-v1_5-sha256"
-    ))
+/// The `--alg` values an RSA key takes in `http sign` and `http verify`.
+const RSA_ALGS: &str = "--alg rsa-pss-sha512 or --alg rsa-v1_5-sha256";
+
+/// The error for an RSA key loaded without `--alg` (`algs`: what to give).
+fn rsa_needs_alg(path: &Path, algs: &str) -> CliError {
+    CliError::Usage(format!("key file {path:?} holds an RSA key: give {algs}"))
 }
 
 /// The error for `--alg` naming an algorithm the key cannot serve.
@@ -250,11 +251,43 @@ pub(crate) fn signing_key(path: &Path, alg: Option<Algorithm>) -> Result<Arc<dyn
     if alg == Some(Algorithm::HmacSha256) {
         return Err(alg_mismatch(path, Algorithm::HmacSha256, kind));
     }
+    Ok(Arc::new(asymmetric(path, &text, kind, alg, RSA_ALGS)?))
+}
+
+/// Loads the private key in `path` (PEM or asymmetric JWK) for `alg` (or
+/// the key's own algorithm): never a shared secret. For what only a key
+/// pair can do, such as a client assertion; `rsa_algs` says which `--alg`
+/// an RSA key needs.
+pub(crate) fn private_key(
+    path: &Path,
+    alg: Option<Algorithm>,
+    rsa_algs: &str,
+) -> Result<PrivateKey> {
+    let text = read_small_text(path, MAX_KEY_FILE, "key file")?;
+    let kind = KeyText::of(&text);
+    if matches!(kind, KeyText::Base64 | KeyText::OctJwk) || alg == Some(Algorithm::HmacSha256) {
+        return Err(CliError::Usage(format!(
+            "key file {path:?} holds {}: this needs a private key (PEM or JWK), never a \
+             shared secret",
+            kind.describe()
+        )));
+    }
+    asymmetric(path, &text, kind, alg, rsa_algs)
+}
+
+/// The private key in `text`, from a file of `kind` that is not a secret.
+fn asymmetric(
+    path: &Path,
+    text: &str,
+    kind: KeyText,
+    alg: Option<Algorithm>,
+    rsa_algs: &str,
+) -> Result<PrivateKey> {
     let load = |alg: Option<Algorithm>| match (kind, alg) {
-        (KeyText::Jwk, None) => PrivateKey::from_jwk(&text),
-        (KeyText::Jwk, Some(alg)) => PrivateKey::from_jwk_with_alg(&text, alg),
-        (_, None) => PrivateKey::from_pem(&text),
-        (_, Some(alg)) => PrivateKey::from_pem_with_alg(&text, alg),
+        (KeyText::Jwk, None) => PrivateKey::from_jwk(text),
+        (KeyText::Jwk, Some(alg)) => PrivateKey::from_jwk_with_alg(text, alg),
+        (_, None) => PrivateKey::from_pem(text),
+        (_, Some(alg)) => PrivateKey::from_pem_with_alg(text, alg),
     };
     match kind {
         KeyText::Base64 | KeyText::OctJwk => Err(secret_not_inferred(path, alg)),
@@ -262,8 +295,8 @@ pub(crate) fn signing_key(path: &Path, alg: Option<Algorithm>) -> Result<Arc<dyn
             "key file {path:?} holds a public key: signing needs the private key"
         ))),
         KeyText::PemPrivate | KeyText::Jwk => match load(alg) {
-            Ok(key) => Ok(Arc::new(key)),
-            Err(_) if alg.is_none() && is_rsa(load) => Err(rsa_needs_alg(path)),
+            Ok(key) => Ok(key),
+            Err(_) if alg.is_none() && is_rsa(load) => Err(rsa_needs_alg(path, rsa_algs)),
             Err(err) => Err(key_error(path, err)),
         },
     }
@@ -294,7 +327,7 @@ pub(crate) fn verifying_key(path: &Path, alg: Option<Algorithm>) -> Result<Arc<d
         KeyText::Base64 | KeyText::OctJwk => Err(secret_not_inferred(path, alg)),
         KeyText::PemPrivate | KeyText::PemPublic | KeyText::Jwk => match load(alg) {
             Ok(key) => Ok(Arc::new(key)),
-            Err(_) if alg.is_none() && is_rsa(load) => Err(rsa_needs_alg(path)),
+            Err(_) if alg.is_none() && is_rsa(load) => Err(rsa_needs_alg(path, RSA_ALGS)),
             Err(err) => Err(key_error(path, err)),
         },
     }

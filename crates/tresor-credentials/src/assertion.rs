@@ -1,6 +1,8 @@
 //! `private_key_jwt` client authentication: a client proves its identity
 //! with a JWT it signed with a registered key (RFC 7523 section 3, RFC 7521
-//! section 4.2, OpenID Connect Core section 9).
+//! section 4.2, OpenID Connect Core section 9). [`AssertionVerifier`] is
+//! the authorization server's side; [`AssertionSigner`] makes assertions
+//! on the client's.
 //!
 //! # Rules
 //!
@@ -534,4 +536,165 @@ fn find_signer<'r, 'k>(
             })
         })
         .ok_or((FailureReason::BadSignature, kid))
+}
+
+// ---------------------------------------------------------------------------
+// The client's side.
+
+/// The default lifetime of an assertion made by an [`AssertionSigner`]:
+/// one minute.
+pub const DEFAULT_ASSERTION_LIFETIME: Duration = Duration::from_secs(60);
+
+/// Makes `private_key_jwt` client assertions (RFC 7523 section 3) with a
+/// client's registered key: the client's side of this module.
+///
+/// Each assertion is a compact JWS with the header `alg`, `typ` (`JWT`)
+/// and `kid`, and the claims `iss` and `sub` (the client id), `aud` (the
+/// authorization server's issuer identifier, one string), `iat` (now),
+/// `exp` (now plus the lifetime) and `jti` (128 random bits, base64url):
+/// an [`AssertionVerifier`] for that issuer accepts it, once, while the
+/// key is registered and usable. The JWS algorithm is the key's: Ed25519
+/// signs `EdDSA`, ECDSA P-256 `ES256`, P-384 `ES384`, RSA-PSS SHA-512
+/// `PS512`; any other key is refused ([`Error::AssertionKey`]).
+///
+/// An assertion is a bearer credential until it expires: send it only to
+/// the authorization server it names, over TLS. `Debug` shows the
+/// algorithm, the key id and the client id, never key material.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::Arc;
+/// use tresor_credentials::assertion::AssertionSigner;
+/// use tresor_credentials::{AssertionVerifier, LocalPepper, MemoryStore, Registry};
+/// use tresor_httpsig::{Algorithm, PrivateKey, SigningKey};
+///
+/// let registry = Registry::new(Arc::new(MemoryStore::new()), Arc::new(LocalPepper::generate()?))?;
+/// let client_id = registry.register_without_secret("Custody robot", &["custody:read"])?;
+/// let key = PrivateKey::generate(Algorithm::Ed25519)?;
+/// let challenge = registry.key_challenge(&client_id)?;
+/// let proof = key.sign(challenge.as_bytes())?;
+/// registry.add_key(&client_id, &key.public_key().to_jwk(), challenge.as_str(), &proof)?;
+///
+/// // The client: an assertion for the authorization server.
+/// let kid = key.thumbprint();
+/// let signer = AssertionSigner::new(Arc::new(key), kid, client_id.clone())?;
+/// let assertion = signer.sign("https://as.bank.example")?;
+///
+/// // The authorization server: accepted once.
+/// let verifier = AssertionVerifier::new("https://as.bank.example");
+/// let client = verifier.authenticate(&registry, &assertion, None, None)?;
+/// assert_eq!(client.id(), &client_id);
+/// assert!(verifier.authenticate(&registry, &assertion, None, None).is_err());
+/// # Ok(())
+/// # }
+/// ```
+pub struct AssertionSigner {
+    key: Arc<dyn tresor_httpsig::SigningKey>,
+    alg: crate::JwsAlgorithm,
+    kid: String,
+    client_id: ClientId,
+    lifetime: i64,
+    clock: Arc<dyn crate::Clock>,
+}
+
+impl fmt::Debug for AssertionSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssertionSigner")
+            .field("alg", &self.alg.name())
+            .field("kid", &self.kid)
+            .field("client_id", &self.client_id)
+            .field("lifetime", &self.lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AssertionSigner {
+    /// A signer for `client_id` with `key`, registered under `kid` (with
+    /// this crate's registry: the key's RFC 7638 thumbprint, as
+    /// `tresor_httpsig::PrivateKey::thumbprint` gives it), the system
+    /// clock and [`DEFAULT_ASSERTION_LIFETIME`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AssertionKey`] if the key's algorithm has no accepted JWS
+    /// counterpart (HMAC, RSA PKCS#1 v1.5).
+    pub fn new(
+        key: Arc<dyn tresor_httpsig::SigningKey>,
+        kid: impl Into<String>,
+        client_id: ClientId,
+    ) -> Result<Self> {
+        use tresor_httpsig::Algorithm;
+        let alg = match key.algorithm() {
+            Algorithm::Ed25519 => crate::JwsAlgorithm::EdDsa,
+            Algorithm::EcdsaP256Sha256 => crate::JwsAlgorithm::Es256,
+            Algorithm::EcdsaP384Sha384 => crate::JwsAlgorithm::Es384,
+            Algorithm::RsaPssSha512 => crate::JwsAlgorithm::Ps512,
+            other => return Err(Error::AssertionKey { alg: other.name() }),
+        };
+        Ok(Self {
+            key,
+            alg,
+            kid: kid.into(),
+            client_id,
+            lifetime: seconds(DEFAULT_ASSERTION_LIFETIME),
+            clock: Arc::new(crate::SystemClock),
+        })
+    }
+
+    /// How long each assertion is valid (`exp` − `iat`), at least one
+    /// second. An [`AssertionVerifier`] refuses more than its
+    /// [`max_lifetime`](AssertionVerifier::max_lifetime) (by default
+    /// [`DEFAULT_MAX_ASSERTION_LIFETIME`]).
+    #[must_use]
+    pub fn lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = seconds(lifetime).max(1);
+        self
+    }
+
+    /// The clock `iat` and `exp` are read from (tests, replays).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn crate::Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The JWS algorithm of the assertions.
+    pub fn alg(&self) -> crate::JwsAlgorithm {
+        self.alg
+    }
+
+    /// A new assertion for the authorization server whose issuer
+    /// identifier is `audience`, with a fresh `jti`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ClockUnavailable`], [`Error::Rng`], [`Error::Signing`] (the
+    /// key failed).
+    pub fn sign(&self, audience: &str) -> Result<String> {
+        use ring::rand::{SecureRandom, SystemRandom};
+        let now = self.clock.now().map_err(Error::clock)?.as_secs();
+        let mut jti = [0u8; 16];
+        SystemRandom::new().fill(&mut jti).map_err(|_| Error::Rng)?;
+        let header = serde_json::json!({ "alg": self.alg.name(), "typ": "JWT", "kid": self.kid });
+        let claims = serde_json::json!({
+            "iss": self.client_id.as_str(),
+            "sub": self.client_id.as_str(),
+            "aud": audience,
+            "iat": now,
+            "exp": now.saturating_add(self.lifetime),
+            "jti": jwt::encode(&jti),
+        });
+        let input = format!(
+            "{}.{}",
+            jwt::encode(header.to_string().as_bytes()),
+            jwt::encode(claims.to_string().as_bytes())
+        );
+        let signature = self
+            .key
+            .sign(input.as_bytes())
+            .map_err(|e| Error::Signing {
+                source: crate::BackendError::new(e),
+            })?;
+        Ok(format!("{input}.{}", jwt::encode(&signature)))
+    }
 }

@@ -284,8 +284,9 @@ pub enum Error {
         reason: String,
     },
 
-    /// Signing an access token failed (the key or its random generator).
-    #[error("token signing failed")]
+    /// Signing an access token or a client assertion failed (the key or
+    /// its random generator).
+    #[error("signing failed")]
     Signing {
         /// What failed.
         #[source]
@@ -302,6 +303,19 @@ pub enum Error {
         /// or [`tresor_types::Error::OutOfRange`]).
         #[source]
         source: tresor_types::Error,
+    },
+
+    // --- Client assertions --------------------------------------------------
+    /// A key whose algorithm cannot sign a `private_key_jwt` assertion
+    /// here: an HMAC secret (no public key to register) or RSA PKCS#1 v1.5
+    /// (`RS256` is not accepted). Ed25519, ECDSA P-256 and P-384 and
+    /// RSA-PSS SHA-512 keys can.
+    #[error(
+        "a {alg} key cannot sign a client assertion (Ed25519, ECDSA P-256/P-384 and RSA-PSS SHA-512 keys can)"
+    )]
+    AssertionKey {
+        /// The key's RFC 9421 algorithm name.
+        alg: &'static str,
     },
     // Add new variants above this line, one small edit at a time.
 }

@@ -294,7 +294,8 @@
 //!   (schema and migrations, the key index).
 //! - [`ratelimit`]: the failure rate limits.
 //! - `keys` (feature `httpsig`): public keys, proof of possession, states.
-//! - `assertion` (feature `httpsig`): `private_key_jwt`, the replay cache.
+//! - `assertion` (feature `httpsig`): `private_key_jwt`, the replay cache,
+//!   and the client's side, `AssertionSigner`.
 //! - [`jwt`]: strict compact JWS parsing and the accepted algorithms.
 //! - [`token`]: RFC 9068 access tokens.
 //! - [`endpoint`]: the token endpoint.
@@ -322,7 +323,7 @@ pub mod store;
 pub mod token;
 
 #[cfg(feature = "httpsig")]
-pub use assertion::AssertionVerifier;
+pub use assertion::{AssertionSigner, AssertionVerifier};
 pub use audit::{AuthAudit, AuthEvent};
 pub use client::ClientId;
 pub use endpoint::TokenEndpoint;

@@ -640,3 +640,94 @@ fn the_replay_cache_quota_is_per_client() {
     );
     assert_eq!(cache.len(), 9);
 }
+
+// ---- the client's side ------------------------------------------------------
+
+/// The claims of a compact JWS (not verified).
+fn payload(assertion: &str) -> Value {
+    use base64ct::{Base64UrlUnpadded, Encoding};
+    let part = assertion.split('.').nth(1).unwrap();
+    serde_json::from_slice(&Base64UrlUnpadded::decode_vec(part).unwrap()).unwrap()
+}
+
+/// A copy of the test key's private key, for an [`AssertionSigner`].
+fn private_copy(key: &TestKey) -> Arc<tresor_httpsig::PrivateKey> {
+    use tresor_httpsig::SigningKey;
+    let k = key.httpsig();
+    Arc::new(
+        tresor_httpsig::PrivateKey::from_pkcs8_der(&k.to_pkcs8_der(), Some(k.algorithm())).unwrap(),
+    )
+}
+
+#[test]
+fn signer_assertions_authenticate_once_for_every_algorithm() {
+    use tresor_credentials::assertion::AssertionSigner;
+    for (key, jose) in [
+        (TestKey::generate(Algorithm::EcdsaP256Sha256), "ES256"),
+        (TestKey::generate(Algorithm::EcdsaP384Sha384), "ES384"),
+        (TestKey::generate(Algorithm::Ed25519), "EdDSA"),
+        (TestKey::rsa_ps512(), "PS512"),
+    ] {
+        let s = setup_with(key);
+        let private = private_copy(&s.key);
+        let signer = AssertionSigner::new(private, s.kid.clone(), s.id.clone())
+            .unwrap()
+            .clock(s.f.clock.clone());
+        assert_eq!(signer.alg().name(), jose);
+        let debug = format!("{signer:?}");
+        assert!(debug.contains(&s.kid) && debug.contains(jose), "{debug}");
+
+        let assertion = signer.sign(ISSUER).unwrap();
+        let claims = payload(&assertion);
+        assert_eq!(claims["iss"], s.id.as_str());
+        assert_eq!(claims["sub"], s.id.as_str());
+        assert_eq!(claims["aud"], ISSUER);
+        assert_eq!(claims["iat"], T0);
+        assert_eq!(claims["exp"], T0 + 60);
+        assert_eq!(claims["jti"].as_str().unwrap().len(), 22);
+        let client = s.run(&assertion, Some(s.id.as_str()));
+        assert_eq!(client, Ok(()), "{jose}");
+        assert_eq!(s.f.audit.last(), AuthOutcome::Success);
+        // Once: the jti is remembered; a second assertion has its own.
+        s.expect(&assertion, FailureReason::AssertionReplayed);
+        let again = signer.sign(ISSUER).unwrap();
+        assert_ne!(payload(&again)["jti"], claims["jti"]);
+        s.run(&again, None).unwrap();
+        // For another authorization server: refused here.
+        let elsewhere = signer.sign("https://other.example").unwrap();
+        s.expect(&elsewhere, FailureReason::WrongAudience);
+    }
+}
+
+#[test]
+fn signer_lifetime_and_keys() {
+    use tresor_credentials::Error;
+    use tresor_credentials::assertion::AssertionSigner;
+    use tresor_httpsig::HmacKey;
+    let s = setup();
+    let private = private_copy(&s.key);
+    let signer = AssertionSigner::new(private, s.kid.clone(), s.id.clone())
+        .unwrap()
+        .clock(s.f.clock.clone());
+    // Longer than the verifier's five minutes (and the skew): refused.
+    let long = signer
+        .lifetime(std::time::Duration::from_secs(3600))
+        .sign(ISSUER)
+        .unwrap();
+    assert_eq!(payload(&long)["exp"], T0 + 3600);
+    s.expect(&long, FailureReason::AssertionLifetime);
+    // A shared secret cannot sign one.
+    let hmac = Arc::new(HmacKey::new(&[7u8; 32]).unwrap());
+    assert!(matches!(
+        AssertionSigner::new(hmac, "k", s.id.clone()),
+        Err(Error::AssertionKey { alg: "hmac-sha256" })
+    ));
+    // A registered kid that is not the signing key's: bad signature.
+    let other = Arc::new(tresor_httpsig::PrivateKey::generate(Algorithm::EcdsaP256Sha256).unwrap());
+    let forged = AssertionSigner::new(other, s.kid.clone(), s.id.clone())
+        .unwrap()
+        .clock(s.f.clock.clone())
+        .sign(ISSUER)
+        .unwrap();
+    s.expect(&forged, FailureReason::BadSignature);
+}

@@ -1,7 +1,7 @@
 //! The credential commands: `client register`, `authenticate`,
 //! `rotate-secret`, `revoke-secret`, `show`, `list`, `key-challenge`,
-//! `add-key`, `suspend`, `reactivate`, and `secret check`, on top of
-//! [`tresor_credentials`].
+//! `add-key`, `assertion`, `suspend`, `reactivate`, and `secret check`, on
+//! top of [`tresor_credentials`].
 //!
 //! The store is an SQLite file ([`SqliteStore`]); the pepper a
 //! [`LocalPepper`] key file, by default beside the store. Only the commands
@@ -29,8 +29,9 @@ use tresor_credentials::{
 use zeroize::Zeroizing;
 
 use crate::args::{
-    ClientAddKeyArgs, ClientAuthenticateArgs, ClientIdArgs, ClientKeyChallengeArgs,
-    ClientRegisterArgs, ClientRevokeArgs, ClientRotateArgs, PepperArgs, SecretCheckArgs, StoreArgs,
+    ClientAddKeyArgs, ClientAssertionArgs, ClientAuthenticateArgs, ClientIdArgs,
+    ClientKeyChallengeArgs, ClientRegisterArgs, ClientRevokeArgs, ClientRotateArgs, PepperArgs,
+    SecretCheckArgs, StoreArgs,
 };
 use crate::error::{CliError, Result};
 use crate::input::read_small_text;
@@ -570,6 +571,42 @@ pub(crate) fn add_key(args: &ClientAddKeyArgs) -> Result<()> {
         },
         false,
     )
+}
+
+/// `tresor client assertion`: a `private_key_jwt` client assertion, signed
+/// with the client's private key, on one line.
+pub(crate) fn assertion(args: &ClientAssertionArgs) -> Result<()> {
+    use tresor_credentials::JwsAlgorithm;
+    use tresor_credentials::assertion::AssertionSigner;
+    use tresor_httpsig::Algorithm;
+
+    let id = client_id(&args.client_id)?;
+    if args.audience.is_empty() || args.audience.chars().any(char::is_control) {
+        return Err(CliError::Usage(
+            "invalid --audience: expected the authorization server's issuer identifier".into(),
+        ));
+    }
+    let alg = match args.alg {
+        None => None,
+        Some(JwsAlgorithm::EdDsa) => Some(Algorithm::Ed25519),
+        Some(JwsAlgorithm::Es256) => Some(Algorithm::EcdsaP256Sha256),
+        Some(JwsAlgorithm::Es384) => Some(Algorithm::EcdsaP384Sha384),
+        Some(JwsAlgorithm::Ps512) => Some(Algorithm::RsaPssSha512),
+        Some(other) => {
+            return Err(CliError::Usage(format!(
+                "--alg {other}: this tool signs assertions with EdDSA, ES256, ES384 or PS512"
+            )));
+        }
+    };
+    let key = crate::sigkeys::private_key(&args.key, alg, "--alg PS512")?;
+    let kid = args.keyid.clone().unwrap_or_else(|| key.thumbprint());
+    let assertion = AssertionSigner::new(Arc::new(key), kid, id)?
+        .lifetime(Duration::from_secs(args.lifetime))
+        .sign(&args.audience)?;
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "{assertion}")
+        .and_then(|()| stdout.flush())
+        .map_err(CliError::Stdout)
 }
 
 /// What `suspend` and `reactivate` print.

@@ -35,6 +35,7 @@ pub(crate) fn run(command: Command) -> Result<()> {
             ClientCommand::List(args) => client::list(&args),
             ClientCommand::KeyChallenge(args) => client::key_challenge(&args),
             ClientCommand::AddKey(args) => client::add_key(&args),
+            ClientCommand::Assertion(args) => client::assertion(&args),
             ClientCommand::Suspend(args) => client::set_status(&args, true),
             ClientCommand::Reactivate(args) => client::set_status(&args, false),
         },
