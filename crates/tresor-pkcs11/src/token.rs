@@ -1,0 +1,401 @@
+//! A token: its module, its slot, its PIN and its session pool.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use cryptoki::error::{Error as CkError, RvError};
+use cryptoki::session::{Session, SessionState, UserType};
+use cryptoki::slot::Slot;
+
+use crate::error::Pkcs11Failure;
+use crate::module::{self, Module};
+use crate::pin::Pin;
+use crate::pool::{Fault, Pool, PooledSession, SessionStats};
+use crate::uri::Pkcs11Uri;
+use crate::{BackendError, Error, Result};
+
+/// How a [`Token`] manages its sessions.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct TokenOptions {
+    max_idle_sessions: usize,
+}
+
+impl TokenOptions {
+    /// The defaults: up to 16 idle sessions.
+    pub fn new() -> Self {
+        TokenOptions {
+            max_idle_sessions: 16,
+        }
+    }
+
+    /// How many idle sessions the pool keeps (at least 1). More concurrent
+    /// callers than this still get a session each; the extra ones are
+    /// closed when returned.
+    #[must_use]
+    pub fn max_idle_sessions(mut self, max: usize) -> Self {
+        self.max_idle_sessions = max.max(1);
+        self
+    }
+}
+
+impl Default for TokenOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A PKCS#11 token, opened from a [`Pkcs11Uri`], with a pool of logged-in
+/// sessions.
+///
+/// - **One module per process path.** The module named by `module-path`
+///   is loaded and initialised (`C_Initialize` with OS locking) the first
+///   time any token of it is opened, and kept for the life of the process;
+///   tokens opened later on the same file share it.
+/// - **The token** is the one initialised token whose label, manufacturer,
+///   serial and model (and slot description, manufacturer and id) match
+///   the URI's attributes; none or several is an error
+///   ([`Error::TokenNotPresent`], [`Error::AmbiguousToken`]).
+/// - **The PIN** is read from `pin-source` when the token is opened, kept
+///   in memory (wiped on drop) and used only for `C_Login`. `open` logs in
+///   once, so a wrong PIN fails here. A PIN the token refuses is never
+///   tried again by this `Token` (every failed login counts toward the
+///   token's lockout): later calls fail with [`Error::PinIncorrect`] until
+///   a new `Token` is opened.
+/// - **Sessions** are read-only user sessions, borrowed from a pool for
+///   one operation and returned. A call that fails with a token or session
+///   error (`CKR_DEVICE_REMOVED`, `CKR_TOKEN_NOT_PRESENT`,
+///   `CKR_DEVICE_ERROR`, `CKR_GENERAL_ERROR`, `CKR_SESSION_HANDLE_INVALID`,
+///   `CKR_SESSION_CLOSED`, `CKR_USER_NOT_LOGGED_IN`…) closes its session
+///   and every idle one (login state and, after a device restart, session
+///   handles belong to the whole token), and makes the next call look the
+///   slot up again and open and log in a new session, so a token that
+///   comes back (in the same or another slot) is used again without
+///   restarting the process. The failing call itself returns the error:
+///   nothing is retried behind the caller's back.
+///
+/// `Token` is cheap to clone (the clones share the pool) and is `Send`
+/// and `Sync`. Its `Debug` output shows the module and the token's
+/// attributes, never the PIN.
+#[derive(Clone)]
+pub struct Token {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    module: Module,
+    selector: Pkcs11Uri,
+    description: String,
+    pin: Option<Pin>,
+    protected_path: bool,
+    slot: Mutex<Option<Slot>>,
+    pub(crate) pool: Pool,
+    /// The login error that stopped this token from ever logging in again.
+    login_refused: Mutex<Option<LoginRefused>>,
+}
+
+/// Why [`Inner::ensure_login`] failed: the token refused the PIN (now or
+/// before), or a call failed (to be classified by the caller, who knows
+/// whether the session is pooled).
+pub(crate) enum LoginFailure {
+    Refused(Error),
+    Call(&'static str, CkError),
+}
+
+#[derive(Clone, Copy)]
+enum LoginRefused {
+    Incorrect,
+    Locked,
+}
+
+impl Token {
+    /// Opens the token a URI names, with the default [`TokenOptions`].
+    ///
+    /// Loads the module (once per process), finds the token, reads the PIN
+    /// and logs in one session. Object attributes (`object`, `id`,
+    /// `type`) are ignored here.
+    pub fn open(uri: &Pkcs11Uri) -> Result<Self> {
+        Self::open_with(uri, TokenOptions::default())
+    }
+
+    /// Opens the token a URI names.
+    pub fn open_with(uri: &Pkcs11Uri, options: TokenOptions) -> Result<Self> {
+        let file = module::module_file(uri)?;
+        let module = module::load(&file)?;
+        module::check_library(&module, uri)?;
+        let description = uri.token_description();
+        let slot = find_slot(&module, uri, &description)?;
+        let info = module
+            .pkcs11
+            .get_token_info(slot)
+            .map_err(|err| backend("C_GetTokenInfo", &description, err))?;
+        let protected_path = info.protected_authentication_path();
+        let pin = uri.pin_source().map(|source| source.read()).transpose()?;
+        if pin.is_none() && info.login_required() && !protected_path {
+            return Err(Error::PinRequired { token: description });
+        }
+        let token = Token {
+            inner: Arc::new(Inner {
+                module,
+                selector: selector(uri),
+                description,
+                pin,
+                protected_path,
+                slot: Mutex::new(Some(slot)),
+                pool: Pool::new(options.max_idle_sessions),
+                login_refused: Mutex::new(None),
+            }),
+        };
+        // Log in now: a wrong PIN or an unusable token shows at start-up,
+        // not at the first request.
+        drop(token.session()?);
+        Ok(token)
+    }
+
+    /// The token's attributes in URI syntax, e.g. `token=tresor`, as used
+    /// in error messages.
+    pub fn description(&self) -> &str {
+        &self.inner.description
+    }
+
+    /// The module's file (canonical path).
+    pub fn module_path(&self) -> &Path {
+        &self.inner.module.path
+    }
+
+    /// How many sessions this token opened and discarded, and how many are
+    /// idle now.
+    pub fn session_stats(&self) -> SessionStats {
+        self.inner.pool.stats()
+    }
+
+    /// A logged-in read-only session from the pool (or a new one).
+    pub(crate) fn session(&self) -> Result<PooledSession<'_>> {
+        self.inner.session()
+    }
+
+    /// A new logged-in read-write session, outside the pool (key
+    /// generation).
+    #[cfg(feature = "envelope")]
+    pub(crate) fn rw_session(&self) -> Result<Session> {
+        let inner = &self.inner;
+        let slot = inner.slot()?;
+        let session = inner
+            .module
+            .pkcs11
+            .open_rw_session(slot)
+            .map_err(|err| inner.fail_fresh("C_OpenSession", err))?;
+        inner.pool.count_opened();
+        match inner.ensure_login(&session) {
+            Ok(()) => Ok(session),
+            Err(LoginFailure::Refused(err)) => Err(err),
+            Err(LoginFailure::Call(operation, err)) => Err(inner.fail_fresh(operation, err)),
+        }
+    }
+
+    #[cfg(feature = "envelope")]
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+impl Inner {
+    fn session(&self) -> Result<PooledSession<'_>> {
+        let generation = self.pool.generation();
+        if let Some(session) = self.pool.take() {
+            return Ok(PooledSession::new(self, session, generation));
+        }
+        let slot = self.slot()?;
+        let session = self
+            .module
+            .pkcs11
+            .open_ro_session(slot)
+            .map_err(|err| self.fail_fresh("C_OpenSession", err))?;
+        self.pool.count_opened();
+        let mut pooled = PooledSession::new(self, session, generation);
+        if let Err(err) = pooled.ensure_login() {
+            // A session that could not log in is not pooled.
+            pooled.discard();
+            return Err(err);
+        }
+        Ok(pooled)
+    }
+
+    /// The token's slot: remembered, or looked up again after a token
+    /// failure.
+    fn slot(&self) -> Result<Slot> {
+        let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(slot) = *slot {
+            return Ok(slot);
+        }
+        let found = find_slot(&self.module, &self.selector, &self.description)?;
+        *slot = Some(found);
+        Ok(found)
+    }
+
+    /// After a token-level failure: close the idle sessions and look the
+    /// slot up again next time.
+    pub(crate) fn reset(&self) {
+        self.pool.invalidate();
+        *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// Logs `session` in unless it already is (login state is shared by
+    /// all sessions of a token in a process).
+    pub(crate) fn ensure_login(&self, session: &Session) -> Result<(), LoginFailure> {
+        if let Some(refused) = *self
+            .login_refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
+            return Err(LoginFailure::Refused(self.refused(refused)));
+        }
+        let state = session
+            .get_session_info()
+            .map_err(|err| LoginFailure::Call("C_GetSessionInfo", err))?
+            .session_state();
+        if matches!(state, SessionState::RoUser | SessionState::RwUser) {
+            return Ok(());
+        }
+        let result = match &self.pin {
+            Some(pin) => session.login_with_raw(UserType::User, pin.secret()),
+            None if self.protected_path => session.login(UserType::User, None),
+            None => return Ok(()),
+        };
+        let refused = match result {
+            Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => return Ok(()),
+            Err(CkError::Pkcs11(
+                RvError::PinIncorrect | RvError::PinInvalid | RvError::PinLenRange,
+                _,
+            )) => LoginRefused::Incorrect,
+            Err(CkError::Pkcs11(RvError::PinLocked, _)) => LoginRefused::Locked,
+            Err(err) => return Err(LoginFailure::Call("C_Login", err)),
+        };
+        *self
+            .login_refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(refused);
+        Err(LoginFailure::Refused(self.refused(refused)))
+    }
+
+    fn refused(&self, refused: LoginRefused) -> Error {
+        let token = self.description.clone();
+        match refused {
+            LoginRefused::Incorrect => Error::PinIncorrect { token },
+            LoginRefused::Locked => Error::PinLocked { token },
+        }
+    }
+
+    #[cfg(feature = "envelope")]
+    /// Asks the token for its info: `Ok` if it is there and answering.
+    /// Tells "no such key" apart from "the token is gone".
+    pub(crate) fn check_present(&self) -> Result<()> {
+        let slot = self.slot()?;
+        self.module
+            .pkcs11
+            .get_token_info(slot)
+            .map(drop)
+            .map_err(|err| self.fail_fresh("C_GetTokenInfo", err))
+    }
+
+    /// Maps a failure outside any pooled session, resetting the token on a
+    /// token-level fault.
+    pub(crate) fn fail_fresh(&self, operation: &'static str, err: CkError) -> Error {
+        if Fault::of(&err) == Fault::Token {
+            self.reset();
+        }
+        self.error(operation, err)
+    }
+
+    /// Maps a PKCS#11 error to the crate's.
+    pub(crate) fn error(&self, operation: &'static str, err: CkError) -> Error {
+        match &err {
+            CkError::Pkcs11(
+                RvError::TokenNotPresent
+                | RvError::DeviceRemoved
+                | RvError::SlotIdInvalid
+                | RvError::TokenNotRecognized,
+                _,
+            ) => Error::TokenNotPresent {
+                token: self.description.clone(),
+            },
+            _ => backend(operation, &self.description, err),
+        }
+    }
+
+    #[cfg(feature = "envelope")]
+    pub(crate) fn description(&self) -> &str {
+        &self.description
+    }
+}
+
+fn backend(operation: &'static str, token: &str, err: CkError) -> Error {
+    Error::Backend {
+        operation,
+        token: token.to_owned(),
+        source: BackendError::new(Pkcs11Failure(err)),
+    }
+}
+
+/// The URI's token and slot attributes (what a re-lookup needs).
+fn selector(uri: &Pkcs11Uri) -> Pkcs11Uri {
+    let mut selector = Pkcs11Uri::new();
+    selector.copy_token_attributes(uri);
+    selector
+}
+
+/// The one initialised token matching the URI's token and slot attributes.
+/// Slots whose token cannot answer (removed, failing) match nothing.
+fn find_slot(module: &Module, uri: &Pkcs11Uri, description: &str) -> Result<Slot> {
+    let pkcs11 = &module.pkcs11;
+    let slots = pkcs11
+        .get_slots_with_token()
+        .map_err(|err| backend("C_GetSlotList", description, err))?;
+    let wants_slot_info = uri.slot_description().is_some() || uri.slot_manufacturer().is_some();
+    let mut matches = slots.into_iter().filter(|slot| {
+        if uri.slot_id().is_some_and(|id| id != slot.id()) {
+            return false;
+        }
+        if wants_slot_info {
+            let Ok(info) = pkcs11.get_slot_info(*slot) else {
+                return false;
+            };
+            if uri
+                .slot_description()
+                .is_some_and(|d| d != info.slot_description())
+                || uri
+                    .slot_manufacturer()
+                    .is_some_and(|m| m != info.manufacturer_id())
+            {
+                return false;
+            }
+        }
+        let Ok(info) = pkcs11.get_token_info(*slot) else {
+            return false;
+        };
+        info.token_initialized()
+            && uri.token().is_none_or(|l| l == info.label())
+            && uri
+                .manufacturer()
+                .is_none_or(|m| m == info.manufacturer_id())
+            && uri.serial().is_none_or(|s| s == info.serial_number())
+            && uri.model().is_none_or(|m| m == info.model())
+    });
+    let token = || description.to_owned();
+    match (matches.next(), matches.next()) {
+        (Some(slot), None) => Ok(slot),
+        (None, _) => Err(Error::TokenNotPresent { token: token() }),
+        (Some(_), Some(_)) => Err(Error::AmbiguousToken { token: token() }),
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("module", &self.inner.module.path)
+            .field("token", &self.inner.description)
+            .field("pin", &self.inner.pin.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
