@@ -1,4 +1,151 @@
-//! Keys that never leave a PKCS#11 token.
+//! Keys that never leave a PKCS#11 token (an HSM, a smart card, SoftHSM2),
+//! configured by RFC 7512 PKCS#11 URIs.
+//!
+//! The crate opens a token named by a URI such as
+//!
+//! ```text
+//! pkcs11:token=tresor;object=kek-2026?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/tresor/hsm.pin
+//! ```
+//!
+//! keeps a pool of logged-in sessions on it, and lets the other tresor
+//! crates use keys that stay inside it. Today that is the envelope
+//! key-encryption key ([`Pkcs11Kek`], feature `envelope`).
+//!
+//! # Guarantees
+//!
+//! - **Keys stay in the token.** Every operation on a key is a PKCS#11
+//!   call on its handle; its bytes are never read. A key that could leave
+//!   the token (`CKA_EXTRACTABLE` true or `CKA_SENSITIVE` false) is refused
+//!   unless the caller explicitly allows it, and [`Pkcs11Kek::generate`]
+//!   creates keys that never can. [`Pkcs11Kek::custody`] shows what the
+//!   token says about a key.
+//! - **Wrapped keys are bound to their envelope.** The KEK wraps data keys
+//!   with AES-256-GCM *in the token* (`CKM_AES_GCM`), the envelope's
+//!   key-section AAD as the GCM additional data; see [`Pkcs11Kek`] for the
+//!   format and why GCM rather than `CKM_AES_KEY_WRAP_KWP`.
+//! - **An outage is not tampering.** A wrapped key that does not
+//!   authenticate is `tresor_envelope::Error::Decrypt`; a token that is
+//!   gone or failing is `tresor_envelope::Error::Kek` with this crate's
+//!   [`Error`] as its source, for which [`Error::is_unavailable`] is true.
+//! - **The PIN stays secret.** It is never in a URI (`pin-value` is
+//!   refused), is read from a file (or an environment variable) named by
+//!   `pin-source`, kept wiped-on-drop in memory, used only for `C_Login`,
+//!   and never appears in an error or in `Debug` output. A PIN the token
+//!   refuses is not tried again ([`Error::PinIncorrect`]), so a changed PIN
+//!   cannot lock the token through retries.
+//! - **Sessions recover.** A session or token failure drops the pool's
+//!   sessions; the next call finds the token again (in whatever slot it
+//!   now is) and logs in a new session. See [`Token`].
+//! - **No panics on input.** The URI parser refuses what it does not
+//!   understand with an error that says why and never quotes a value;
+//!   wrapped keys of any length or content are rejected, never a panic.
+//!
+//! # Example
+//!
+#![cfg_attr(
+    feature = "envelope",
+    doc = r##"
+```no_run
+use tresor_envelope::{Context, Envelope, Keyring};
+use tresor_pkcs11::{Pkcs11Kek, Pkcs11Uri};
+
+# fn main() -> Result<(), Box<dyn std::error::Error>> {
+let uri: Pkcs11Uri = "pkcs11:token=tresor;object=kek-2026\
+    ?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/tresor/hsm.pin"
+    .parse()?;
+
+// Loads the module, finds the token, logs in, finds and checks the key.
+let kek = Pkcs11Kek::open(&uri)?;
+let envelope = Envelope::new(Keyring::with_primary(kek)?);
+
+let context = Context::from_pairs([("tenant", "acme"), ("field", "iban")])?;
+let sealed = envelope.seal_to_vec(b"DE89 3704 0044 0532 0130 00", &context)?;
+assert_eq!(envelope.open_to_vec(&sealed, &context)?, b"DE89 3704 0044 0532 0130 00");
+# Ok(())
+# }
+```
+
+A new key, generated in the token (once, by an operator):
+
+```no_run
+use tresor_pkcs11::{Pkcs11Kek, Pkcs11Uri, Token};
+
+# fn main() -> Result<(), Box<dyn std::error::Error>> {
+let uri: Pkcs11Uri = "pkcs11:token=tresor\
+    ?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/tresor/hsm.pin"
+    .parse()?;
+let token = Token::open(&uri)?;
+let kek = Pkcs11Kek::generate(&token, "kek-2026", Some(&[0x20, 0x26]))?;
+assert!(kek.custody()?.never_leaves_token());
+# Ok(())
+# }
+```
+"##
+)]
+#![cfg_attr(
+    not(feature = "envelope"),
+    doc = "(The examples use the `envelope` feature.)"
+)]
+//!
+//! # Configuration
+//!
+//! [`Pkcs11Uri`] documents the URI syntax this crate accepts: RFC 7512
+//! path attributes select the module's token and slot (`token`, `serial`,
+//! `slot-id`…) and the key (`object`, `id`); query attributes name the
+//! module (`module-path`, required) and the PIN's source (`pin-source`:
+//! `file:/path`, or `env:VARIABLE`, an extension of this crate).
+//!
+//! # Blocking calls
+//!
+//! Every call into the token blocks the calling thread for the length of
+//! the PKCS#11 call (microseconds for SoftHSM2, a network round trip for a
+//! network HSM). An async server calls the envelope from
+//! `spawn_blocking`, or caches data keys (`tresor-envelope`'s seal and
+//! open caches) so that most requests never reach the token. No runtime
+//! is started here.
+//!
+//! # Features
+//!
+//! - `envelope` (default): [`Pkcs11Kek`], a
+//!   `tresor_envelope::KeyEncryptionKey`, and [`KeyCustody`]. Without it
+//!   the crate is the URI parser and the token and session pool alone.
+//!
+//! # What the crate root exports
+//!
+//! - configuration: [`Pkcs11Uri`], [`PinSource`], [`ObjectType`],
+//!   [`LibraryVersion`], [`MAX_URI_LEN`];
+//! - tokens: [`Token`], [`TokenOptions`], [`SessionStats`];
+//! - keys (feature `envelope`): [`Pkcs11Kek`], [`Pkcs11KekBuilder`],
+//!   [`KeyCustody`], [`PKCS11_WRAPPED_LEN`];
+//! - errors: [`Error`], [`Result`], [`BackendError`].
+//!
+// Without the `envelope` feature these items are not here: their links go
+// to the default build on docs.rs. (One definition per attribute: rustdoc
+// reads them so.)
+#![cfg_attr(
+    not(feature = "envelope"),
+    doc = "[`Pkcs11Kek`]: https://docs.rs/tresor-pkcs11/latest/tresor_pkcs11/struct.Pkcs11Kek.html"
+)]
+#![cfg_attr(
+    not(feature = "envelope"),
+    doc = "[`Pkcs11Kek::generate`]: https://docs.rs/tresor-pkcs11/latest/tresor_pkcs11/struct.Pkcs11Kek.html#method.generate"
+)]
+#![cfg_attr(
+    not(feature = "envelope"),
+    doc = "[`Pkcs11Kek::custody`]: https://docs.rs/tresor-pkcs11/latest/tresor_pkcs11/struct.Pkcs11Kek.html#method.custody"
+)]
+#![cfg_attr(
+    not(feature = "envelope"),
+    doc = "[`Pkcs11KekBuilder`]: https://docs.rs/tresor-pkcs11/latest/tresor_pkcs11/struct.Pkcs11KekBuilder.html"
+)]
+#![cfg_attr(
+    not(feature = "envelope"),
+    doc = "[`KeyCustody`]: https://docs.rs/tresor-pkcs11/latest/tresor_pkcs11/struct.KeyCustody.html"
+)]
+#![cfg_attr(
+    not(feature = "envelope"),
+    doc = "[`PKCS11_WRAPPED_LEN`]: https://docs.rs/tresor-pkcs11/latest/tresor_pkcs11/constant.PKCS11_WRAPPED_LEN.html"
+)]
 #![forbid(unsafe_code)]
 
 mod error;
@@ -21,3 +168,8 @@ pub use pin::PinSource;
 pub use pool::SessionStats;
 pub use token::{Token, TokenOptions};
 pub use uri::{LibraryVersion, MAX_URI_LEN, ObjectType, Pkcs11Uri};
+
+/// The README's examples, compiled as doctests.
+#[cfg(all(doctest, feature = "envelope"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
