@@ -143,9 +143,14 @@ impl PinSource {
 }
 
 impl fmt::Display for PinSource {
-    /// As written in a URI: `file:/path` or `env:NAME`.
+    /// As written in a URI: `file:/path` or `env:NAME`; a path that starts
+    /// with `//` is written `file:///…`, so that it does not read as a
+    /// host.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            PinSource::File(path) if path.to_string_lossy().starts_with("//") => {
+                write!(f, "file://{}", path.display())
+            }
             PinSource::File(path) => write!(f, "file:{}", path.display()),
             PinSource::Env(name) => write!(f, "env:{name}"),
         }
@@ -201,6 +206,25 @@ mod tests {
             let err = PinSource::parse(text.as_bytes()).unwrap_err().to_string();
             assert!(!err.contains("S3CRET"), "{err} quotes {text}");
         }
+    }
+
+    #[test]
+    fn display_parses_back_to_the_same_text() {
+        for text in ["file:/etc/pin", "file:////srv//pin", "file:///x", "env:PIN"] {
+            let source = PinSource::parse(text.as_bytes()).unwrap();
+            let shown = source.to_string();
+            let again = PinSource::parse(shown.as_bytes()).unwrap();
+            assert_eq!(again.to_string(), shown, "{text}");
+        }
+        // A bare path with a leading `//` keeps its slashes.
+        let source = PinSource::parse(b"//srv/pin").unwrap();
+        assert_eq!(source.to_string(), "file:////srv/pin");
+        assert_eq!(
+            PinSource::parse(source.to_string().as_bytes())
+                .unwrap()
+                .to_string(),
+            "file:////srv/pin"
+        );
     }
 
     #[test]
