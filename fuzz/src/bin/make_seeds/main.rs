@@ -29,6 +29,10 @@
 //! The `rawhttp_parse` seeds (module `rawhttp`) are small raw HTTP/1.1
 //! messages written out by hand: every shape `tresor_cli::rawhttp` reads,
 //! and one refused message per defect; the same on every run.
+//!
+//! The `pkcs11_uri` seeds (module `pkcs11`) are PKCS#11 URIs written out
+//! by hand: RFC 7512's examples that tresor accepts, tresor's own, every
+//! attribute, and one refused URI per defect; the same on every run.
 
 // Byte offsets into envelopes this program has just built.
 #![allow(clippy::indexing_slicing)]
@@ -36,6 +40,7 @@
 mod audit;
 mod credentials;
 mod httpsig;
+mod pkcs11;
 mod rawhttp;
 
 use std::fs;
@@ -113,6 +118,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let [audit_recovery, audit_proofs, audit_note, audit_jcs] = audit::seeds()?;
     let [cred_token_request, cred_assertion, cred_secret_format] = credentials::seeds()?;
     let rawhttp_parse = rawhttp::seeds()?;
+    let pkcs11_uri = pkcs11::seeds()?;
 
     for (target, seeds) in [
         ("header_parse", header_parse),
@@ -129,6 +135,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("cred_assertion", cred_assertion),
         ("cred_secret_format", cred_secret_format),
         ("rawhttp_parse", rawhttp_parse),
+        ("pkcs11_uri", pkcs11_uri),
     ] {
         write_corpus(&root.join(target), &seeds)?;
         println!(
