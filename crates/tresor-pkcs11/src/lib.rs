@@ -154,6 +154,7 @@ mod kek;
 #[cfg(feature = "envelope")]
 mod key;
 mod module;
+mod percent;
 mod pin;
 mod pool;
 mod token;
