@@ -1,6 +1,7 @@
 //! Encryption contexts: key/value pairs authenticated with the ciphertext.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use crate::{Error, Result};
 
@@ -28,10 +29,12 @@ pub const MAX_CONTEXT_ENTRIES: usize = 64;
 /// assert_eq!(ctx.iter().next(), Some(("purpose", "iban")));
 /// # Ok::<(), tresor_envelope::Error>(())
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct Context {
     entries: BTreeMap<String, String>,
-    encoded_len: usize,
+    /// The entries' encoding (`FORMAT.md`), kept beside them: every seal
+    /// writes it twice (header prefix and key-section AAD).
+    encoded: Vec<u8>,
 }
 
 impl Context {
@@ -68,11 +71,24 @@ impl Context {
             return Err(Error::InvalidContext("too many entries"));
         }
         let added = 4 + key.len() + value.len();
-        if self.encoded_len + added > MAX_CONTEXT_LEN {
+        if self.encoded.len() + added > MAX_CONTEXT_LEN {
             return Err(Error::InvalidContext("too large"));
         }
-        self.encoded_len += added;
-        self.entries.insert(key, value);
+        let last = self
+            .entries
+            .last_key_value()
+            .is_none_or(|(last, _)| *last < key);
+        if last {
+            // In order (as a parsed header gives them): append.
+            encode_entry(&mut self.encoded, &key, &value);
+            self.entries.insert(key, value);
+        } else {
+            self.entries.insert(key, value);
+            self.encoded.clear();
+            for (key, value) in &self.entries {
+                encode_entry(&mut self.encoded, key, value);
+            }
+        }
         Ok(())
     }
 
@@ -99,18 +115,13 @@ impl Context {
     /// Length of the encoding written by [`Context::encode`], without the
     /// two-byte length prefix.
     pub(crate) fn encoded_len(&self) -> usize {
-        self.encoded_len
+        self.encoded.len()
     }
 
     /// Appends `len(u16) || (klen(u16) key vlen(u16) value)*` to `out`.
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&u16_be(self.encoded_len));
-        for (key, value) in &self.entries {
-            out.extend_from_slice(&u16_be(key.len()));
-            out.extend_from_slice(key.as_bytes());
-            out.extend_from_slice(&u16_be(value.len()));
-            out.extend_from_slice(value.as_bytes());
-        }
+        out.extend_from_slice(&u16_be(self.encoded.len()));
+        out.extend_from_slice(&self.encoded);
     }
 
     /// Parses the entries (without the length prefix), strictly: keys sorted,
@@ -140,6 +151,22 @@ impl<'a> IntoIterator for &'a Context {
     }
 }
 
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("entries", &self.entries)
+            .finish()
+    }
+}
+
+/// `klen(u16) key vlen(u16) value`.
+fn encode_entry(out: &mut Vec<u8>, key: &str, value: &str) {
+    out.extend_from_slice(&u16_be(key.len()));
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(&u16_be(value.len()));
+    out.extend_from_slice(value.as_bytes());
+}
+
 fn u16_be(n: usize) -> [u8; 2] {
     // Lengths are bounded by MAX_CONTEXT_LEN (< 65536) on insertion.
     u16::try_from(n)
@@ -160,6 +187,29 @@ fn take_string(bytes: &mut &[u8]) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_encoding_does_not_depend_on_insertion_order() {
+        let pairs = [("m", "1"), ("a", "2"), ("z", "3"), ("b", "")];
+        let mut forward = Context::new();
+        let mut backward = Context::new();
+        for (k, v) in pairs {
+            forward.insert(k, v).unwrap();
+        }
+        for (k, v) in pairs.iter().rev() {
+            backward.insert(*k, *v).unwrap();
+        }
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        forward.encode(&mut a);
+        backward.encode(&mut b);
+        assert_eq!(a, b);
+        assert_eq!(forward, backward);
+        let mut want = vec![0, 23];
+        for (k, v) in [("a", "2"), ("b", ""), ("m", "1"), ("z", "3")] {
+            encode_entry(&mut want, k, v);
+        }
+        assert_eq!(a, want);
+    }
 
     #[test]
     fn encode_decode_round_trip() {

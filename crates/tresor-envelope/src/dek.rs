@@ -3,9 +3,10 @@
 use std::fmt;
 
 use hkdf::Hkdf;
-use sha2::Sha256;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use sha2::{Digest, Sha256};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::format::COMMITMENT_LEN;
 use crate::rng::fill_from_os;
 use crate::{Error, Result};
 
@@ -18,13 +19,19 @@ pub const DEK_LEN: usize = 32;
 /// and unwraps. It lives on the heap, is wiped when dropped, cannot be cloned,
 /// printed or serialised; its `Debug` output shows only the type name.
 ///
-/// Beside its bytes it keeps the HMAC-SHA-256 key schedule keyed with them
-/// (format version 2 derives every message's keys with one HKDF-Expand
-/// under the data key): a data key reused for many messages computes it
-/// once. It is as secret as the key and is wiped with it.
+/// Beside its bytes it keeps what every message under it needs and that
+/// depends on the key alone, so a data key reused for many messages (the
+/// sealing cache) computes it once:
+/// - the SHA-256 state of the format-3 message-key derivation after the
+///   part of its input that is the same for every message (counter, key,
+///   label: see [`DataKey::message_key`]); it is as secret as the key and
+///   is wiped with it;
+/// - its key commitment (format 3), which is public: it is written in clear
+///   in every header sealed under the key.
 pub struct DataKey {
     bytes: Box<[u8; DEK_LEN]>,
-    expander: Box<Hkdf<Sha256>>,
+    message_key_state: Box<Sha256>,
+    commitment: [u8; COMMITMENT_LEN],
 }
 
 impl DataKey {
@@ -53,8 +60,13 @@ impl DataKey {
     }
 
     fn from_box(bytes: Box<[u8; DEK_LEN]>) -> Self {
-        let expander = Box::new(expander(&bytes));
-        DataKey { bytes, expander }
+        let message_key_state = Box::new(one_step(&bytes, MESSAGE_KEY_LABEL));
+        let commitment = finish(one_step(&bytes, COMMITMENT_LABEL), &[]);
+        DataKey {
+            bytes,
+            message_key_state,
+            commitment: *commitment,
+        }
     }
 
     /// The key's bytes, for a key-encryption key to wrap.
@@ -66,13 +78,57 @@ impl DataKey {
 
     /// HKDF-SHA-256 with the data key as its pseudorandom key (RFC 5869,
     /// section 3.3: a uniformly random key needs no extract step).
-    pub(crate) fn expander(&self) -> &Hkdf<Sha256> {
-        &self.expander
+    pub(crate) fn expander(&self) -> Hkdf<Sha256> {
+        Hkdf::<Sha256>::from_prk(self.bytes.as_slice())
+            .expect("a 32-byte key is a valid HKDF-SHA-256 PRK")
+    }
+
+    /// The format-3 message key for the header's fixed fields `info`
+    /// (42 bytes): the one-step key derivation of NIST SP 800-56C rev. 2,
+    /// section 4.1, option 1 (hash), with SHA-256 and one output block,
+    /// `SHA-256(00000001 || dek || MESSAGE_KEY_LABEL || info)`.
+    ///
+    /// Everything before `info` is the same for every message, so it is
+    /// hashed once per data key and the state kept: a message costs the one
+    /// SHA-256 block that holds `info` and the padding.
+    pub(crate) fn message_key(&self, info: &[u8]) -> Zeroizing<[u8; 32]> {
+        finish((*self.message_key_state).clone(), info)
+    }
+
+    /// The key commitment of format version 3, the same derivation with
+    /// another label and nothing after it:
+    /// `SHA-256(00000001 || dek || COMMITMENT_LABEL)`.
+    pub(crate) fn commitment(&self) -> &[u8; COMMITMENT_LEN] {
+        &self.commitment
     }
 }
 
-fn expander(prk: &[u8; DEK_LEN]) -> Hkdf<Sha256> {
-    Hkdf::<Sha256>::from_prk(prk).expect("a 32-byte key is a valid HKDF-SHA-256 PRK")
+/// The label of a format-3 message key. With the four-byte counter and the
+/// key it is 66 bytes, so a 42-byte `info` and SHA-256's padding fit in the
+/// one block after the first.
+pub(crate) const MESSAGE_KEY_LABEL: &[u8] = b"tresor-envelope/v3 message key";
+
+/// The label of a format-3 key commitment. The message-key and commitment
+/// inputs differ within their first block, so neither is an extension of
+/// the other (SHA-256's length extension cannot turn the public commitment
+/// into a message key), and all message-key inputs have one length.
+pub(crate) const COMMITMENT_LABEL: &[u8] = b"tresor-envelope/v3 key commitment";
+
+/// SHA-256 after `00000001 || dek || label`: the one-step derivation's
+/// counter (its first and only block of output), shared secret and the
+/// start of its fixed info.
+fn one_step(dek: &[u8; DEK_LEN], label: &[u8]) -> Sha256 {
+    let mut state = Sha256::new();
+    state.update(1u32.to_be_bytes());
+    state.update(dek);
+    state.update(label);
+    state
+}
+
+/// Hashes the rest of the fixed info and returns the 32-byte output.
+fn finish(mut state: Sha256, info: &[u8]) -> Zeroizing<[u8; 32]> {
+    state.update(info);
+    Zeroizing::new(state.finalize().into())
 }
 
 impl Zeroize for DataKey {
@@ -80,7 +136,8 @@ impl Zeroize for DataKey {
     /// states wipe themselves), leaving an all-zero key.
     fn zeroize(&mut self) {
         self.bytes.zeroize();
-        *self.expander = expander(&self.bytes);
+        *self.message_key_state = one_step(&self.bytes, MESSAGE_KEY_LABEL);
+        self.commitment = *finish(one_step(&self.bytes, COMMITMENT_LABEL), &[]);
     }
 }
 
@@ -102,29 +159,40 @@ impl fmt::Debug for DataKey {
 mod tests {
     use super::*;
 
-    fn expand(key: &DataKey) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        key.expander().expand(b"info", &mut out).unwrap();
-        out
+    /// SHA-256 of the concatenation, in one call: what the cached state
+    /// must reproduce.
+    fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+        Sha256::digest(parts.concat()).into()
     }
 
     #[test]
-    fn the_key_schedule_is_the_keys() {
+    fn the_cached_state_computes_the_one_step_derivation() {
         let key = DataKey::from_slice(&[7; DEK_LEN]).unwrap();
-        let fresh = Hkdf::<Sha256>::from_prk(&[7; DEK_LEN]).unwrap();
-        let mut want = [0u8; 32];
-        fresh.expand(b"info", &mut want).unwrap();
-        assert_eq!(expand(&key), want);
+        for len in [0, 1, 42, 55, 64, 100] {
+            let info = vec![0xa5; len];
+            assert_eq!(
+                *key.message_key(&info),
+                sha256(&[&[0, 0, 0, 1], &[7; DEK_LEN], MESSAGE_KEY_LABEL, &info])
+            );
+        }
+        assert_eq!(
+            key.commitment(),
+            &sha256(&[&[0, 0, 0, 1], &[7; DEK_LEN], COMMITMENT_LABEL])
+        );
+        // One block after the first for a 42-byte info.
+        assert_eq!(4 + DEK_LEN + MESSAGE_KEY_LABEL.len(), 66);
+        assert!(66 % 64 + 42 + 9 <= 64);
     }
 
     #[test]
-    fn zeroize_wipes_the_key_and_its_schedule() {
+    fn zeroize_wipes_the_key_and_its_state() {
         let mut key = DataKey::from_slice(&[7; DEK_LEN]).unwrap();
-        let before = expand(&key);
+        let before = *key.message_key(b"info");
         key.zeroize();
         assert_eq!(key.expose_secret(), &[0; DEK_LEN]);
         let zero = DataKey::from_slice(&[0; DEK_LEN]).unwrap();
-        assert_eq!(expand(&key), expand(&zero));
-        assert_ne!(expand(&key), before);
+        assert_eq!(*key.message_key(b"info"), *zero.message_key(b"info"));
+        assert_eq!(key.commitment(), zero.commitment());
+        assert_ne!(*key.message_key(b"info"), before);
     }
 }

@@ -1,5 +1,6 @@
 //! Sealing, opening and rewrapping.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
@@ -9,11 +10,11 @@ use zeroize::Zeroize;
 use crate::cache::{CachedDek, OpenCache, SealCache};
 use crate::derive::{derive, derive_and_verify};
 use crate::format::{
-    COMMITMENT_LEN, Header, VERSION, check_frame_size, check_key_section, key_section_aad,
-    key_section_len, prefix_len, write_key_section, write_prefix,
+    COMMITMENT_LEN, Header, VERSION, check_frame_size, check_key_section, key_section_len,
+    prefix_len, write_key_section, write_key_section_aad, write_prefix,
 };
 use crate::rng;
-use crate::stream::{OpenReader, SealWriter, open_frames, seal_frame};
+use crate::stream::{OpenReader, SealWriter, open_frames, seal_frame_after_header};
 use crate::suite::{FrameCipher, TAG_LEN};
 use crate::{
     Context, DEFAULT_FRAME_SIZE, DataKey, Error, KeyEncryptionKey, Keyring, MonotonicClock,
@@ -196,7 +197,7 @@ impl Envelope {
         let frame_size = options.frame_size as usize;
         let frames = plaintext.len().div_ceil(frame_size.max(1)).max(1);
         let mut out = Vec::new();
-        let cipher = self.seal_header(
+        let (cipher, aad_len) = self.seal_header(
             context,
             options,
             Some(plaintext.len() as u64),
@@ -207,10 +208,11 @@ impl Envelope {
         for counter in 0..frames {
             let start = out.len();
             out.extend_from_slice(chunks.next().unwrap_or_default());
-            seal_frame(
+            seal_frame_after_header(
                 &cipher,
                 counter as u64,
                 counter + 1 == frames,
+                aad_len,
                 &mut out,
                 start,
             )?;
@@ -227,7 +229,13 @@ impl Envelope {
         let cipher = self.prepare_open(&header, context)?;
         let body = ciphertext.get(consumed..).unwrap_or_default();
         let mut out = Vec::with_capacity(body.len());
-        match open_frames(&cipher, header.frame_size() as usize, body, &mut out) {
+        match open_frames(
+            &cipher,
+            header.frame_size() as usize,
+            header.frame_aad(),
+            body,
+            &mut out,
+        ) {
             Ok(()) => Ok(out),
             Err(err) => {
                 out.zeroize();
@@ -273,9 +281,15 @@ impl Envelope {
         options: &SealOptions,
     ) -> Result<SealWriter<W>> {
         let mut header = Vec::new();
-        let cipher = self.seal_header(context, options, None, 0, &mut header)?;
+        let (cipher, aad_len) = self.seal_header(context, options, None, 0, &mut header)?;
         writer.write_all(&header)?;
-        Ok(SealWriter::new(writer, cipher, options.frame_size as usize))
+        header.truncate(aad_len);
+        Ok(SealWriter::new(
+            writer,
+            cipher,
+            header,
+            options.frame_size as usize,
+        ))
     }
 
     /// Opens a sealed stream from `reader` into `writer`, in constant memory;
@@ -304,6 +318,7 @@ impl Envelope {
         Ok(OpenReader::new(
             reader,
             cipher,
+            header.frame_aad().to_vec(),
             header.frame_size() as usize,
         ))
     }
@@ -403,7 +418,8 @@ impl Envelope {
     /// Picks the key-encryption key and data key, draws the message id,
     /// writes the header (prefix, commitment, key section) into the empty
     /// `out`, with room reserved for `body_len` more bytes, and returns the
-    /// keyed frame cipher.
+    /// keyed frame cipher and the length of the prefix, which is every
+    /// frame's additional data (`out[..len]`).
     ///
     /// The header is encoded once, straight into `out`, and the key
     /// derivation reads its prefix there: no `Header` value, no copies.
@@ -414,13 +430,15 @@ impl Envelope {
         len: Option<u64>,
         body_len: usize,
         out: &mut Vec<u8>,
-    ) -> Result<FrameCipher> {
+    ) -> Result<(FrameCipher, usize)> {
         check_frame_size(options.frame_size)?;
         // Held to the end, so a key destroyed meanwhile cannot be used or cached.
         let keyring = self.read_keyring();
         let kek = keyring.sealing_kek(options.kek_id.as_deref())?;
-        let aad = key_section_aad(VERSION, options.suite, context, kek.key_id());
-        let (dek, wrapped) = self.data_key(kek, aad, len)?;
+        let (dek, wrapped) = with_scratch(|aad| {
+            write_key_section_aad(aad, VERSION, options.suite, context, kek.key_id());
+            self.data_key(kek, aad, len)
+        })?;
         check_key_section(kek.key_id(), &wrapped)?;
         let message_id = rng::message_id()?;
 
@@ -432,7 +450,7 @@ impl Envelope {
         let keys = derive(&dek, VERSION, &message_id, out);
         out.extend_from_slice(&keys.commitment);
         write_key_section(out, kek.key_id(), &wrapped);
-        Ok(FrameCipher::new(options.suite, &keys.key))
+        Ok((FrameCipher::new(options.suite, &keys.key), prefix_len))
     }
 
     /// A data key and its wrapped form: from the sealing cache when allowed,
@@ -440,20 +458,20 @@ impl Envelope {
     fn data_key(
         &self,
         kek: &Arc<dyn KeyEncryptionKey>,
-        aad: Vec<u8>,
+        aad: &[u8],
         len: Option<u64>,
     ) -> Result<CachedDek> {
         let cache = self.seal_cache.as_ref().zip(len);
         if let Some(cached) =
-            cache.and_then(|(cache, len)| cache.checkout(kek, &aad, len, self.clock.now()))
+            cache.and_then(|(cache, len)| cache.checkout(kek, aad, len, self.clock.now()))
         {
             return Ok(cached);
         }
         let dek = DataKey::generate()?;
-        let wrapped: Arc<[u8]> = kek.wrap(&dek, &aad)?.into();
+        let wrapped: Arc<[u8]> = kek.wrap(&dek, aad)?.into();
         let fresh = (Arc::new(dek), wrapped);
         if let Some((cache, len)) = cache {
-            cache.insert(kek, aad, fresh.clone(), len, self.clock.now());
+            cache.insert(kek, aad.to_vec(), fresh.clone(), len, self.clock.now());
         }
         Ok(fresh)
     }
@@ -497,6 +515,23 @@ impl Envelope {
         header.set_key_section(to.key_id(), wrapped)?;
         Ok(header)
     }
+}
+
+/// Runs `f` with an empty buffer: this thread's reusable one (a sealing
+/// cache hit then allocates nothing for the key-section AAD it looks up
+/// by), or a new one if that is in use (a key-encryption key that seals
+/// from inside `wrap`).
+fn with_scratch<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+    thread_local! {
+        static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            f(&mut buf)
+        }
+        Err(_) => f(&mut Vec::new()),
+    })
 }
 
 impl fmt::Debug for Envelope {

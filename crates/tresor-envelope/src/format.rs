@@ -9,13 +9,18 @@ use crate::{Context, Error, MAX_CONTEXT_LEN, Result, Suite};
 pub const MAGIC: [u8; 4] = *b"TRSE";
 
 /// The format version this library writes.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 
 /// The first format version, still read (and rewrapped) but no longer written.
 pub const VERSION_1: u8 = 1;
 
-/// Every format version this library reads: [`VERSION_1`] and [`VERSION`].
-pub const READ_VERSIONS: [u8; 2] = [VERSION_1, VERSION];
+/// The second format version, still read (and rewrapped) but no longer
+/// written.
+pub const VERSION_2: u8 = 2;
+
+/// Every format version this library reads: [`VERSION_1`], [`VERSION_2`] and
+/// [`VERSION`].
+pub const READ_VERSIONS: [u8; 3] = [VERSION_1, VERSION_2, VERSION];
 
 /// Length of the random message id.
 pub const MESSAGE_ID_LEN: usize = 32;
@@ -36,7 +41,7 @@ pub const DEFAULT_FRAME_SIZE: u32 = 64 << 10;
 pub const MAX_WRAPPED_DEK_LEN: usize = 4096;
 
 /// Bytes before the context: magic, version, suite, frame size, message id.
-const FIXED_LEN: usize = 4 + 1 + 1 + 4 + MESSAGE_ID_LEN;
+pub(crate) const FIXED_LEN: usize = 4 + 1 + 1 + 4 + MESSAGE_ID_LEN;
 
 /// Domain separation label of the key-section AAD.
 const KEY_SECTION_LABEL: &[u8] = b"tresor-envelope/v1 key section";
@@ -203,6 +208,16 @@ impl Header {
         &self.prefix
     }
 
+    /// The additional data of every frame: the prefix from version 3 on,
+    /// nothing before.
+    pub(crate) fn frame_aad(&self) -> &[u8] {
+        if self.version >= VERSION {
+            &self.prefix
+        } else {
+            &[]
+        }
+    }
+
     /// Replaces the key section. The id must be valid and the wrapped key
     /// within bounds, or the header could not be written back.
     pub(crate) fn set_key_section(&mut self, kek_id: &str, wrapped_dek: Vec<u8>) -> Result<()> {
@@ -282,15 +297,26 @@ pub(crate) fn key_section_aad(
     context: &Context,
     kek_id: &str,
 ) -> Vec<u8> {
-    let mut aad =
-        Vec::with_capacity(KEY_SECTION_LABEL.len() + 5 + context.encoded_len() + kek_id.len());
+    let mut aad = Vec::new();
+    write_key_section_aad(&mut aad, version, suite, context, kek_id);
+    aad
+}
+
+/// Appends the [`key_section_aad`] to `aad`.
+pub(crate) fn write_key_section_aad(
+    aad: &mut Vec<u8>,
+    version: u8,
+    suite: Suite,
+    context: &Context,
+    kek_id: &str,
+) {
+    aad.reserve(KEY_SECTION_LABEL.len() + 5 + context.encoded_len() + kek_id.len());
     aad.extend_from_slice(KEY_SECTION_LABEL);
     aad.push(version);
     aad.push(suite.id());
-    context.encode(&mut aad);
+    context.encode(aad);
     aad.push(u8::try_from(kek_id.len()).unwrap_or(u8::MAX));
     aad.extend_from_slice(kek_id.as_bytes());
-    aad
 }
 
 pub(crate) fn check_frame_size(frame_size: u32) -> Result<()> {

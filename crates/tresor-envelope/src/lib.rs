@@ -134,7 +134,7 @@
 //!   [`SystemMonotonicClock`];
 //! - the format: [`Header`] (read without a key) and the constants of
 //!   `FORMAT.md`: [`MAGIC`], [`VERSION`] (written), [`READ_VERSIONS`],
-//!   [`VERSION_1`], [`MESSAGE_ID_LEN`],
+//!   [`VERSION_1`], [`VERSION_2`], [`MESSAGE_ID_LEN`],
 //!   [`COMMITMENT_LEN`], [`TAG_LEN`], [`DEK_LEN`], [`LOCAL_WRAPPED_LEN`],
 //!   [`MIN_FRAME_SIZE`], [`DEFAULT_FRAME_SIZE`], [`MAX_FRAME_SIZE`],
 //!   [`MAX_WRAPPED_DEK_LEN`], [`MAX_CONTEXT_LEN`], [`MAX_CONTEXT_ENTRIES`],
@@ -167,7 +167,7 @@ pub use envelope::{Envelope, EnvelopeBuilder, SealOptions};
 pub use error::{Error, Result};
 pub use format::{
     COMMITMENT_LEN, DEFAULT_FRAME_SIZE, Header, MAGIC, MAX_FRAME_SIZE, MAX_WRAPPED_DEK_LEN,
-    MESSAGE_ID_LEN, MIN_FRAME_SIZE, READ_VERSIONS, VERSION, VERSION_1,
+    MESSAGE_ID_LEN, MIN_FRAME_SIZE, READ_VERSIONS, VERSION, VERSION_1, VERSION_2,
 };
 pub use kek::{KeyEncryptionKey, MAX_KEY_ID_LEN, validate_key_id};
 pub use keyring::{KekState, Keyring};

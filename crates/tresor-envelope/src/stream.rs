@@ -5,7 +5,9 @@
 //! message is empty). Frame `i` is sealed with nonce
 //! `0x000000 || i (u64 big-endian) || last (0x00 or 0x01)`, so dropping,
 //! reordering, duplicating or appending frames, or cutting the stream at a
-//! frame boundary, makes a frame fail to authenticate.
+//! frame boundary, makes a frame fail to authenticate. Every frame's
+//! additional data is the header's [`frame_aad`](crate::Header): the prefix
+//! from format version 3 on, nothing before.
 
 use std::io::{self, Read, Write};
 
@@ -14,16 +16,39 @@ use zeroize::Zeroizing;
 use crate::suite::{FrameCipher, TAG_LEN, frame_nonce};
 use crate::{Error, Result};
 
-/// Seals `buf[start..]` in place as frame `counter` and appends its tag.
+/// Seals `buf[start..]` in place as frame `counter`, with `aad` as its
+/// additional data, and appends its tag.
 pub(crate) fn seal_frame(
     cipher: &FrameCipher,
     counter: u64,
     last: bool,
+    aad: &[u8],
     buf: &mut Vec<u8>,
     start: usize,
 ) -> Result<()> {
     let frame = buf.get_mut(start..).ok_or(Error::Decrypt)?;
-    let tag = cipher.seal_in_place(frame_nonce(counter, last), &[], frame)?;
+    let tag = cipher.seal_in_place(frame_nonce(counter, last), aad, frame)?;
+    buf.extend_from_slice(&tag);
+    Ok(())
+}
+
+/// Seals `buf[start..]` in place as frame `counter` of a message written
+/// in one buffer, whose additional data is `buf[..aad_len]` (its prefix),
+/// and appends its tag.
+pub(crate) fn seal_frame_after_header(
+    cipher: &FrameCipher,
+    counter: u64,
+    last: bool,
+    aad_len: usize,
+    buf: &mut Vec<u8>,
+    start: usize,
+) -> Result<()> {
+    if aad_len > start || start > buf.len() {
+        return Err(Error::Decrypt);
+    }
+    let (head, frame) = buf.split_at_mut(start);
+    let aad = head.get(..aad_len).ok_or(Error::Decrypt)?;
+    let tag = cipher.seal_in_place(frame_nonce(counter, last), aad, frame)?;
     buf.extend_from_slice(&tag);
     Ok(())
 }
@@ -34,12 +59,13 @@ pub(crate) fn open_frame(
     cipher: &FrameCipher,
     counter: u64,
     last: bool,
+    aad: &[u8],
     frame: &mut [u8],
 ) -> Result<usize> {
     if last && counter > 0 && frame.len() == TAG_LEN {
         return Err(Error::Decrypt);
     }
-    cipher.open_in_place(frame_nonce(counter, last), &[], frame)
+    cipher.open_in_place(frame_nonce(counter, last), aad, frame)
 }
 
 /// Splits a complete frame section into frames and opens them, appending the
@@ -48,6 +74,7 @@ pub(crate) fn open_frame(
 pub(crate) fn open_frames(
     cipher: &FrameCipher,
     frame_size: usize,
+    aad: &[u8],
     mut body: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<()> {
@@ -59,7 +86,7 @@ pub(crate) fn open_frames(
         let start = out.len();
         out.extend_from_slice(frame);
         let frame = out.get_mut(start..).ok_or(Error::Decrypt)?;
-        let plain = open_frame(cipher, counter, last, frame)?;
+        let plain = open_frame(cipher, counter, last, aad, frame)?;
         out.truncate(start + plain);
         if last {
             return Ok(());
@@ -78,6 +105,7 @@ pub(crate) fn open_frames(
 pub struct SealWriter<W: Write> {
     inner: W,
     cipher: FrameCipher,
+    aad: Vec<u8>,
     buf: Zeroizing<Vec<u8>>,
     frame_size: usize,
     counter: u64,
@@ -85,10 +113,11 @@ pub struct SealWriter<W: Write> {
 }
 
 impl<W: Write> SealWriter<W> {
-    pub(crate) fn new(inner: W, cipher: FrameCipher, frame_size: usize) -> Self {
+    pub(crate) fn new(inner: W, cipher: FrameCipher, aad: Vec<u8>, frame_size: usize) -> Self {
         SealWriter {
             inner,
             cipher,
+            aad,
             buf: Zeroizing::new(Vec::with_capacity(frame_size + TAG_LEN)),
             frame_size,
             counter: 0,
@@ -109,7 +138,14 @@ impl<W: Write> SealWriter<W> {
     }
 
     fn write_frame(&mut self, last: bool) -> Result<()> {
-        seal_frame(&self.cipher, self.counter, last, &mut self.buf, 0)?;
+        seal_frame(
+            &self.cipher,
+            self.counter,
+            last,
+            &self.aad,
+            &mut self.buf,
+            0,
+        )?;
         self.inner.write_all(&self.buf)?;
         self.buf.clear();
         self.counter = self.counter.checked_add(1).ok_or(Error::Decrypt)?;
@@ -162,6 +198,7 @@ enum ReadState {
 pub struct OpenReader<R: Read> {
     inner: R,
     cipher: FrameCipher,
+    aad: Vec<u8>,
     frame_len: usize,
     /// One frame plus one byte of look-ahead (to tell the last frame).
     buf: Zeroizing<Vec<u8>>,
@@ -173,11 +210,12 @@ pub struct OpenReader<R: Read> {
 }
 
 impl<R: Read> OpenReader<R> {
-    pub(crate) fn new(inner: R, cipher: FrameCipher, frame_size: usize) -> Self {
+    pub(crate) fn new(inner: R, cipher: FrameCipher, aad: Vec<u8>, frame_size: usize) -> Self {
         let frame_len = frame_size + TAG_LEN;
         OpenReader {
             inner,
             cipher,
+            aad,
             frame_len,
             buf: Zeroizing::new(vec![0u8; frame_len + 1]),
             carry: false,
@@ -219,7 +257,7 @@ impl<R: Read> OpenReader<R> {
         self.carry = !last;
         let frame_end = filled.min(self.frame_len);
         let frame = self.buf.get_mut(..frame_end).unwrap_or_default();
-        match open_frame(&self.cipher, self.counter, last, frame) {
+        match open_frame(&self.cipher, self.counter, last, &self.aad, frame) {
             Ok(plain) => {
                 self.pos = 0;
                 self.end = plain;

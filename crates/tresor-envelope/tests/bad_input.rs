@@ -325,7 +325,7 @@ fn wrong_magic_is_malformed() {
 #[test]
 fn unknown_versions_are_unsupported() {
     let (_, message) = sealed(b"x");
-    for version in [0, 3, 4, 0x7f, 0xff] {
+    for version in [0, 4, 5, 0x7f, 0xff] {
         let mut raw = Raw::of(&message);
         raw.version = version;
         assert_all(
@@ -361,13 +361,13 @@ fn unknown_suites_are_unsupported() {
     }
     // The version is checked before the suite.
     let mut raw = Raw::of(&message);
-    raw.version = 3;
+    raw.version = 4;
     raw.suite = 0xff;
     assert_all(
         &raw.message(),
         &context(),
-        |e| matches!(e, Error::UnsupportedVersion(3)),
-        "UnsupportedVersion(3)",
+        |e| matches!(e, Error::UnsupportedVersion(4)),
+        "UnsupportedVersion(4)",
     );
 }
 

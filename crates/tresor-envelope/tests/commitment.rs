@@ -10,8 +10,9 @@
 //! the commitment, and nothing else, stands in the way.
 //!
 //! The key derivation of `FORMAT.md` is re-implemented here with `ring`'s
-//! HMAC (the library uses the `hkdf` crate), so the test also cross-checks
-//! `derive.rs`, the frame nonce and the key-section AAD byte for byte.
+//! HMAC and SHA-256 (the library uses the `hkdf` and `sha2` crates), so the test also cross-checks
+//! `derive.rs`, the frame nonce, the frames' additional data and the
+//! key-section AAD byte for byte.
 //!
 //! The GF(2^128) arithmetic below is attack code in a test, written for
 //! clarity; it is not constant-time and not a library primitive.
@@ -23,7 +24,7 @@ use aes::Aes256;
 use aes::cipher::{Array, BlockCipherEncrypt, KeyInit};
 use aes_gcm_siv::aead::AeadInOut;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
-use ring::hmac;
+use ring::{digest, hmac};
 use tresor_envelope::{
     Context, DataKey, Envelope, Error, Header, KeyEncryptionKey, Keyring, LocalKek, SealOptions,
     Suite,
@@ -35,6 +36,8 @@ use zeroize::Zeroizing;
 const V1_MESSAGE_KEY_LABEL: &[u8] = b"tresor-envelope/v1 message key";
 const V1_COMMITMENT_LABEL: &[u8] = b"tresor-envelope/v1 key commitment";
 const KEY_SECTION_LABEL: &[u8] = b"tresor-envelope/v1 key section";
+const V3_MESSAGE_KEY_LABEL: &[u8] = b"tresor-envelope/v3 message key";
+const V3_COMMITMENT_LABEL: &[u8] = b"tresor-envelope/v3 key commitment";
 
 /// HKDF-SHA-256 (RFC 5869) with a 32-byte output, from HMAC-SHA-256 alone:
 /// PRK = HMAC(salt, IKM); OKM = T(1) = HMAC(PRK, info || 0x01).
@@ -82,8 +85,32 @@ fn derive(dek: &[u8; 32], prefix: &[u8]) -> Derived {
                 commitment: okm[32..].try_into().unwrap(),
             }
         }
+        // Version 3: the one-step derivation of NIST SP 800-56C (SHA-256),
+        // message key over the fixed fields (42 bytes), commitment over a
+        // label alone.
+        0x03 => {
+            let one_step = |label: &[u8], info: &[u8]| -> [u8; 32] {
+                digest::digest(
+                    &digest::SHA256,
+                    &[&[0u8, 0, 0, 1][..], &dek[..], label, info].concat(),
+                )
+                .as_ref()
+                .try_into()
+                .unwrap()
+            };
+            Derived {
+                key: one_step(V3_MESSAGE_KEY_LABEL, &prefix[..42]),
+                commitment: one_step(V3_COMMITMENT_LABEL, &[]),
+            }
+        }
         other => panic!("no derivation for version {other}"),
     }
+}
+
+/// Every frame's additional data: the whole prefix from version 3 on,
+/// nothing before.
+fn frame_aad(prefix: &[u8]) -> &[u8] {
+    if prefix[4] >= 0x03 { prefix } else { &[] }
 }
 
 /// The STREAM nonce of frame `counter`.
@@ -204,37 +231,67 @@ fn hash_key_and_mask(key: &[u8; 32], nonce: [u8; 12]) -> (u128, u128) {
     (aes256(key, [0; 16]), aes256(key, counter_block(nonce, 1)))
 }
 
-/// The GCM tag of a 2-block ciphertext with empty AAD:
-/// GHASH_H(C) = C1·H^3 ⊕ C2·H^2 ⊕ L·H, tag = GHASH ⊕ S.
-fn gcm_tag_2_blocks(key: &[u8; 32], nonce: [u8; 12], c1: u128, c2: u128) -> u128 {
-    let (h, s) = hash_key_and_mask(key, nonce);
-    let l: u128 = 256; // len(A) = 0 bits || len(C) = 256 bits
-    gf_mul(c1, gf_pow(h, 3)) ^ gf_mul(c2, gf_pow(h, 2)) ^ gf_mul(l, h) ^ s
+/// GHASH_H of the AAD alone: X_A = A_1·H^m ⊕ … ⊕ A_m·H, the last block
+/// zero-padded.
+fn ghash_aad(h: u128, aad: &[u8]) -> u128 {
+    aad.chunks(16).fold(0, |x, chunk| {
+        let mut block = [0u8; 16];
+        block[..chunk.len()].copy_from_slice(chunk);
+        gf_mul(x ^ u128::from_be_bytes(block), h)
+    })
 }
 
-/// A 2-block AES-256-GCM ciphertext and tag (empty AAD) that authenticates
-/// under both `k1` and `k2`: C1 is chosen, C2 solves tag_1 = tag_2, i.e.
-/// C2·(H1^2 ⊕ H2^2) = C1·(H1^3 ⊕ H2^3) ⊕ L·(H1 ⊕ H2) ⊕ S1 ⊕ S2.
-fn two_key_frame(k1: &[u8; 32], k2: &[u8; 32], nonce: [u8; 12], c1: [u8; 16]) -> Vec<u8> {
+/// The lengths block: len(A) and len(C) in bits, 64 bits each.
+fn lengths_block(aad: &[u8], ciphertext_len: usize) -> u128 {
+    (((aad.len() * 8) as u128) << 64) | (ciphertext_len * 8) as u128
+}
+
+/// The GCM tag of a 2-block ciphertext with additional data `aad`:
+/// GHASH_H(A, C) = X_A·H^3 ⊕ C1·H^3 ⊕ C2·H^2 ⊕ L·H, tag = GHASH ⊕ S.
+fn gcm_tag_2_blocks(key: &[u8; 32], nonce: [u8; 12], aad: &[u8], c1: u128, c2: u128) -> u128 {
+    let (h, s) = hash_key_and_mask(key, nonce);
+    let l = lengths_block(aad, 32);
+    gf_mul(ghash_aad(h, aad) ^ c1, gf_pow(h, 3)) ^ gf_mul(c2, gf_pow(h, 2)) ^ gf_mul(l, h) ^ s
+}
+
+/// A 2-block AES-256-GCM ciphertext and tag (additional data `aad`) that
+/// authenticates under both `k1` and `k2`: C1 is chosen, C2 solves
+/// tag_1 = tag_2, i.e. C2·(H1^2 ⊕ H2^2) = (X_A1 ⊕ C1)·H1^3 ⊕ (X_A2 ⊕ C1)·H2^3
+/// ⊕ L·(H1 ⊕ H2) ⊕ S1 ⊕ S2.
+fn two_key_frame(
+    k1: &[u8; 32],
+    k2: &[u8; 32],
+    nonce: [u8; 12],
+    aad: &[u8],
+    c1: [u8; 16],
+) -> Vec<u8> {
     let (h1, s1) = hash_key_and_mask(k1, nonce);
     let (h2, s2) = hash_key_and_mask(k2, nonce);
     let c1 = u128::from_be_bytes(c1);
-    let l: u128 = 256;
-    let rhs = gf_mul(c1, gf_pow(h1, 3) ^ gf_pow(h2, 3)) ^ gf_mul(l, h1 ^ h2) ^ s1 ^ s2;
+    let l = lengths_block(aad, 32);
+    let rhs = gf_mul(ghash_aad(h1, aad) ^ c1, gf_pow(h1, 3))
+        ^ gf_mul(ghash_aad(h2, aad) ^ c1, gf_pow(h2, 3))
+        ^ gf_mul(l, h1 ^ h2)
+        ^ s1
+        ^ s2;
     let c2 = gf_mul(rhs, gf_inv(gf_pow(h1, 2) ^ gf_pow(h2, 2)));
-    let tag = gcm_tag_2_blocks(k1, nonce, c1, c2);
-    assert_eq!(tag, gcm_tag_2_blocks(k2, nonce, c1, c2), "the tags collide");
+    let tag = gcm_tag_2_blocks(k1, nonce, aad, c1, c2);
+    assert_eq!(
+        tag,
+        gcm_tag_2_blocks(k2, nonce, aad, c1, c2),
+        "the tags collide"
+    );
     [c1.to_be_bytes(), c2.to_be_bytes(), tag.to_be_bytes()].concat()
 }
 
-/// Opens `frame` (ciphertext || tag) with raw `ring` AES-256-GCM, empty AAD.
-fn ring_open(key: &[u8; 32], nonce: [u8; 12], frame: &[u8]) -> Option<Vec<u8>> {
+/// Opens `frame` (ciphertext || tag) with raw `ring` AES-256-GCM.
+fn ring_open(key: &[u8; 32], nonce: [u8; 12], aad: &[u8], frame: &[u8]) -> Option<Vec<u8>> {
     let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).unwrap());
     let mut in_out = frame.to_vec();
     let plain = key
         .open_in_place(
             Nonce::assume_unique_for_key(nonce),
-            Aad::empty(),
+            Aad::from(aad),
             &mut in_out,
         )
         .ok()?;
@@ -285,22 +342,29 @@ fn field_arithmetic_is_sound() {
 fn hand_written_gcm_tag_matches_ring() {
     use ring::rand::{SecureRandom, SystemRandom};
     let rng = SystemRandom::new();
-    for _ in 0..32 {
+    for i in 0..32 {
         let mut key = [0u8; 32];
         let mut nonce = [0u8; 12];
         let mut plaintext = [0u8; 32];
+        // No AAD, part of a block, whole blocks, and a header-sized one.
+        let mut aad = vec![0u8; [0, 5, 16, 32, 87][i % 5]];
         rng.fill(&mut key).unwrap();
         rng.fill(&mut nonce).unwrap();
         rng.fill(&mut plaintext).unwrap();
+        rng.fill(&mut aad).unwrap();
         let sealer = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).unwrap());
         let mut ct = plaintext.to_vec();
         let tag = sealer
-            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut ct)
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(&aad),
+                &mut ct,
+            )
             .unwrap();
         let c1 = u128::from_be_bytes(ct[..16].try_into().unwrap());
         let c2 = u128::from_be_bytes(ct[16..].try_into().unwrap());
         assert_eq!(
-            gcm_tag_2_blocks(&key, nonce, c1, c2).to_be_bytes(),
+            gcm_tag_2_blocks(&key, nonce, &aad, c1, c2).to_be_bytes(),
             tag.as_ref()
         );
         assert_eq!(xor(&ct, &keystream_2_blocks(&key, nonce)), plaintext);
@@ -358,8 +422,11 @@ fn library_derivation_matches_format() {
             let mut opened = Vec::new();
             for (i, frame) in frames.iter().enumerate() {
                 let nonce = frame_nonce(i as u64, i + 1 == frames.len());
+                let aad = frame_aad(prefix);
                 let plain = match suite {
-                    Suite::Aes256Gcm => ring_open(&derived.key, nonce, frame).expect("frame opens"),
+                    Suite::Aes256Gcm => {
+                        ring_open(&derived.key, nonce, aad, frame).expect("frame opens")
+                    }
                     _ => {
                         let cipher = aes_gcm_siv::Aes256GcmSiv::new(&derived.key.into());
                         let (ct, tag) = frame.split_at(frame.len() - 16);
@@ -367,7 +434,7 @@ fn library_derivation_matches_format() {
                         cipher
                             .decrypt_inout_detached(
                                 &nonce.into(),
-                                &[],
+                                aad,
                                 (&mut buf[..]).into(),
                                 &aes_gcm_siv::Tag::try_from(tag).unwrap(),
                             )
@@ -427,19 +494,20 @@ fn salamander(prefix: &[u8], context: &Context) {
 
     // One frame: frame 0, the last one.
     let nonce = frame_nonce(0, true);
-    let frame = two_key_frame(&d1.key, &d2.key, nonce, *b"invisible salamd");
+    let aad = frame_aad(prefix);
+    let frame = two_key_frame(&d1.key, &d2.key, nonce, aad, *b"invisible salamd");
     assert_eq!(frame.len(), 32 + 16);
 
     // What makes the test meaningful: raw AES-256-GCM accepts the frame
     // under both message keys, with different plaintexts.
-    let p1 = ring_open(&d1.key, nonce, &frame).expect("the frame opens under message key 1");
-    let p2 = ring_open(&d2.key, nonce, &frame).expect("the frame opens under message key 2");
+    let p1 = ring_open(&d1.key, nonce, aad, &frame).expect("the frame opens under message key 1");
+    let p2 = ring_open(&d2.key, nonce, aad, &frame).expect("the frame opens under message key 2");
     assert_ne!(p1, p2);
     assert_eq!(p1, xor(&frame[..32], &keystream_2_blocks(&d1.key, nonce)));
     assert_eq!(p2, xor(&frame[..32], &keystream_2_blocks(&d2.key, nonce)));
     // Control: a third key does not open it (the tag is not universal).
     let d3 = derive(&[0x33; 32], prefix);
-    assert!(ring_open(&d3.key, nonce, &frame).is_none());
+    assert!(ring_open(&d3.key, nonce, aad, &frame).is_none());
 
     // A keyring with one LocalKek; the test keeps a handle to wrap with.
     let kek = Arc::new(LocalKek::generate(KEK_ID).unwrap());
@@ -490,8 +558,8 @@ fn salamander(prefix: &[u8], context: &Context) {
 fn two_key_frame_is_stopped_by_the_commitment_hand_built_header() {
     let pairs = [("purpose", "salamander"), ("tenant", "acme")];
     let context = Context::from_pairs(pairs).unwrap();
-    // Both format versions: version 1 messages are still read.
-    for version in [0x01, 0x02] {
+    // Every format version: versions 1 and 2 are still read.
+    for version in [0x01, 0x02, 0x03] {
         for frame_size in [32, 64 << 10] {
             let prefix = prefix_by_hand(
                 version,
@@ -545,17 +613,27 @@ fn two_key_frame_is_stopped_by_the_commitment_sealed_header() {
 
 // ---- non-canonical framing, built with the key --------------------------------
 
-/// Seals one frame with the raw AEAD of `suite` (empty AAD).
-fn seal_frame_by_hand(suite: Suite, key: &[u8; 32], nonce: [u8; 12], plaintext: &[u8]) -> Vec<u8> {
+/// Seals one frame with the raw AEAD of `suite`.
+fn seal_frame_by_hand(
+    suite: Suite,
+    key: &[u8; 32],
+    nonce: [u8; 12],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Vec<u8> {
     let mut buf = plaintext.to_vec();
     let tag: Vec<u8> = match suite {
         Suite::Aes256Gcm => LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).unwrap())
-            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf)
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad),
+                &mut buf,
+            )
             .unwrap()
             .as_ref()
             .to_vec(),
         _ => aes_gcm_siv::Aes256GcmSiv::new(&(*key).into())
-            .encrypt_inout_detached(&nonce.into(), &[], (&mut buf[..]).into())
+            .encrypt_inout_detached(&nonce.into(), aad, (&mut buf[..]).into())
             .unwrap()
             .to_vec(),
     };
@@ -575,7 +653,10 @@ fn only_canonical_framing_opens() {
     let envelope = Envelope::new(keyring);
     let context = Context::from_pairs([("k", "v")]).unwrap();
     let full = [0x5au8; 32];
-    for (suite, version) in Suite::ALL.into_iter().flat_map(|s| [(s, 0x01), (s, 0x02)]) {
+    for (suite, version) in Suite::ALL
+        .into_iter()
+        .flat_map(|s| [(s, 0x01), (s, 0x02), (s, 0x03)])
+    {
         let prefix = prefix_by_hand(version, suite.id(), 32, [0x77; 32], &[("k", "v")]);
         let dek = DataKey::from_slice(&[0x99; 32]).unwrap();
         let derived = derive(dek.expose_secret(), &prefix);
@@ -590,7 +671,13 @@ fn only_canonical_framing_opens() {
             let mut out = head.clone();
             for (i, (plaintext, last)) in frames.iter().enumerate() {
                 let nonce = frame_nonce(i as u64, *last);
-                out.extend_from_slice(&seal_frame_by_hand(suite, &derived.key, nonce, plaintext));
+                out.extend_from_slice(&seal_frame_by_hand(
+                    suite,
+                    &derived.key,
+                    nonce,
+                    frame_aad(&prefix),
+                    plaintext,
+                ));
             }
             out
         };

@@ -1,6 +1,7 @@
 //! Frozen known-answer files of every envelope format version, each written
 //! once and never regenerated: version 1 (`tests/vectors/frozen/`, by
-//! tresor 0.1.0) and version 2 (`tests/vectors/frozen-v2/`); see their
+//! tresor 0.1.0), version 2 (`tests/vectors/frozen-v2/`) and version 3
+//! (`tests/vectors/frozen-v3/`); see their
 //! READMEs. Today's code must still load their key files, open every message
 //! to its plaintext byte for byte, parse every header to the recorded
 //! fields, refuse a wrong context, rewrap each message within its own
@@ -190,6 +191,71 @@ const FROZEN_V2: &[Frozen] = &[
     },
 ];
 
+/// Version 3, written by the one-block derivation with a per-key commitment
+/// (`tests/vectors/frozen-v3/`): the same cases.
+const FROZEN_V3: &[Frozen] = &[
+    Frozen {
+        file: "aes-256-gcm-record.trse",
+        suite: Suite::Aes256Gcm,
+        frame_size: 65_536,
+        context: RECORD_CONTEXT,
+        plaintext: || RECORD_PLAINTEXT.to_vec(),
+        frames: 1,
+        message_id: "80f9fc7dbb1c13e2c401922ac9a7963dc8eb14f1814287b93e9751c8b3c8ec5c",
+        commitment: "06811cd33234b2c89bad180700b88c8acb6e562d9097918546901891ed7ea1fd",
+    },
+    Frozen {
+        file: "aes-256-gcm-stream.trse",
+        suite: Suite::Aes256Gcm,
+        frame_size: STREAM_FRAME_SIZE,
+        context: STREAM_CONTEXT,
+        plaintext: || stream_plaintext(3000),
+        frames: 12,
+        message_id: "89893f5da0e4a0749b2418c6929753cd01270ebe1f9581ed8ec40a2eb77c8244",
+        commitment: "3685df3345beec74b8fa68da95d8b543067b29d2754641e60818768566160e66",
+    },
+    Frozen {
+        file: "aes-256-gcm-empty.trse",
+        suite: Suite::Aes256Gcm,
+        frame_size: 65_536,
+        context: EMPTY_CONTEXT,
+        plaintext: Vec::new,
+        frames: 1,
+        message_id: "8158d737c175b661c21cbc590e9ed006adc91584b4e93a8a922ae54e6835a5a5",
+        commitment: "e95e53ccf53cfd1f066fea924da4d52916cbfab6ab80369514b9d6937b440212",
+    },
+    Frozen {
+        file: "aes-256-gcm-siv-record.trse",
+        suite: Suite::Aes256GcmSiv,
+        frame_size: 65_536,
+        context: RECORD_CONTEXT,
+        plaintext: || RECORD_PLAINTEXT.to_vec(),
+        frames: 1,
+        message_id: "9d032f99b53a4101ed89b8c5eb3d793ed631e762f4294caf2547b374806486ff",
+        commitment: "e127d9b8ffc973eb686295ab0b751de20f3defb6221db9d60336f8eee5f4b48a",
+    },
+    Frozen {
+        file: "aes-256-gcm-siv-stream.trse",
+        suite: Suite::Aes256GcmSiv,
+        frame_size: STREAM_FRAME_SIZE,
+        context: STREAM_CONTEXT,
+        plaintext: || stream_plaintext(2048),
+        frames: 8,
+        message_id: "91d4ed1d07822989be13673b5353426fb4cd33dc2299549d1676cb0751df865e",
+        commitment: "96582886e078b2bd7b88c25b6fe63acc08b93a35ec4dfed2a696477e5f0e7267",
+    },
+    Frozen {
+        file: "aes-256-gcm-siv-empty.trse",
+        suite: Suite::Aes256GcmSiv,
+        frame_size: 65_536,
+        context: EMPTY_CONTEXT,
+        plaintext: Vec::new,
+        frames: 1,
+        message_id: "74431add22d66638d8ec2477cf2b89944392d72ebce06db33aa375114f84c499",
+        commitment: "9225d37e9f2d7d3feba32a789c2e0fe486d135e25b4ab2b943e3172a4380a5fe",
+    },
+];
+
 /// One folder of frozen messages: one format version.
 struct Set {
     /// The folder under `tests/vectors/`.
@@ -209,6 +275,11 @@ const SETS: &[Set] = &[
         dir: "frozen-v2",
         version: 2,
         cases: FROZEN_V2,
+    },
+    Set {
+        dir: "frozen-v3",
+        version: 3,
+        cases: FROZEN_V3,
     },
 ];
 

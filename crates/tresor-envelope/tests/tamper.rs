@@ -12,7 +12,7 @@ use std::io::Read;
 use std::ops::Range;
 
 use tresor_envelope::{
-    Context, Envelope, Error, Header, Keyring, LocalKek, SealOptions, Suite, TAG_LEN,
+    Context, Envelope, Error, Header, Keyring, LocalKek, READ_VERSIONS, SealOptions, Suite, TAG_LEN,
 };
 use zeroize::Zeroizing;
 
@@ -161,7 +161,13 @@ fn expectation(layout: &Layout, flipped: &[u8], index: usize) -> Expect {
     if in_range(&MAGIC) {
         Expect::Malformed
     } else if index == VERSION {
-        Expect::Version
+        if READ_VERSIONS.contains(&flipped[VERSION]) {
+            // An older format this library still reads (3 -> 2, 3 -> 1): the
+            // key section's AAD names the version, so the unwrap fails.
+            Expect::Decrypt
+        } else {
+            Expect::Version
+        }
     } else if index == SUITE {
         Expect::Suite
     } else if in_range(&FRAME_SIZE) {
