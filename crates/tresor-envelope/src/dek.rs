@@ -6,7 +6,7 @@ use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::format::COMMITMENT_LEN;
+use crate::format::{COMMITMENT_LEN, FIXED_LEN};
 use crate::rng::fill_from_os;
 use crate::{Error, Result};
 
@@ -108,6 +108,10 @@ impl DataKey {
 /// one block after the first.
 pub(crate) const MESSAGE_KEY_LABEL: &[u8] = b"tresor-envelope/v3 message key";
 
+// The fixed fields and SHA-256's padding (at least 9 bytes) fit in the
+// block after the counter, key and label.
+const _: () = assert!((4 + DEK_LEN + MESSAGE_KEY_LABEL.len()) % 64 + FIXED_LEN + 9 <= 64);
+
 /// The label of a format-3 key commitment. The message-key and commitment
 /// inputs differ within their first block, so neither is an extension of
 /// the other (SHA-256's length extension cannot turn the public commitment
@@ -179,9 +183,6 @@ mod tests {
             key.commitment(),
             &sha256(&[&[0, 0, 0, 1], &[7; DEK_LEN], COMMITMENT_LABEL])
         );
-        // One block after the first for a 42-byte info.
-        assert_eq!(4 + DEK_LEN + MESSAGE_KEY_LABEL.len(), 66);
-        assert!(66 % 64 + 42 + 9 <= 64);
     }
 
     #[test]
