@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
+use foldhash::quality::RandomState;
+
 use crate::{DataKey, KeyEncryptionKey};
 
 /// The key-encryption key a cached data key belongs to. Compared by
@@ -117,14 +119,14 @@ struct SealEntry {
 /// key-encryption key, the suite and the context).
 pub(crate) struct SealCache {
     limits: SealCacheLimits,
-    entries: Mutex<HashMap<Vec<u8>, SealEntry>>,
+    entries: Mutex<HashMap<Vec<u8>, SealEntry, RandomState>>,
 }
 
 impl SealCache {
     pub(crate) fn new(limits: SealCacheLimits) -> Self {
         SealCache {
             limits,
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(HashMap::default()),
         }
     }
 
@@ -216,14 +218,14 @@ struct OpenEntry {
 /// and the wrapped key, so a hit is exactly as authentic as an unwrap.
 pub(crate) struct OpenCache {
     limits: OpenCacheLimits,
-    entries: Mutex<HashMap<Vec<u8>, OpenEntry>>,
+    entries: Mutex<HashMap<Vec<u8>, OpenEntry, RandomState>>,
 }
 
 impl OpenCache {
     pub(crate) fn new(limits: OpenCacheLimits) -> Self {
         OpenCache {
             limits,
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(HashMap::default()),
         }
     }
 
@@ -292,7 +294,7 @@ impl OpenCache {
 /// Before inserting `key` into a full map: drop expired entries, then, if
 /// still full, the oldest one.
 fn make_room<V>(
-    entries: &mut HashMap<Vec<u8>, V>,
+    entries: &mut HashMap<Vec<u8>, V, RandomState>,
     key: &[u8],
     capacity: usize,
     lifetime: Duration,

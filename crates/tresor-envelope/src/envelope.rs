@@ -5,7 +5,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::cache::{CachedDek, OpenCache, SealCache};
 use crate::derive::{derive, derive_and_verify};
@@ -197,13 +197,14 @@ impl Envelope {
         let frame_size = options.frame_size as usize;
         let frames = plaintext.len().div_ceil(frame_size.max(1)).max(1);
         let mut out = Vec::new();
-        let (cipher, aad_len) = self.seal_header(
+        let (key, aad_len) = self.seal_header(
             context,
             options,
             Some(plaintext.len() as u64),
             plaintext.len() + frames * TAG_LEN,
             &mut out,
         )?;
+        let cipher = FrameCipher::new(options.suite, &key);
         let mut chunks = plaintext.chunks(frame_size.max(1));
         for counter in 0..frames {
             let start = out.len();
@@ -281,7 +282,8 @@ impl Envelope {
         options: &SealOptions,
     ) -> Result<SealWriter<W>> {
         let mut header = Vec::new();
-        let (cipher, aad_len) = self.seal_header(context, options, None, 0, &mut header)?;
+        let (key, aad_len) = self.seal_header(context, options, None, 0, &mut header)?;
+        let cipher = FrameCipher::new(options.suite, &key);
         writer.write_all(&header)?;
         header.truncate(aad_len);
         Ok(SealWriter::new(
@@ -418,8 +420,9 @@ impl Envelope {
     /// Picks the key-encryption key and data key, draws the message id,
     /// writes the header (prefix, commitment, key section) into the empty
     /// `out`, with room reserved for `body_len` more bytes, and returns the
-    /// keyed frame cipher and the length of the prefix, which is every
-    /// frame's additional data (`out[..len]`).
+    /// message key and the length of the prefix, which is every frame's
+    /// additional data (`out[..len]`). The caller keys the frame cipher in
+    /// place (it is over 500 bytes: returning it would copy it).
     ///
     /// The header is encoded once, straight into `out`, and the key
     /// derivation reads its prefix there: no `Header` value, no copies.
@@ -430,7 +433,7 @@ impl Envelope {
         len: Option<u64>,
         body_len: usize,
         out: &mut Vec<u8>,
-    ) -> Result<(FrameCipher, usize)> {
+    ) -> Result<(Zeroizing<[u8; 32]>, usize)> {
         check_frame_size(options.frame_size)?;
         // Held to the end, so a key destroyed meanwhile cannot be used or cached.
         let keyring = self.read_keyring();
@@ -439,7 +442,6 @@ impl Envelope {
             write_key_section_aad(aad, VERSION, options.suite, context, kek.key_id());
             self.data_key(kek, aad, len)
         })?;
-        check_key_section(kek.key_id(), &wrapped)?;
         let message_id = rng::message_id()?;
 
         let prefix_len = prefix_len(context);
@@ -450,7 +452,7 @@ impl Envelope {
         let keys = derive(&dek, VERSION, &message_id, out);
         out.extend_from_slice(&keys.commitment);
         write_key_section(out, kek.key_id(), &wrapped);
-        Ok((FrameCipher::new(options.suite, &keys.key), prefix_len))
+        Ok((keys.key, prefix_len))
     }
 
     /// A data key and its wrapped form: from the sealing cache when allowed,
@@ -469,6 +471,8 @@ impl Envelope {
         }
         let dek = DataKey::generate()?;
         let wrapped: Arc<[u8]> = kek.wrap(&dek, aad)?.into();
+        // Checked before it is cached: a cached key section was checked.
+        check_key_section(kek.key_id(), &wrapped)?;
         let fresh = (Arc::new(dek), wrapped);
         if let Some((cache, len)) = cache {
             cache.insert(kek, aad.to_vec(), fresh.clone(), len, self.clock.now());
