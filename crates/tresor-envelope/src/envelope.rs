@@ -438,20 +438,21 @@ impl Envelope {
         // Held to the end, so a key destroyed meanwhile cannot be used or cached.
         let keyring = self.read_keyring();
         let kek = keyring.sealing_kek(options.kek_id.as_deref())?;
-        let (dek, wrapped) = with_scratch(|aad| {
+        let cached = with_scratch(|aad| {
             write_key_section_aad(aad, VERSION, options.suite, context, kek.key_id());
             self.data_key(kek, aad, len)
         })?;
+        let (dek, wrapped) = &*cached;
         let message_id = rng::message_id()?;
 
         let prefix_len = prefix_len(context);
         out.reserve_exact(
-            prefix_len + COMMITMENT_LEN + key_section_len(kek.key_id(), &wrapped) + body_len,
+            prefix_len + COMMITMENT_LEN + key_section_len(kek.key_id(), wrapped) + body_len,
         );
         write_prefix(out, options.suite, options.frame_size, &message_id, context);
-        let keys = derive(&dek, VERSION, &message_id, out);
+        let keys = derive(dek, VERSION, &message_id, out);
         out.extend_from_slice(&keys.commitment);
-        write_key_section(out, kek.key_id(), &wrapped);
+        write_key_section(out, kek.key_id(), wrapped);
         Ok((keys.key, prefix_len))
     }
 
@@ -470,10 +471,10 @@ impl Envelope {
             return Ok(cached);
         }
         let dek = DataKey::generate()?;
-        let wrapped: Arc<[u8]> = kek.wrap(&dek, aad)?.into();
+        let wrapped = kek.wrap(&dek, aad)?.into_boxed_slice();
         // Checked before it is cached: a cached key section was checked.
         check_key_section(kek.key_id(), &wrapped)?;
-        let fresh = (Arc::new(dek), wrapped);
+        let fresh = Arc::new((dek, wrapped));
         if let Some((cache, len)) = cache {
             cache.insert(kek, aad.to_vec(), fresh.clone(), len, self.clock.now());
         }
