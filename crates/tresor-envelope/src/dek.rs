@@ -24,7 +24,7 @@ pub const DEK_LEN: usize = 32;
 /// sealing cache) computes it once:
 /// - the SHA-256 state of the format-3 message-key derivation after the
 ///   part of its input that is the same for every message (counter, key,
-///   label: see [`DataKey::message_key`]); it is as secret as the key and
+///   label: see `FORMAT.md`); it is as secret as the key and
 ///   is wiped with it;
 /// - its key commitment (format 3), which is public: it is written in clear
 ///   in every header sealed under the key.

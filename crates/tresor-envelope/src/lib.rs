@@ -13,9 +13,10 @@
 //! - **Confidentiality and integrity** of every byte, with AES-256-GCM
 //!   (`ring`, the default) or AES-256-GCM-SIV (`aes-gcm-siv`), chosen per
 //!   message ([`Suite`]).
-//! - **Per-message keys**: HKDF-SHA-256 derives each message's key from the
-//!   DEK and a random 32-byte message id, so nonces never repeat and a cached
-//!   DEK can seal any number of messages.
+//! - **Per-message keys**: each message's key is derived from the DEK and a
+//!   random 32-byte message id (NIST SP 800-56C one-step KDF with SHA-256,
+//!   `FORMAT.md`), so nonces never repeat and a cached DEK can seal any
+//!   number of messages.
 //! - **Key commitment**: the header carries a 32-byte commitment to the DEK,
 //!   checked in constant time before anything is decrypted, so no ciphertext
 //!   opens under two keys (no "invisible salamanders", no partitioning
@@ -118,9 +119,9 @@
 //!
 //! Randomness is not configurable. Data keys come straight from the
 //! operating system's generator ([`DataKey::generate`]); message ids, which
-//! are public but must never repeat, come from a per-thread buffer of
-//! operating-system randomness that hands out each byte once, wipes it, and
-//! is discarded in a forked child.
+//! are public but must never repeat, come from a per-thread ChaCha20
+//! generator seeded from the operating system, reseeded every 65 536 ids and
+//! in a forked child (which would otherwise repeat its parent's ids).
 //!
 //! # What the crate root exports
 //!
