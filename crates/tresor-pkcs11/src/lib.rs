@@ -167,7 +167,7 @@ pub use kek::{PKCS11_WRAPPED_LEN, Pkcs11Kek, Pkcs11KekBuilder};
 pub use key::KeyCustody;
 pub use pin::PinSource;
 pub use pool::SessionStats;
-pub use token::{Token, TokenOptions};
+pub use token::{DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_WAIT, Token, TokenOptions};
 pub use uri::{LibraryVersion, MAX_URI_LEN, ObjectType, Pkcs11Uri};
 
 /// The README's examples, compiled as doctests.
