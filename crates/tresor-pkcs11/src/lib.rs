@@ -151,9 +151,11 @@ assert!(kek.custody()?.never_leaves_token());
 mod error;
 #[cfg(feature = "envelope")]
 mod kek;
-#[cfg(feature = "envelope")]
 mod key;
 mod module;
+mod objects;
+#[cfg(feature = "credentials")]
+mod pepper;
 mod percent;
 mod pin;
 mod pool;
@@ -163,8 +165,10 @@ mod uri;
 pub use error::{BackendError, Error, Result};
 #[cfg(feature = "envelope")]
 pub use kek::{PKCS11_WRAPPED_LEN, Pkcs11Kek, Pkcs11KekBuilder};
-#[cfg(feature = "envelope")]
 pub use key::KeyCustody;
+pub use objects::{KeyClass, KeyKind, ObjectFilter, ObjectInfo};
+#[cfg(feature = "credentials")]
+pub use pepper::{PEPPER_KEY_LEN, Pkcs11Pepper, Pkcs11PepperBuilder};
 pub use pin::PinSource;
 pub use pool::SessionStats;
 pub use token::{DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_WAIT, Token, TokenOptions};

@@ -318,7 +318,7 @@ impl<'t> PooledSession<'t> {
         self.token.error(operation, err)
     }
 
-    #[cfg(any(feature = "envelope", feature = "credentials"))]
+    #[cfg(feature = "envelope")]
     /// The token this session belongs to.
     pub(crate) fn token(&self) -> &'t Inner {
         self.token
