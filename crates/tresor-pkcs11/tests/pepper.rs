@@ -349,7 +349,21 @@ fn missing_and_wrong_objects_are_clear_errors() {
         assert!(!err.is_unavailable());
 
         // An AES key where a pepper version should be.
-        tresor_pkcs11::Pkcs11Kek::generate(&token, "aes-pepper", Some(&[0, 0, 0, 1])).unwrap();
+        hsm.raw_session()
+            .generate_key(
+                &Mechanism::AesKeyGen,
+                &[
+                    Attribute::Token(true),
+                    Attribute::Private(true),
+                    Attribute::Sensitive(true),
+                    Attribute::Extractable(false),
+                    Attribute::Encrypt(true),
+                    Attribute::ValueLen(32.into()),
+                    Attribute::Label(b"aes-pepper".to_vec()),
+                    Attribute::Id(vec![0, 0, 0, 1]),
+                ],
+            )
+            .unwrap();
         let err = open("object=aes-pepper");
         assert!(matches!(err, Error::WrongKeyType { .. }), "{err}");
         println!("{err}");
