@@ -375,6 +375,14 @@ impl Pkcs11Pepper {
                 return Ok(*handle);
             }
         }
+        if version == 0 {
+            // Versions start at 1: no object can hold version 0 (as for
+            // `LocalPepper`, an unknown version).
+            return Err(Error::KeyNotFound {
+                object: self.version_name(0),
+                token: self.token.description().to_owned(),
+            });
+        }
         let name = version_key_name(&self.label, version)?;
         let handles = match session.find_objects(&name.template()) {
             Ok(handles) => handles,

@@ -407,9 +407,15 @@ fn missing_and_wrong_objects_are_clear_errors() {
             pinned.mac(5, b"x"),
             Err(tresor_credentials::Error::UnknownPepperVersion { version: 5 })
         ));
+        // Version 0 does not exist, as in `LocalPepper`.
         assert!(matches!(
             pinned.mac(0, b"x"),
-            Err(tresor_credentials::Error::Pepper { .. })
+            Err(tresor_credentials::Error::UnknownPepperVersion { version: 0 })
+        ));
+        let local = LocalPepper::generate().unwrap();
+        assert!(matches!(
+            local.mac(0, b"x"),
+            Err(tresor_credentials::Error::UnknownPepperVersion { version: 0 })
         ));
     });
 }
@@ -509,5 +515,36 @@ fn eight_threads_authenticate_at_once() {
         let stats = token.session_stats();
         assert!(stats.peak <= 9, "{stats:?}");
         assert_eq!(stats.discarded, 0, "{stats:?}");
+    });
+}
+
+/// A token that allows one session (a smart card): generation, rotation,
+/// MACs and authentication never need two at once.
+#[test]
+fn one_session_is_enough() {
+    with_token("one_session_is_enough", |hsm| {
+        use std::time::Duration;
+        use tresor_pkcs11::TokenOptions;
+
+        let options = TokenOptions::new()
+            .max_sessions(1)
+            .session_wait(Duration::from_millis(100));
+        let token = Token::open_with(&hsm.uri(""), options).unwrap();
+        let pepper = Arc::new(Pkcs11Pepper::generate(&token, "pepper").unwrap());
+        let registry = registry(Arc::new(MemoryStore::new()), pepper.clone());
+        let (id, client_secret) = registry.register("acme", &["x"]).unwrap();
+        assert_eq!(pepper.rotate().unwrap(), 2);
+        assert_eq!(pepper.refresh().unwrap(), 2);
+        registry
+            .authenticate(id.as_str(), &secret(client_secret.expose_secret()), None)
+            .unwrap();
+        assert!(pepper.custody(2).unwrap().never_leaves_token());
+        let listed = token
+            .objects(&tresor_pkcs11::ObjectFilter::all().label("pepper"))
+            .unwrap();
+        assert_eq!(listed.len(), 2);
+        let stats = token.session_stats();
+        assert_eq!(stats.peak, 1, "{stats:?}");
+        assert_eq!(stats.timed_out, 0, "{stats:?}");
     });
 }
