@@ -124,6 +124,13 @@ impl Default for TokenOptions {
 ///   comes back (in the same or another slot) is used again without
 ///   restarting the process. The failing call itself returns the error:
 ///   nothing is retried behind the caller's back.
+/// - **At most [`TokenOptions::max_sessions`] sessions** (default 32) are
+///   open at once, counting idle ones, ones in use and the read-write
+///   sessions of key generation; a caller beyond the cap waits up to
+///   [`TokenOptions::session_wait`] (default 5 s), then gets
+///   [`Error::SessionsExhausted`], an outage.
+/// - **Listing**: [`Token::objects`] lists the token's keys, with their
+///   names, kinds and custody flags, never a value.
 ///
 /// `Token` is cheap to clone (the clones share the pool) and is `Send`
 /// and `Sync`. Its `Debug` output shows the module and the token's
