@@ -587,6 +587,11 @@ mod tests {
             Error::KeyExtractable {
                 object: "object=pepper".into(),
             },
+            Error::SessionsExhausted {
+                token: "token=tresor".into(),
+                max: 2,
+                waited: std::time::Duration::from_secs(5),
+            },
         ] {
             let mapped = Pkcs11Pepper::credentials_error(1, err);
             assert!(mapped.is_unavailable(), "{mapped:?}");
