@@ -177,6 +177,25 @@ pub enum Error {
         reason: String,
     },
 
+    /// Every session the token may have open
+    /// ([`TokenOptions::max_sessions`](crate::TokenOptions::max_sessions))
+    /// stayed in use for the whole
+    /// [`session_wait`](crate::TokenOptions::session_wait): the service is
+    /// calling the token faster than it answers. An outage: retry later,
+    /// or raise the cap if the token allows more sessions.
+    #[error(
+        "no free session on {token}: all {max} sessions stayed in use for {waited:?} \
+         (TokenOptions::max_sessions, session_wait)"
+    )]
+    SessionsExhausted {
+        /// The token's attributes from the URI.
+        token: String,
+        /// The cap on open sessions.
+        max: usize,
+        /// How long the caller waited.
+        waited: std::time::Duration,
+    },
+
     /// The token or module failed: a device error, a removed device, a
     /// closed session, or any other PKCS#11 error. Sessions that fail like
     /// this are dropped; the next call opens a new one.
@@ -194,11 +213,14 @@ pub enum Error {
 }
 
 impl Error {
-    /// True for outages: the token is not present (or was removed) or the
-    /// module or device failed. A server answers these 503 and retries
+    /// True for outages: the token is not present (or was removed), the
+    /// module or device failed, or no session came free in time. A server answers these 503 and retries
     /// later; they are never an authentication failure.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Error::TokenNotPresent { .. } | Error::Backend { .. })
+        matches!(
+            self,
+            Error::TokenNotPresent { .. } | Error::Backend { .. } | Error::SessionsExhausted { .. }
+        )
     }
 
     pub(crate) fn uri(reason: impl Into<String>) -> Self {

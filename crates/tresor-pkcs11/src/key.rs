@@ -1,30 +1,40 @@
 //! Secret keys in the token: finding one by label and id, checking what it
 //! is, generating one, and reading its custody attributes.
 
+#[cfg(any(feature = "envelope", feature = "credentials"))]
 use std::fmt;
 
+#[cfg(any(feature = "envelope", feature = "credentials"))]
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{
-    Attribute, AttributeInfo, AttributeType, KeyType, ObjectClass, ObjectHandle,
-};
+use cryptoki::object::{Attribute, AttributeInfo, AttributeType, ObjectHandle};
+#[cfg(any(feature = "envelope", feature = "credentials"))]
+use cryptoki::object::{KeyType, ObjectClass};
+use cryptoki::session::Session;
 
+#[cfg(any(feature = "envelope", feature = "credentials"))]
 use crate::pool::PooledSession;
+#[cfg(any(feature = "envelope", feature = "credentials"))]
 use crate::uri::object_description;
+#[cfg(any(feature = "envelope", feature = "credentials"))]
 use crate::{Error, Result, Token};
 
 /// Length of an AES-256 key, in bytes.
+#[cfg(feature = "envelope")]
 const AES_256_LEN: usize = 32;
 
+#[cfg(feature = "envelope")]
 const EXPECTED_KEK: &str =
     "an AES-256 secret key (CKK_AES, 32 bytes) with CKA_ENCRYPT and CKA_DECRYPT";
 
 /// A key's name in the token: its label and/or its id.
+#[cfg(any(feature = "envelope", feature = "credentials"))]
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub(crate) struct KeyName {
     label: Option<String>,
     id: Option<Vec<u8>>,
 }
 
+#[cfg(any(feature = "envelope", feature = "credentials"))]
 impl KeyName {
     pub(crate) fn new(label: Option<String>, id: Option<Vec<u8>>) -> Result<Self> {
         let invalid = |reason: &str| Error::InvalidKeyName {
@@ -44,12 +54,13 @@ impl KeyName {
         Ok(KeyName { label, id })
     }
 
+    #[cfg(feature = "envelope")]
     pub(crate) fn label(&self) -> Option<&str> {
         self.label.as_deref()
     }
 
     /// The search template: label and/or id.
-    fn template(&self) -> Vec<Attribute> {
+    pub(crate) fn template(&self) -> Vec<Attribute> {
         let mut template = Vec::with_capacity(2);
         if let Some(label) = &self.label {
             template.push(Attribute::Label(label.as_bytes().to_vec()));
@@ -61,6 +72,7 @@ impl KeyName {
     }
 }
 
+#[cfg(any(feature = "envelope", feature = "credentials"))]
 impl fmt::Display for KeyName {
     /// In URI syntax: `object=kek-2026;id=%01`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -101,21 +113,27 @@ impl KeyCustody {
     }
 }
 
-/// The attributes that decide whether an object can serve as a KEK.
-struct Described {
-    handle: ObjectHandle,
-    class: Option<ObjectClass>,
-    key_type: Option<KeyType>,
-    value_len: Option<usize>,
-    encrypt: Option<bool>,
-    decrypt: Option<bool>,
-    extractable: Option<bool>,
-    sensitive: Option<bool>,
-    label: Option<String>,
+/// The attributes that decide whether an object can serve as a KEK or a
+/// pepper key.
+#[cfg(any(feature = "envelope", feature = "credentials"))]
+pub(crate) struct Described {
+    #[cfg(feature = "envelope")]
+    pub(crate) handle: ObjectHandle,
+    pub(crate) class: Option<ObjectClass>,
+    pub(crate) key_type: Option<KeyType>,
+    pub(crate) value_len: Option<usize>,
+    pub(crate) encrypt: Option<bool>,
+    pub(crate) decrypt: Option<bool>,
+    pub(crate) sign: Option<bool>,
+    pub(crate) extractable: Option<bool>,
+    pub(crate) sensitive: Option<bool>,
+    pub(crate) label: Option<String>,
+    pub(crate) id: Option<Vec<u8>>,
 }
 
+#[cfg(any(feature = "envelope", feature = "credentials"))]
 impl Described {
-    fn read(session: &mut PooledSession<'_>, handle: ObjectHandle) -> Result<Self> {
+    pub(crate) fn read(session: &mut PooledSession<'_>, handle: ObjectHandle) -> Result<Self> {
         let attributes = match session.get_attributes(
             handle,
             &[
@@ -124,24 +142,29 @@ impl Described {
                 AttributeType::ValueLen,
                 AttributeType::Encrypt,
                 AttributeType::Decrypt,
+                AttributeType::Sign,
                 AttributeType::Extractable,
                 AttributeType::Sensitive,
                 AttributeType::Label,
+                AttributeType::Id,
             ],
         ) {
             Ok(attributes) => attributes,
             Err(err) => return Err(session.fail("C_GetAttributeValue", err)),
         };
         let mut described = Described {
+            #[cfg(feature = "envelope")]
             handle,
             class: None,
             key_type: None,
             value_len: None,
             encrypt: None,
             decrypt: None,
+            sign: None,
             extractable: None,
             sensitive: None,
             label: None,
+            id: None,
         };
         for attribute in attributes {
             match attribute {
@@ -150,6 +173,8 @@ impl Described {
                 Attribute::ValueLen(len) => described.value_len = Some(usize::from(len)),
                 Attribute::Encrypt(v) => described.encrypt = Some(v),
                 Attribute::Decrypt(v) => described.decrypt = Some(v),
+                Attribute::Sign(v) => described.sign = Some(v),
+                Attribute::Id(id) => described.id = Some(id),
                 Attribute::Extractable(v) => described.extractable = Some(v),
                 Attribute::Sensitive(v) => described.sensitive = Some(v),
                 Attribute::Label(label) => {
@@ -162,6 +187,7 @@ impl Described {
     }
 
     /// Why this object is not a usable KEK, if it is not.
+    #[cfg(feature = "envelope")]
     fn mismatch(&self) -> Option<String> {
         match (self.class, self.key_type, self.value_len) {
             (Some(class), _, _) if class != ObjectClass::SECRET_KEY => {
@@ -182,13 +208,14 @@ impl Described {
 
     /// Extractable, or not reported as sensitive and non-extractable
     /// (unknown counts as extractable).
-    fn extractable(&self) -> bool {
+    pub(crate) fn extractable(&self) -> bool {
         self.extractable != Some(false) || self.sensitive != Some(true)
     }
 }
 
 /// Finds the one AES-256 key named `name`, checks it, and returns its
 /// handle and its label.
+#[cfg(feature = "envelope")]
 pub(crate) fn find_aes256(
     session: &mut PooledSession<'_>,
     name: &KeyName,
@@ -251,14 +278,19 @@ pub(crate) fn find_aes256(
     Ok((key.handle, key.label.clone()))
 }
 
-/// Generates an AES-256 key that never leaves the token, named `name`.
-pub(crate) fn generate_aes256(token: &Token, name: &KeyName) -> Result<()> {
+/// Fails with [`Error::KeyExists`] if an object has the label or the id
+/// of `name` (a name always means one key).
+#[cfg(any(feature = "envelope", feature = "credentials"))]
+fn refuse_existing(token: &Token, session: &Session, name: &KeyName, whole: bool) -> Result<()> {
     let inner = token.inner();
-    let session = token.rw_session()?;
-    // A name always means one key: refuse a label or an id in use.
-    for attribute in name.template() {
+    let templates = if whole {
+        vec![name.template()]
+    } else {
+        name.template().into_iter().map(|a| vec![a]).collect()
+    };
+    for template in templates {
         let found = session
-            .find_objects(std::slice::from_ref(&attribute))
+            .find_objects(&template)
             .map_err(|err| inner.fail_fresh("C_FindObjects", err))?;
         if !found.is_empty() {
             return Err(Error::KeyExists {
@@ -267,6 +299,16 @@ pub(crate) fn generate_aes256(token: &Token, name: &KeyName) -> Result<()> {
             });
         }
     }
+    Ok(())
+}
+
+/// Generates an AES-256 key that never leaves the token, named `name`.
+#[cfg(feature = "envelope")]
+pub(crate) fn generate_aes256(token: &Token, name: &KeyName) -> Result<()> {
+    let inner = token.inner();
+    let session = token.rw_session()?;
+    // A name always means one key: refuse a label or an id in use.
+    refuse_existing(token, &session, name, false)?;
     let mut template = vec![
         Attribute::Token(true),
         Attribute::Private(true),
@@ -290,9 +332,54 @@ pub(crate) fn generate_aes256(token: &Token, name: &KeyName) -> Result<()> {
     Ok(())
 }
 
+/// Generates a 32-byte HMAC key (`CKK_GENERIC_SECRET`, the type SoftHSM2
+/// 2.6 and most HSMs generate with `CKM_GENERIC_SECRET_KEY_GEN`) that
+/// never leaves the token and may sign and nothing else, named `name`
+/// (label and id together must be new).
+#[cfg(feature = "credentials")]
+pub(crate) fn generate_hmac(token: &Token, name: &KeyName, len: usize) -> Result<()> {
+    let inner = token.inner();
+    let session = token.rw_session()?;
+    refuse_existing(token, &session, name, true)?;
+    let mut template = vec![
+        Attribute::Token(true),
+        Attribute::Private(true),
+        Attribute::KeyType(KeyType::GENERIC_SECRET),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(false),
+        Attribute::Sign(true),
+        Attribute::Verify(false),
+        Attribute::Encrypt(false),
+        Attribute::Decrypt(false),
+        Attribute::Wrap(false),
+        Attribute::Unwrap(false),
+        Attribute::Derive(false),
+        Attribute::ValueLen(len.try_into().map_err(|_| Error::InvalidKeyName {
+            reason: "key length does not fit a CK_ULONG".into(),
+        })?),
+    ];
+    template.extend(name.template());
+    session
+        .generate_key(&Mechanism::GenericSecretKeyGen, &template)
+        .map_err(|err| inner.fail_fresh("C_GenerateKey", err))?;
+    Ok(())
+}
+
 /// Reads a key's custody attributes.
+#[cfg(any(feature = "envelope", feature = "credentials"))]
 pub(crate) fn custody(session: &mut PooledSession<'_>, handle: ObjectHandle) -> Result<KeyCustody> {
-    let attributes = match session.get_attributes(
+    match read_custody(session, handle) {
+        Ok(custody) => Ok(custody),
+        Err(err) => Err(session.fail("C_GetAttributeValue", err)),
+    }
+}
+
+/// Reads a key's custody attributes; never its value.
+pub(crate) fn read_custody(
+    session: &Session,
+    handle: ObjectHandle,
+) -> std::result::Result<KeyCustody, cryptoki::error::Error> {
+    let attributes = session.get_attributes(
         handle,
         &[
             AttributeType::Sensitive,
@@ -301,14 +388,8 @@ pub(crate) fn custody(session: &mut PooledSession<'_>, handle: ObjectHandle) -> 
             AttributeType::NeverExtractable,
             AttributeType::Local,
         ],
-    ) {
-        Ok(attributes) => attributes,
-        Err(err) => return Err(session.fail("C_GetAttributeValue", err)),
-    };
-    let value = match session.get_attribute_info(handle, &[AttributeType::Value]) {
-        Ok(info) => info,
-        Err(err) => return Err(session.fail("C_GetAttributeValue", err)),
-    };
+    )?;
+    let value = session.get_attribute_info(handle, &[AttributeType::Value])?;
     let mut custody = KeyCustody {
         sensitive: None,
         extractable: None,

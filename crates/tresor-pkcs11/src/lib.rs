@@ -9,7 +9,9 @@
 //!
 //! keeps a pool of logged-in sessions on it, and lets the other tresor
 //! crates use keys that stay inside it. Today that is the envelope
-//! key-encryption key ([`Pkcs11Kek`], feature `envelope`).
+//! key-encryption key ([`Pkcs11Kek`], feature `envelope`) and the
+//! credential registry's pepper ([`Pkcs11Pepper`], feature
+//! `credentials`); [`Token::objects`] lists a token's keys.
 //!
 //! # Guarantees
 //!
@@ -33,9 +35,19 @@
 //!   and never appears in an error or in `Debug` output. A PIN the token
 //!   refuses is not tried again ([`Error::PinIncorrect`]), so a changed PIN
 //!   cannot lock the token through retries.
+//! - **The pepper's MACs are computed in the token.** [`Pkcs11Pepper`]
+//!   signs with `CKM_SHA256_HMAC` on a key that never leaves the token;
+//!   the tag is exactly HMAC-SHA-256 under that key, as
+//!   `tresor_credentials::LocalPepper` computes it. A token failure is a
+//!   pepper outage for the registry (503), never a failed authentication.
 //! - **Sessions recover.** A session or token failure drops the pool's
 //!   sessions; the next call finds the token again (in whatever slot it
 //!   now is) and logs in a new session. See [`Token`].
+//! - **Sessions are capped.** A token never has more than
+//!   [`TokenOptions::max_sessions`] sessions open; callers beyond the cap
+//!   wait, then fail with [`Error::SessionsExhausted`], an outage.
+//! - **Listing shows no value.** [`Token::objects`] reports names, kinds
+//!   and custody flags ([`ObjectInfo`]); it never reads a key's value.
 //! - **No panics on input.** The URI parser refuses what it does not
 //!   understand with an error that says why and never quotes a value;
 //!   wrapped keys of any length or content are rejected, never a panic.
@@ -107,19 +119,28 @@ assert!(kek.custody()?.never_leaves_token());
 //! # Features
 //!
 //! - `envelope` (default): [`Pkcs11Kek`], a
-//!   `tresor_envelope::KeyEncryptionKey`, and [`KeyCustody`]. Without it
-//!   the crate is the URI parser and the token and session pool alone.
+//!   `tresor_envelope::KeyEncryptionKey`.
+//! - `credentials` (default): [`Pkcs11Pepper`], a
+//!   `tresor_credentials::Pepper`.
+//!
+//! Without either, the crate is the URI parser, the token and its session
+//! pool, and key listing.
 //!
 //! # What the crate root exports
 //!
 //! - configuration: [`Pkcs11Uri`], [`PinSource`], [`ObjectType`],
 //!   [`LibraryVersion`], [`MAX_URI_LEN`];
-//! - tokens: [`Token`], [`TokenOptions`], [`SessionStats`];
-//! - keys (feature `envelope`): [`Pkcs11Kek`], [`Pkcs11KekBuilder`],
-//!   [`KeyCustody`], [`PKCS11_WRAPPED_LEN`];
+//! - tokens: [`Token`], [`TokenOptions`], [`SessionStats`],
+//!   [`DEFAULT_MAX_SESSIONS`], [`DEFAULT_SESSION_WAIT`];
+//! - listing: [`ObjectFilter`], [`ObjectInfo`], [`KeyClass`],
+//!   [`KeyKind`], [`KeyCustody`];
+//! - key-encryption keys (feature `envelope`): [`Pkcs11Kek`],
+//!   [`Pkcs11KekBuilder`], [`PKCS11_WRAPPED_LEN`];
+//! - the pepper (feature `credentials`): [`Pkcs11Pepper`],
+//!   [`Pkcs11PepperBuilder`], [`PEPPER_KEY_LEN`];
 //! - errors: [`Error`], [`Result`], [`BackendError`].
 //!
-// Without the `envelope` feature these items are not here: their links go
+// Without the `envelope` or `credentials` feature these items are not here: their links go
 // to the default build on docs.rs. (One definition per attribute: rustdoc
 // reads them so.)
 #![cfg_attr(
@@ -139,8 +160,16 @@ assert!(kek.custody()?.never_leaves_token());
     doc = "[`Pkcs11KekBuilder`]: https://docs.rs/tresor-pkcs11/latest/tresor_pkcs11/struct.Pkcs11KekBuilder.html"
 )]
 #![cfg_attr(
-    not(feature = "envelope"),
-    doc = "[`KeyCustody`]: https://docs.rs/tresor-pkcs11/latest/tresor_pkcs11/struct.KeyCustody.html"
+    not(feature = "credentials"),
+    doc = "[`Pkcs11Pepper`]: https://docs.rs/tresor-pkcs11/latest/tresor_pkcs11/struct.Pkcs11Pepper.html"
+)]
+#![cfg_attr(
+    not(feature = "credentials"),
+    doc = "[`Pkcs11PepperBuilder`]: https://docs.rs/tresor-pkcs11/latest/tresor_pkcs11/struct.Pkcs11PepperBuilder.html"
+)]
+#![cfg_attr(
+    not(feature = "credentials"),
+    doc = "[`PEPPER_KEY_LEN`]: https://docs.rs/tresor-pkcs11/latest/tresor_pkcs11/constant.PEPPER_KEY_LEN.html"
 )]
 #![cfg_attr(
     not(feature = "envelope"),
@@ -151,9 +180,11 @@ assert!(kek.custody()?.never_leaves_token());
 mod error;
 #[cfg(feature = "envelope")]
 mod kek;
-#[cfg(feature = "envelope")]
 mod key;
 mod module;
+mod objects;
+#[cfg(feature = "credentials")]
+mod pepper;
 mod percent;
 mod pin;
 mod pool;
@@ -163,14 +194,16 @@ mod uri;
 pub use error::{BackendError, Error, Result};
 #[cfg(feature = "envelope")]
 pub use kek::{PKCS11_WRAPPED_LEN, Pkcs11Kek, Pkcs11KekBuilder};
-#[cfg(feature = "envelope")]
 pub use key::KeyCustody;
+pub use objects::{KeyClass, KeyKind, ObjectFilter, ObjectInfo};
+#[cfg(feature = "credentials")]
+pub use pepper::{PEPPER_KEY_LEN, Pkcs11Pepper, Pkcs11PepperBuilder};
 pub use pin::PinSource;
 pub use pool::SessionStats;
-pub use token::{Token, TokenOptions};
+pub use token::{DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_WAIT, Token, TokenOptions};
 pub use uri::{LibraryVersion, MAX_URI_LEN, ObjectType, Pkcs11Uri};
 
 /// The README's examples, compiled as doctests.
-#[cfg(all(doctest, feature = "envelope"))]
+#[cfg(all(doctest, feature = "envelope", feature = "credentials"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

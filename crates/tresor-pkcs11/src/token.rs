@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::session::{Session, SessionState, UserType};
@@ -11,31 +12,80 @@ use cryptoki::slot::Slot;
 use crate::error::Pkcs11Failure;
 use crate::module::{self, Module};
 use crate::pin::Pin;
-use crate::pool::{Fault, Pool, PooledSession, SessionStats};
+use crate::pool::{Checkout, Fault, Pool, PooledSession, SessionStats};
 use crate::uri::Pkcs11Uri;
 use crate::{BackendError, Error, Result};
 
 /// How a [`Token`] manages its sessions.
+///
+/// ```
+/// use std::time::Duration;
+/// use tresor_pkcs11::TokenOptions;
+///
+/// // A YubiKey-class token: few sessions, and callers queue for them.
+/// let options = TokenOptions::new()
+///     .max_sessions(2)
+///     .session_wait(Duration::from_secs(10));
+/// # let _ = options;
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct TokenOptions {
     max_idle_sessions: usize,
+    max_sessions: usize,
+    session_wait: Duration,
 }
 
+/// The default [`TokenOptions::max_sessions`].
+pub const DEFAULT_MAX_SESSIONS: usize = 32;
+/// The default [`TokenOptions::session_wait`].
+pub const DEFAULT_SESSION_WAIT: Duration = Duration::from_secs(5);
+
 impl TokenOptions {
-    /// The defaults: up to 16 idle sessions.
+    /// The defaults: at most [`DEFAULT_MAX_SESSIONS`] (32) sessions open at
+    /// once, of which up to 16 are kept idle, and callers wait up to
+    /// [`DEFAULT_SESSION_WAIT`] (5 s) for a session when all are in use.
     pub fn new() -> Self {
         TokenOptions {
             max_idle_sessions: 16,
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            session_wait: DEFAULT_SESSION_WAIT,
         }
     }
 
-    /// How many idle sessions the pool keeps (at least 1). More concurrent
-    /// callers than this still get a session each; the extra ones are
+    /// How many idle sessions the pool keeps (at least 1, at most
+    /// [`max_sessions`](Self::max_sessions)). Sessions beyond this are
     /// closed when returned.
     #[must_use]
     pub fn max_idle_sessions(mut self, max: usize) -> Self {
         self.max_idle_sessions = max.max(1);
+        self
+    }
+
+    /// The most sessions the [`Token`] has open at once (at least 1;
+    /// default 32): idle ones, ones in use, and the read-write sessions of
+    /// key generation together. When all are in use, the next caller waits
+    /// (up to [`session_wait`](Self::session_wait)) for one to come back,
+    /// then fails with [`Error::SessionsExhausted`], an outage
+    /// ([`Error::is_unavailable`]). The pool never opens more.
+    ///
+    /// Tokens limit sessions themselves: a smart card or a YubiKey
+    /// (`ykcs11`) allows only a few, a network HSM's licence a few hundred
+    /// per client. Set this at or below the token's limit
+    /// (`CK_TOKEN_INFO.ulMaxSessionCount`), and at or above the number of
+    /// threads that call the token at once if they should never wait.
+    #[must_use]
+    pub fn max_sessions(mut self, max: usize) -> Self {
+        self.max_sessions = max.max(1);
+        self
+    }
+
+    /// How long a caller waits for a session when
+    /// [`max_sessions`](Self::max_sessions) are in use (default 5 s; zero
+    /// fails at once).
+    #[must_use]
+    pub fn session_wait(mut self, wait: Duration) -> Self {
+        self.session_wait = wait;
         self
     }
 }
@@ -74,6 +124,13 @@ impl Default for TokenOptions {
 ///   comes back (in the same or another slot) is used again without
 ///   restarting the process. The failing call itself returns the error:
 ///   nothing is retried behind the caller's back.
+/// - **At most [`TokenOptions::max_sessions`] sessions** (default 32) are
+///   open at once, counting idle ones, ones in use and the read-write
+///   sessions of key generation; a caller beyond the cap waits up to
+///   [`TokenOptions::session_wait`] (default 5 s), then gets
+///   [`Error::SessionsExhausted`], an outage.
+/// - **Listing**: [`Token::objects`] lists the token's keys, with their
+///   names, kinds and custody flags, never a value.
 ///
 /// `Token` is cheap to clone (the clones share the pool) and is `Send`
 /// and `Sync`. Its `Debug` output shows the module and the token's
@@ -143,7 +200,11 @@ impl Token {
                 pin,
                 protected_path,
                 slot: Mutex::new(Some(slot)),
-                pool: Pool::new(options.max_idle_sessions),
+                pool: Pool::new(
+                    options.max_idle_sessions,
+                    options.max_sessions,
+                    options.session_wait,
+                ),
                 login_refused: Mutex::new(None),
             }),
         };
@@ -164,8 +225,9 @@ impl Token {
         &self.inner.module.path
     }
 
-    /// How many sessions this token opened and discarded, and how many are
-    /// idle now.
+    /// How many sessions this token opened and discarded, how many are open
+    /// and idle now, the most that were open at once, and how often
+    /// callers waited for one.
     pub fn session_stats(&self) -> SessionStats {
         self.inner.pool.stats()
     }
@@ -175,26 +237,15 @@ impl Token {
         self.inner.session()
     }
 
-    /// A new logged-in read-write session, outside the pool (key
-    /// generation).
-    #[cfg(feature = "envelope")]
-    pub(crate) fn rw_session(&self) -> Result<Session> {
-        let inner = &self.inner;
-        let slot = inner.slot()?;
-        let session = inner
-            .module
-            .pkcs11
-            .open_rw_session(slot)
-            .map_err(|err| inner.fail_fresh("C_OpenSession", err))?;
-        inner.pool.count_opened();
-        match inner.ensure_login(&session) {
-            Ok(()) => Ok(session),
-            Err(LoginFailure::Refused(err)) => Err(err),
-            Err(LoginFailure::Call(operation, err)) => Err(inner.fail_fresh(operation, err)),
-        }
+    /// A new logged-in read-write session (key generation), counted
+    /// against [`TokenOptions::max_sessions`] and closed, not pooled, when
+    /// dropped.
+    #[cfg(any(feature = "envelope", feature = "credentials"))]
+    pub(crate) fn rw_session(&self) -> Result<PooledSession<'_>> {
+        self.inner.checkout(false)
     }
 
-    #[cfg(feature = "envelope")]
+    #[cfg(any(feature = "envelope", feature = "credentials"))]
     pub(crate) fn inner(&self) -> &Inner {
         &self.inner
     }
@@ -202,18 +253,40 @@ impl Token {
 
 impl Inner {
     fn session(&self) -> Result<PooledSession<'_>> {
-        let generation = self.pool.generation();
-        if let Some(session) = self.pool.take() {
-            return Ok(PooledSession::new(self, session, generation));
+        self.checkout(true)
+    }
+
+    /// A pooled read-only session (`read_only`), or a new read-write one
+    /// that is closed when dropped; waits for room under the session cap.
+    fn checkout(&self, read_only: bool) -> Result<PooledSession<'_>> {
+        let Some((checkout, generation)) = self.pool.checkout(read_only) else {
+            return Err(Error::SessionsExhausted {
+                token: self.description.clone(),
+                max: self.pool.max_open(),
+                waited: self.pool.wait(),
+            });
+        };
+        if let Checkout::Idle(session) = checkout {
+            return Ok(PooledSession::new(self, session, generation, true));
         }
-        let slot = self.slot()?;
-        let session = self
-            .module
-            .pkcs11
-            .open_ro_session(slot)
-            .map_err(|err| self.fail_fresh("C_OpenSession", err))?;
+        let opened = self.slot().and_then(|slot| {
+            let pkcs11 = &self.module.pkcs11;
+            let session = if read_only {
+                pkcs11.open_ro_session(slot)
+            } else {
+                pkcs11.open_rw_session(slot)
+            };
+            session.map_err(|err| self.fail_fresh("C_OpenSession", err))
+        });
+        let session = match opened {
+            Ok(session) => session,
+            Err(err) => {
+                self.pool.release_slot();
+                return Err(err);
+            }
+        };
         self.pool.count_opened();
-        let mut pooled = PooledSession::new(self, session, generation);
+        let mut pooled = PooledSession::new(self, session, generation, read_only);
         if let Err(err) = pooled.ensure_login() {
             // A session that could not log in is not pooled.
             pooled.discard();
@@ -287,7 +360,7 @@ impl Inner {
         }
     }
 
-    #[cfg(feature = "envelope")]
+    #[cfg(any(feature = "envelope", feature = "credentials"))]
     /// Asks the token for its info: `Ok` if it is there and answering.
     /// Tells "no such key" apart from "the token is gone".
     pub(crate) fn check_present(&self) -> Result<()> {
@@ -324,7 +397,7 @@ impl Inner {
         }
     }
 
-    #[cfg(feature = "envelope")]
+    #[cfg(any(feature = "envelope", feature = "credentials"))]
     pub(crate) fn description(&self) -> &str {
         &self.description
     }

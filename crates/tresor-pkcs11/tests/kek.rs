@@ -385,3 +385,69 @@ fn only_secret_keys_count_when_a_label_names_several_objects() {
         },
     );
 }
+
+/// KEK calls per 1 000 records of 256 bytes under one context: one wrap
+/// and one unwrap per record without the envelope's data-key caches, one
+/// of each for all 1 000 with them (the figures in the README; the bench
+/// prints them too).
+#[test]
+fn kek_calls_per_thousand_records() {
+    with_token("kek_calls_per_thousand_records", |hsm| {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use tresor_envelope::{OpenCacheLimits, SealCacheLimits};
+
+        struct Counting {
+            inner: Pkcs11Kek,
+            wraps: AtomicU64,
+            unwraps: AtomicU64,
+        }
+        impl KeyEncryptionKey for Counting {
+            fn key_id(&self) -> &str {
+                self.inner.key_id()
+            }
+            fn wrap(&self, dek: &DataKey, aad: &[u8]) -> tresor_envelope::Result<Vec<u8>> {
+                self.wraps.fetch_add(1, Ordering::Relaxed);
+                self.inner.wrap(dek, aad)
+            }
+            fn unwrap(&self, wrapped: &[u8], aad: &[u8]) -> tresor_envelope::Result<DataKey> {
+                self.unwraps.fetch_add(1, Ordering::Relaxed);
+                self.inner.unwrap(wrapped, aad)
+            }
+        }
+
+        let token = hsm.token();
+        Pkcs11Kek::generate(&token, "kek-count", None).unwrap();
+        let ctx = context();
+        for (cached, expected) in [(false, 1000), (true, 1)] {
+            let kek = Arc::new(Counting {
+                inner: Pkcs11Kek::builder(&token)
+                    .label("kek-count")
+                    .open()
+                    .unwrap(),
+                wraps: AtomicU64::new(0),
+                unwraps: AtomicU64::new(0),
+            });
+            let mut builder = Envelope::builder(Keyring::with_primary(Arc::clone(&kek)).unwrap());
+            if cached {
+                builder = builder
+                    .seal_cache(SealCacheLimits::default())
+                    .open_cache(OpenCacheLimits::default());
+            }
+            let envelope = builder.build().unwrap();
+            let record = [0x5a; 256];
+            let sealed: Vec<_> = (0..1000)
+                .map(|_| envelope.seal_to_vec(&record, &ctx).unwrap())
+                .collect();
+            for s in &sealed {
+                assert_eq!(envelope.open_to_vec(s, &ctx).unwrap(), record);
+            }
+            let (wraps, unwraps) = (
+                kek.wraps.load(Ordering::Relaxed),
+                kek.unwraps.load(Ordering::Relaxed),
+            );
+            println!("caches {cached}: {wraps} wraps, {unwraps} unwraps per 1 000 records");
+            assert_eq!((wraps, unwraps), (expected, expected), "caches {cached}");
+        }
+    });
+}

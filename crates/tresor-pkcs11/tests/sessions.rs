@@ -190,3 +190,123 @@ fn the_token_directory_removed_mid_run() {
         hsm.run_phase(2);
     });
 }
+
+/// 16 threads on a token capped at 2 sessions: the pool never has more
+/// than 2 open (its own count, and the token's where SoftHSM2 reports
+/// one), callers queue, and all the work completes.
+#[test]
+fn sixteen_threads_share_two_sessions() {
+    with_token("sixteen_threads_share_two_sessions", |hsm| {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::time::Duration;
+
+        let options = TokenOptions::new()
+            .max_sessions(2)
+            .session_wait(Duration::from_secs(30));
+        let token = Token::open_with(&hsm.uri(""), options).unwrap();
+        let kek = Arc::new(Pkcs11Kek::generate(&token, "kek-capped", None).unwrap());
+
+        // The token's own count of this process's sessions
+        // (`CK_TOKEN_INFO.ulSessionCount`), sampled while the threads run;
+        // a token that does not report it leaves the pool's count.
+        let done = Arc::new(AtomicBool::new(false));
+        let sampler = {
+            let done = Arc::clone(&done);
+            let module = hsm.module().to_owned();
+            std::thread::spawn(move || {
+                use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+                let pkcs11 = Pkcs11::new(module).unwrap();
+                let _ = pkcs11.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK));
+                let slot = pkcs11.get_slots_with_token().unwrap()[0];
+                let mut peak = None::<u64>;
+                while !done.load(Ordering::Relaxed) {
+                    if let Some(count) = pkcs11.get_token_info(slot).unwrap().session_count() {
+                        peak = Some(peak.unwrap_or(0).max(count));
+                    }
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                peak
+            })
+        };
+
+        let threads: Vec<_> = (0..16u8)
+            .map(|t| {
+                let kek = Arc::clone(&kek);
+                std::thread::spawn(move || {
+                    let dek = DataKey::generate().unwrap();
+                    for i in 0..25u8 {
+                        let aad = [t, i];
+                        let wrapped = kek.wrap(&dek, &aad).unwrap();
+                        let back = kek.unwrap(&wrapped, &aad).unwrap();
+                        assert_eq!(back.expose_secret(), dek.expose_secret());
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        done.store(true, Ordering::Relaxed);
+        let token_peak = sampler.join().unwrap();
+
+        let stats = token.session_stats();
+        println!("{stats:?}; the token's own session count peaked at {token_peak:?}");
+        assert!(stats.peak <= 2, "{stats:?}");
+        assert!(stats.open <= 2, "{stats:?}");
+        if let Some(peak) = token_peak {
+            assert!(peak <= 2, "the token saw {peak} sessions");
+        }
+        assert_eq!(stats.timed_out, 0, "{stats:?}");
+        assert_eq!(stats.discarded, 0, "{stats:?}");
+        assert!(
+            stats.waited > 0,
+            "16 threads on 2 sessions never waited: {stats:?}"
+        );
+    });
+}
+
+/// A cap of one session and no wait: callers that find the session busy
+/// fail at once with `SessionsExhausted`, an outage (never `Decrypt`), and
+/// the pool still never opens a second session.
+#[test]
+fn callers_beyond_the_cap_fail_as_an_outage() {
+    with_token("callers_beyond_the_cap_fail_as_an_outage", |hsm| {
+        use std::time::Duration;
+
+        let options = TokenOptions::new()
+            .max_sessions(1)
+            .session_wait(Duration::ZERO);
+        let token = Token::open_with(&hsm.uri(""), options).unwrap();
+        let kek = Arc::new(Pkcs11Kek::generate(&token, "kek-cap-1", None).unwrap());
+        let dek = DataKey::generate().unwrap();
+        let wrapped = Arc::new(kek.wrap(&dek, b"aad").unwrap());
+
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (kek, wrapped) = (Arc::clone(&kek), Arc::clone(&wrapped));
+                std::thread::spawn(move || {
+                    let mut refused = 0u32;
+                    for _ in 0..200 {
+                        if let Err(err) = kek.unwrap(&wrapped, b"aad") {
+                            let ours = outage(&err);
+                            assert!(
+                                matches!(ours, Error::SessionsExhausted { max: 1, .. }),
+                                "{ours}"
+                            );
+                            refused += 1;
+                        }
+                    }
+                    refused
+                })
+            })
+            .collect();
+        let refused: u32 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        let stats = token.session_stats();
+        println!("{refused} calls refused; {stats:?}");
+        assert_eq!(stats.peak, 1, "{stats:?}");
+        assert_eq!(u64::from(refused), stats.timed_out, "{stats:?}");
+        // And the token works once the crowd is gone.
+        let back = kek.unwrap(&wrapped, b"aad").unwrap();
+        assert_eq!(back.expose_secret(), dek.expose_secret());
+    });
+}
