@@ -374,7 +374,7 @@ fn inspect_prints_the_header_as_json() {
             "message_id"
         ])
     );
-    assert_eq!(json["version"], 2);
+    assert_eq!(json["version"], tresor_envelope::VERSION);
     assert_eq!(json["suite"], "aes-256-gcm-siv");
     assert_eq!(json["frame_size"], 4096);
     assert_eq!(json["kek_id"], "kek-a");
