@@ -12,9 +12,11 @@ use crate::pool::PooledSession;
 use crate::uri::object_description;
 use crate::{Error, Result, Token};
 
+#[cfg(feature = "envelope")]
 /// Length of an AES-256 key, in bytes.
 const AES_256_LEN: usize = 32;
 
+#[cfg(feature = "envelope")]
 const EXPECTED_KEK: &str =
     "an AES-256 secret key (CKK_AES, 32 bytes) with CKA_ENCRYPT and CKA_DECRYPT";
 
@@ -49,7 +51,7 @@ impl KeyName {
     }
 
     /// The search template: label and/or id.
-    fn template(&self) -> Vec<Attribute> {
+    pub(crate) fn template(&self) -> Vec<Attribute> {
         let mut template = Vec::with_capacity(2);
         if let Some(label) = &self.label {
             template.push(Attribute::Label(label.as_bytes().to_vec()));
@@ -101,6 +103,7 @@ impl KeyCustody {
     }
 }
 
+#[cfg(feature = "envelope")]
 /// The attributes that decide whether an object can serve as a KEK.
 struct Described {
     handle: ObjectHandle,
@@ -114,6 +117,7 @@ struct Described {
     label: Option<String>,
 }
 
+#[cfg(feature = "envelope")]
 impl Described {
     fn read(session: &mut PooledSession<'_>, handle: ObjectHandle) -> Result<Self> {
         let attributes = match session.get_attributes(
@@ -187,6 +191,7 @@ impl Described {
     }
 }
 
+#[cfg(feature = "envelope")]
 /// Finds the one AES-256 key named `name`, checks it, and returns its
 /// handle and its label.
 pub(crate) fn find_aes256(
@@ -251,6 +256,7 @@ pub(crate) fn find_aes256(
     Ok((key.handle, key.label.clone()))
 }
 
+#[cfg(feature = "envelope")]
 /// Generates an AES-256 key that never leaves the token, named `name`.
 pub(crate) fn generate_aes256(token: &Token, name: &KeyName) -> Result<()> {
     let inner = token.inner();

@@ -148,25 +148,34 @@ assert!(kek.custody()?.never_leaves_token());
 )]
 #![forbid(unsafe_code)]
 
+mod ecdsa;
 mod error;
+#[cfg(feature = "httpsig")]
+mod httpsig;
 #[cfg(feature = "envelope")]
 mod kek;
-#[cfg(feature = "envelope")]
 mod key;
 mod module;
+#[cfg(feature = "audit")]
+mod note;
 mod percent;
 mod pin;
 mod pool;
+mod public_key;
+mod signing;
 mod token;
 mod uri;
 
 pub use error::{BackendError, Error, Result};
 #[cfg(feature = "envelope")]
 pub use kek::{PKCS11_WRAPPED_LEN, Pkcs11Kek, Pkcs11KekBuilder};
-#[cfg(feature = "envelope")]
 pub use key::KeyCustody;
+#[cfg(feature = "audit")]
+pub use note::Pkcs11NoteSigner;
 pub use pin::PinSource;
 pub use pool::SessionStats;
+pub use public_key::SigningPublicKey;
+pub use signing::{Pkcs11SigningKey, Pkcs11SigningKeyBuilder, SignatureAlgorithm};
 pub use token::{Token, TokenOptions};
 pub use uri::{LibraryVersion, MAX_URI_LEN, ObjectType, Pkcs11Uri};
 

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use cryptoki::error::{Error as CkError, RvError};
+use cryptoki::mechanism::MechanismType;
 use cryptoki::session::{Session, SessionState, UserType};
 use cryptoki::slot::Slot;
 
@@ -177,7 +178,6 @@ impl Token {
 
     /// A new logged-in read-write session, outside the pool (key
     /// generation).
-    #[cfg(feature = "envelope")]
     pub(crate) fn rw_session(&self) -> Result<Session> {
         let inner = &self.inner;
         let slot = inner.slot()?;
@@ -194,9 +194,20 @@ impl Token {
         }
     }
 
-    #[cfg(feature = "envelope")]
     pub(crate) fn inner(&self) -> &Inner {
         &self.inner
+    }
+
+    /// Whether the token lists `mechanism` (`C_GetMechanismList`).
+    pub(crate) fn has_mechanism(&self, mechanism: MechanismType) -> Result<bool> {
+        let inner = &self.inner;
+        let slot = inner.slot()?;
+        inner
+            .module
+            .pkcs11
+            .get_mechanism_list(slot)
+            .map(|list| list.contains(&mechanism))
+            .map_err(|err| inner.fail_fresh("C_GetMechanismList", err))
     }
 }
 
@@ -287,7 +298,6 @@ impl Inner {
         }
     }
 
-    #[cfg(feature = "envelope")]
     /// Asks the token for its info: `Ok` if it is there and answering.
     /// Tells "no such key" apart from "the token is gone".
     pub(crate) fn check_present(&self) -> Result<()> {
@@ -324,7 +334,6 @@ impl Inner {
         }
     }
 
-    #[cfg(feature = "envelope")]
     pub(crate) fn description(&self) -> &str {
         &self.description
     }

@@ -480,7 +480,6 @@ impl fmt::Display for Pkcs11Uri {
     }
 }
 
-#[cfg(feature = "envelope")]
 /// A key's label and id in URI syntax (`object=kek-2026;id=%01`).
 pub(crate) fn object_description(label: Option<&str>, id: Option<&[u8]>) -> String {
     let mut out = String::new();
