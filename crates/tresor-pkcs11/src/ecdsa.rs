@@ -126,10 +126,10 @@ mod tests {
         let never = |_: &[u8; 64]| false;
         for bad in [
             &[][..],
-            &[0u8; 64][..],   // r = s = 0
-            &[0xff; 64][..],  // r, s >= n
-            &[1u8; 63][..],   // odd
-            &[1u8; 65][..],   // too long, not DER
+            &[0u8; 64][..],  // r = s = 0
+            &[0xff; 64][..], // r, s >= n
+            &[1u8; 63][..],  // odd
+            &[1u8; 65][..],  // too long, not DER
             &[0x30, 0x00][..],
         ] {
             assert_eq!(raw_signature(bad, never), None, "{bad:02x?}");

@@ -64,13 +64,12 @@ impl Pkcs11NoteSigner {
                 reason: "a note key name is non-empty, without white space or '+'".into(),
             });
         }
-        let public_key = <[u8; 32]>::try_from(key.public_key().as_bytes()).map_err(|_| {
-            Error::WrongKeyType {
+        let public_key =
+            <[u8; 32]>::try_from(key.public_key().as_bytes()).map_err(|_| Error::WrongKeyType {
                 object: format!("{key:?}"),
                 expected: "an Ed25519 public key of 32 bytes",
                 found: "a public key of another length".into(),
-            }
-        })?;
+            })?;
         let verifier = NoteVerifier::from_ed25519_public_key(name, &public_key).map_err(|err| {
             Error::InvalidKeyName {
                 reason: err.to_string(),
@@ -116,18 +115,18 @@ impl NoteSign for Pkcs11NoteSigner {
     }
 
     fn sign(&self, message: &[u8]) -> tresor_audit::Result<[u8; 64]> {
-        let signing = |source: Box<dyn std::error::Error + Send + Sync>| {
-            tresor_audit::Error::Signing {
+        let signing =
+            |source: Box<dyn std::error::Error + Send + Sync>| tresor_audit::Error::Signing {
                 key_name: self.verifier.name().to_owned(),
                 source,
-            }
-        };
+            };
         let signature = self
             .key
             .sign_message(message)
             .map_err(|err| signing(Box::new(err)))?;
-        <[u8; 64]>::try_from(signature.as_slice())
-            .map_err(|_| signing("the token returned an Ed25519 signature that is not 64 bytes".into()))
+        <[u8; 64]>::try_from(signature.as_slice()).map_err(|_| {
+            signing("the token returned an Ed25519 signature that is not 64 bytes".into())
+        })
     }
 
     fn key_hash(&self) -> u32 {
@@ -139,7 +138,10 @@ impl fmt::Debug for Pkcs11NoteSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pkcs11NoteSigner")
             .field("name", &self.verifier.name())
-            .field("key_hash", &format_args!("{:08x}", self.verifier.key_hash()))
+            .field(
+                "key_hash",
+                &format_args!("{:08x}", self.verifier.key_hash()),
+            )
             .field("key", &self.key)
             .finish()
     }

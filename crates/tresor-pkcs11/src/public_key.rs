@@ -15,11 +15,11 @@ use crate::signing::SignatureAlgorithm;
 pub(crate) const P256_PARAMS: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 
 /// `CKA_EC_PARAMS` of Ed25519 as the DER OID 1.3.101.112 (`id-Ed25519`,
-/// RFC 8410): what SoftHSM2 2.6 accepts, and PKCS#11 3.0 allows.
+/// RFC 8410), which PKCS#11 3.0 allows and most HSMs take.
 pub(crate) const ED25519_OID_PARAMS: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
 
 /// `CKA_EC_PARAMS` of Ed25519 as the DER PrintableString `edwards25519`
-/// (PKCS#11 3.0's curve name), which some tokens use instead of the OID.
+/// (PKCS#11 3.0's curve name): the only form SoftHSM2 2.6 accepts.
 pub(crate) const ED25519_NAME_PARAMS: &[u8] = b"\x13\x0cedwards25519";
 
 /// The DER SPKI of an Ed25519 key up to the key itself (RFC 8410):
@@ -256,7 +256,10 @@ mod tests {
         assert_eq!(spki.len(), 91);
         assert!(spki.ends_with(&G));
         assert!(a.to_spki_pem().starts_with("-----BEGIN PUBLIC KEY-----\n"));
-        assert!(a.to_jwk().starts_with(r#"{"alg":"ES256","crv":"P-256","kty":"EC","#));
+        assert!(
+            a.to_jwk()
+                .starts_with(r#"{"alg":"ES256","crv":"P-256","kty":"EC","#)
+        );
         assert_eq!(a.thumbprint().len(), 43);
     }
 
@@ -265,7 +268,13 @@ mod tests {
         let alg = SignatureAlgorithm::EcdsaP256Sha256;
         let mut off_curve = G;
         off_curve[64] ^= 1;
-        for bad in [&off_curve[..], &G[..64], &[0x00][..], &[][..], &[0x04, 0x41][..]] {
+        for bad in [
+            &off_curve[..],
+            &G[..64],
+            &[0x00][..],
+            &[][..],
+            &[0x04, 0x41][..],
+        ] {
             assert!(SigningPublicKey::decode(alg, bad).is_err());
         }
         let ed = SignatureAlgorithm::Ed25519;
@@ -289,7 +298,10 @@ mod tests {
         let mut tricky = [0x11; 32];
         tricky[0] = 0x04;
         tricky[1] = 30;
-        assert_eq!(SigningPublicKey::decode(ed, &tricky).unwrap().as_bytes(), tricky);
+        assert_eq!(
+            SigningPublicKey::decode(ed, &tricky).unwrap().as_bytes(),
+            tricky
+        );
     }
 
     #[test]

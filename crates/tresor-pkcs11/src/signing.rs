@@ -294,8 +294,9 @@ impl Pkcs11SigningKey {
     /// may sign and nothing else (no `CKA_DERIVE`, `CKA_DECRYPT`,
     /// `CKA_UNWRAP`); the public key may verify. `CKA_EC_PARAMS` is the
     /// DER OID of `prime256v1` for P-256, and for Ed25519 the OID
-    /// 1.3.101.112 (RFC 8410), or, on a token that refuses it, the
-    /// printable string `edwards25519`.
+    /// 1.3.101.112 (RFC 8410), or, on a token that refuses it (SoftHSM2
+    /// 2.6 does), the DER PrintableString `edwards25519`. Both are
+    /// recognised when a key is opened.
     ///
     /// # Errors
     ///
@@ -324,10 +325,9 @@ impl Pkcs11SigningKey {
         };
         let name = KeyName::new(Some(label.to_owned()), Some(id.clone()))?;
         let (mechanism, mechanism_type, mechanism_name) = algorithm.keygen_mechanism();
-        for (required, required_name) in [
-            (mechanism_type, mechanism_name),
-            algorithm.sign_mechanism(),
-        ] {
+        for (required, required_name) in
+            [(mechanism_type, mechanism_name), algorithm.sign_mechanism()]
+        {
             if !token.has_mechanism(required)? {
                 return Err(Error::MechanismNotSupported {
                     mechanism: required_name,
