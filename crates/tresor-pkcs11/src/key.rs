@@ -3,14 +3,17 @@
 
 use std::fmt;
 
+#[cfg(feature = "envelope")]
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{
-    Attribute, AttributeInfo, AttributeType, KeyType, ObjectClass, ObjectHandle,
-};
+use cryptoki::object::{Attribute, AttributeInfo, AttributeType, ObjectHandle};
+#[cfg(feature = "envelope")]
+use cryptoki::object::{KeyType, ObjectClass};
 
+#[cfg(feature = "envelope")]
+use crate::Token;
 use crate::pool::PooledSession;
 use crate::uri::object_description;
-use crate::{Error, Result, Token};
+use crate::{Error, Result};
 
 #[cfg(feature = "envelope")]
 /// Length of an AES-256 key, in bytes.
@@ -46,6 +49,7 @@ impl KeyName {
         Ok(KeyName { label, id })
     }
 
+    #[cfg(feature = "envelope")]
     pub(crate) fn label(&self) -> Option<&str> {
         self.label.as_deref()
     }

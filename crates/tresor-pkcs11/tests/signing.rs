@@ -420,10 +420,13 @@ fn hsm_signed_checkpoint_opens_as_tresor_audit_verify_opens_it() {
             let vkey = signer.verifier().to_key_string();
             let verifier = NoteVerifier::from_key_string(&vkey).unwrap();
             assert_eq!(verifier.key_hash(), NoteSign::key_hash(&signer));
-            let opened = Checkpoint::open(&note, &[verifier.clone()], ORIGIN).unwrap();
+            let opened = Checkpoint::open(&note, std::slice::from_ref(&verifier), ORIGIN).unwrap();
             assert_eq!(opened, checkpoint);
-            let report =
-                verify_log(log.store(), Some((&note, &[verifier.clone()], ORIGIN))).unwrap();
+            let report = verify_log(
+                log.store(),
+                Some((&note, std::slice::from_ref(&verifier), ORIGIN)),
+            )
+            .unwrap();
             assert_eq!(report.size, 5);
 
             // The same key as an in-memory signer would write the same
