@@ -8,8 +8,11 @@
 //! ```
 //!
 //! keeps a pool of logged-in sessions on it, and lets the other tresor
-//! crates use keys that stay inside it. Today that is the envelope
-//! key-encryption key ([`Pkcs11Kek`], feature `envelope`).
+//! crates use keys that stay inside it: the envelope key-encryption key
+//! ([`Pkcs11Kek`], feature `envelope`), ECDSA P-256 and Ed25519 signing
+//! keys ([`Pkcs11SigningKey`]) that sign HTTP requests for
+//! `tresor-httpsig` (feature `httpsig`), and the Ed25519 key that signs
+//! `tresor-audit` checkpoints ([`Pkcs11NoteSigner`], feature `audit`).
 //!
 //! # Guarantees
 //!
@@ -17,8 +20,15 @@
 //!   call on its handle; its bytes are never read. A key that could leave
 //!   the token (`CKA_EXTRACTABLE` true or `CKA_SENSITIVE` false) is refused
 //!   unless the caller explicitly allows it, and [`Pkcs11Kek::generate`]
-//!   creates keys that never can. [`Pkcs11Kek::custody`] shows what the
-//!   token says about a key.
+//!   creates keys that never can (as does [`Pkcs11SigningKey::generate`]
+//!   for private keys). [`Pkcs11Kek::custody`] and
+//!   [`Pkcs11SigningKey::custody`] show what the token says about a key.
+//! - **Signing keys are checked.** A signing key's public key is read from
+//!   the token and validated ([`SigningPublicKey`]: P-256 points with the
+//!   `p256` crate), and a key pair opens only if its public key verifies
+//!   a signature its private key just made. Signatures are in the format
+//!   RFC 9421 and JOSE use (ECDSA `r || s`, 64 bytes), whatever form the
+//!   token returns them in.
 //! - **Wrapped keys are bound to their envelope.** The KEK wraps data keys
 //!   with AES-256-GCM *in the token* (`CKM_AES_GCM`), the envelope's
 //!   key-section AAD as the GCM additional data; see [`Pkcs11Kek`] for the
@@ -107,16 +117,27 @@ assert!(kek.custody()?.never_leaves_token());
 //! # Features
 //!
 //! - `envelope` (default): [`Pkcs11Kek`], a
-//!   `tresor_envelope::KeyEncryptionKey`, and [`KeyCustody`]. Without it
-//!   the crate is the URI parser and the token and session pool alone.
+//!   `tresor_envelope::KeyEncryptionKey`.
+//! - `httpsig` (default): [`Pkcs11SigningKey`] implements
+//!   `tresor_httpsig::SigningKey`, and gives its verifying key
+//!   (`Pkcs11SigningKey::verifying_key`, a `tresor_httpsig::PublicKey`).
+//! - `audit` (default): [`Pkcs11NoteSigner`], a
+//!   `tresor_audit::note::NoteSign` for signed checkpoints.
+//!
+//! Without any feature the crate is the URI parser, the token and
+//! session pool, and [`Pkcs11SigningKey`] signing raw messages.
 //!
 //! # What the crate root exports
 //!
 //! - configuration: [`Pkcs11Uri`], [`PinSource`], [`ObjectType`],
 //!   [`LibraryVersion`], [`MAX_URI_LEN`];
 //! - tokens: [`Token`], [`TokenOptions`], [`SessionStats`];
-//! - keys (feature `envelope`): [`Pkcs11Kek`], [`Pkcs11KekBuilder`],
-//!   [`KeyCustody`], [`PKCS11_WRAPPED_LEN`];
+//! - key-encryption keys (feature `envelope`): [`Pkcs11Kek`],
+//!   [`Pkcs11KekBuilder`], [`PKCS11_WRAPPED_LEN`];
+//! - signing keys: [`Pkcs11SigningKey`], [`Pkcs11SigningKeyBuilder`],
+//!   [`SignatureAlgorithm`], [`SigningPublicKey`]; [`Pkcs11NoteSigner`]
+//!   (feature `audit`);
+//! - [`KeyCustody`];
 //! - errors: [`Error`], [`Result`], [`BackendError`].
 //!
 // Without the `envelope` feature these items are not here: their links go
@@ -139,8 +160,8 @@ assert!(kek.custody()?.never_leaves_token());
     doc = "[`Pkcs11KekBuilder`]: https://docs.rs/tresor-pkcs11/latest/tresor_pkcs11/struct.Pkcs11KekBuilder.html"
 )]
 #![cfg_attr(
-    not(feature = "envelope"),
-    doc = "[`KeyCustody`]: https://docs.rs/tresor-pkcs11/latest/tresor_pkcs11/struct.KeyCustody.html"
+    not(feature = "audit"),
+    doc = "[`Pkcs11NoteSigner`]: https://docs.rs/tresor-pkcs11/latest/tresor_pkcs11/struct.Pkcs11NoteSigner.html"
 )]
 #![cfg_attr(
     not(feature = "envelope"),
@@ -180,6 +201,6 @@ pub use token::{Token, TokenOptions};
 pub use uri::{LibraryVersion, MAX_URI_LEN, ObjectType, Pkcs11Uri};
 
 /// The README's examples, compiled as doctests.
-#[cfg(all(doctest, feature = "envelope"))]
+#[cfg(all(doctest, feature = "envelope", feature = "httpsig", feature = "audit"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
