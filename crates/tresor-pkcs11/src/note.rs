@@ -54,7 +54,7 @@ impl Pkcs11NoteSigner {
     pub fn new(key: Pkcs11SigningKey, name: &str) -> Result<Self> {
         if key.algorithm() != SignatureAlgorithm::Ed25519 {
             return Err(Error::WrongKeyType {
-                object: format!("{key:?}"),
+                object: key.object(),
                 expected: "an Ed25519 key (C2SP signed notes are Ed25519)",
                 found: format!("an {} key", key.algorithm()),
             });
@@ -66,7 +66,7 @@ impl Pkcs11NoteSigner {
         }
         let public_key =
             <[u8; 32]>::try_from(key.public_key().as_bytes()).map_err(|_| Error::WrongKeyType {
-                object: format!("{key:?}"),
+                object: key.object(),
                 expected: "an Ed25519 public key of 32 bytes",
                 found: "a public key of another length".into(),
             })?;

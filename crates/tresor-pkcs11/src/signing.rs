@@ -424,6 +424,11 @@ impl Pkcs11SigningKey {
         &self.token
     }
 
+    /// The key's label and id in URI syntax (`object=…;id=…`), for errors.
+    pub(crate) fn object(&self) -> String {
+        self.name.to_string()
+    }
+
     /// What the token says about the private key's custody.
     pub fn custody(&self) -> Result<KeyCustody> {
         let mut session = self.token.session()?;
