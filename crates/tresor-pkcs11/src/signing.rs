@@ -425,6 +425,7 @@ impl Pkcs11SigningKey {
     }
 
     /// The key's label and id in URI syntax (`object=…;id=…`), for errors.
+    #[cfg(feature = "audit")]
     pub(crate) fn object(&self) -> String {
         self.name.to_string()
     }
