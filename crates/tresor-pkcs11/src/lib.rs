@@ -179,6 +179,7 @@ mod key;
 mod module;
 #[cfg(feature = "audit")]
 mod note;
+mod pair;
 mod percent;
 mod pin;
 mod pool;
