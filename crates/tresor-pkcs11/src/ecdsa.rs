@@ -121,6 +121,36 @@ mod tests {
         assert_eq!(raw_signature(&encoded, |c| *c == as_fixed), Some(as_fixed));
     }
 
+    proptest::proptest! {
+        /// Real signatures, as a token would return them (fixed, DER,
+        /// or halves without leading zeros), all give the same `r || s`;
+        /// arbitrary bytes never panic.
+        #[test]
+        fn real_signatures_in_every_form(secret in proptest::array::uniform32(1u8..), message: Vec<u8>, noise: Vec<u8>) {
+            use p256::ecdsa::signature::{Signer as _, Verifier as _};
+
+            let Ok(key) = p256::ecdsa::SigningKey::from_slice(&secret) else {
+                return Ok(());
+            };
+            let signature: p256::ecdsa::Signature = key.sign(&message);
+            let fixed = <[u8; 64]>::from(signature.to_bytes());
+            let verifies = |raw: &[u8; 64]| {
+                p256::ecdsa::Signature::from_slice(raw)
+                    .is_ok_and(|s| key.verifying_key().verify(&message, &s).is_ok())
+            };
+            proptest::prop_assert_eq!(raw_signature(&fixed, verifies), Some(fixed));
+            let der = signature.to_der();
+            proptest::prop_assert_eq!(raw_signature(der.as_bytes(), verifies), Some(fixed));
+            let (r, s) = fixed.split_at(32);
+            let strip = r.iter().zip(s).take_while(|(a, b)| **a == 0 && **b == 0).count();
+            if strip > 0 {
+                let short: Vec<u8> = r[strip..].iter().chain(&s[strip..]).copied().collect();
+                proptest::prop_assert_eq!(raw_signature(&short, verifies), Some(fixed));
+            }
+            let _ = raw_signature(&noise, verifies);
+        }
+    }
+
     #[test]
     fn garbage_is_refused() {
         let never = |_: &[u8; 64]| false;
