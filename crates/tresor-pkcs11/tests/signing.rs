@@ -503,3 +503,70 @@ fn a_key_deleted_under_a_running_signer_is_an_error_not_a_panic() {
         },
     );
 }
+
+#[cfg(all(feature = "httpsig", feature = "audit"))]
+#[test]
+fn a_token_gone_mid_run_is_an_outage_for_httpsig_and_audit() {
+    with_token(
+        "a_token_gone_mid_run_is_an_outage_for_httpsig_and_audit",
+        |hsm| {
+            use std::sync::Arc;
+            use tresor_audit::{Checkpoint, NoteSign};
+            use tresor_httpsig::{Signer, SigningKey};
+            use tresor_pkcs11::Pkcs11NoteSigner;
+
+            let key = Arc::new(generate(hsm, P256, "client-outage"));
+            let note_key = generate(hsm, ED25519, "log-outage");
+            let note_signer = Pkcs11NoteSigner::new(note_key, "log.example").unwrap();
+            SigningKey::sign(&*key, b"before").unwrap();
+            NoteSign::sign(&note_signer, b"before\n").unwrap();
+
+            // SoftHSM2 keeps its tokens as files: without them, every call
+            // fails (see sessions.rs, the_token_directory_removed_mid_run).
+            let away = hsm.dir().join("tokens.away");
+            std::fs::rename(hsm.token_dir(), &away).unwrap();
+            for attempt in 0..3 {
+                let err = SigningKey::sign(&*key, b"during").unwrap_err();
+                assert!(err.is_unavailable(), "attempt {attempt}: {err:?}");
+                let tresor_httpsig::Error::Unavailable { what, source } = &err else {
+                    panic!("not Unavailable: {err:?}");
+                };
+                assert_eq!(*what, "PKCS#11 signing key");
+                let ours = source
+                    .downcast_ref::<Error>()
+                    .expect("the source is tresor-pkcs11's error");
+                assert!(ours.is_unavailable(), "{ours}");
+
+                let mut request = http::Request::get("https://api.bank.example/v1/accounts")
+                    .body(Vec::<u8>::new())
+                    .unwrap();
+                let err = Signer::new(key.clone(), "client-7")
+                    .sign_request(&mut request)
+                    .unwrap_err();
+                assert!(err.is_unavailable(), "{err:?}");
+                assert!(request.headers().get("signature").is_none());
+
+                let checkpoint = Checkpoint::new("log.example", 1, [1; 32]).unwrap();
+                let err = checkpoint.sign_with(&[&note_signer]).unwrap_err();
+                assert!(
+                    matches!(&err, tresor_audit::Error::Signing { key_name, .. } if key_name == "log.example"),
+                    "{err:?}"
+                );
+            }
+            std::fs::rename(&away, hsm.token_dir()).unwrap();
+        },
+    );
+}
+
+#[test]
+fn a_missing_mechanism_says_so() {
+    let err = Error::MechanismNotSupported {
+        mechanism: "CKM_EDDSA",
+        token: "token=tresor".into(),
+    };
+    assert_eq!(
+        err.to_string(),
+        "mechanism not supported by token token=tresor: CKM_EDDSA"
+    );
+    assert!(!err.is_unavailable());
+}
