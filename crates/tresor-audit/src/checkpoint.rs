@@ -179,6 +179,15 @@ impl Checkpoint {
         note::sign(&self.to_note_text(), signers)
     }
 
+    /// Signs the checkpoint with each of `signers`, any
+    /// [`NoteSign`](note::NoteSign): a log key held in an HSM
+    /// (`tresor-pkcs11`'s `Pkcs11NoteSigner`), in-memory [`NoteSigner`]s,
+    /// or a mix. The note is byte for byte what [`Checkpoint::sign`]
+    /// writes for the same keys; see [`note::sign_with`] for the errors.
+    pub fn sign_with(&self, signers: &[&dyn note::NoteSign]) -> Result<String> {
+        note::sign_with(&self.to_note_text(), signers)
+    }
+
     /// Opens a signed checkpoint: it must carry a valid signature by the
     /// key named `key_name`, found in `known`. Signatures by keys not in
     /// `known` are ignored; a failing signature by a key in `known` rejects

@@ -106,6 +106,19 @@ pub enum Error {
         reason: String,
     },
 
+    /// A note signer outside this crate (a key in an HSM or a KMS, behind
+    /// [`NoteSign`](crate::note::NoteSign)) could not sign, or returned a
+    /// signature that does not verify under its public key. Nothing was
+    /// signed; the source says why (for an HSM outage: retry later).
+    #[error("signing with note key {key_name:?} failed: {source}")]
+    Signing {
+        /// The signer's key name.
+        key_name: String,
+        /// Why (never key material).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
     /// An append was refused: the entry is longer than the store accepts,
     /// or the node hashes given are not the leaf and completed subtrees of
     /// the entry's position.

@@ -59,7 +59,8 @@
 //!   [`SyncPolicy`], [`MemoryStore`] for tests, and the [`LogStore`] trait
 //!   with its [`Node`] and [`Hash`](type@Hash) for other stores;
 //! - checking them: [`Checkpoint`], [`NoteSigner`] and [`NoteVerifier`] for
-//!   signed checkpoints, [`verify_log`] and the [`LogReport`] it returns;
+//!   signed checkpoints ([`NoteSign`] for a log key held in an HSM),
+//!   [`verify_log`] and the [`LogReport`] it returns;
 //! - [`Error`] and [`Result`].
 //!
 //! # Example
@@ -121,7 +122,7 @@ pub use error::{Error, Result};
 pub use file::{FileStore, FileStoreOptions, SyncPolicy};
 pub use log::AuditLog;
 pub use memory::MemoryStore;
-pub use note::{NoteSigner, NoteVerifier};
+pub use note::{NoteSign, NoteSigner, NoteVerifier};
 pub use pseudonym::{PseudonymKey, Pseudonymizer};
 pub use record::{Actor, AuditRecord, Outcome, Timestamp};
 pub use store::{Hash, LogStore, Node};

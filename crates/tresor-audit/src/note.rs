@@ -35,6 +35,16 @@
 //!   || 32-byte Ed25519 seed)>`. Both are the strings Go's `note.GenerateKey`
 //!   produces.
 //!
+//! # Keys held elsewhere
+//!
+//! [`NoteSign`] is an Ed25519 key that signs notes: [`NoteSigner`] holds
+//! its seed in memory; a key in an HSM or a KMS implements the trait
+//! itself (`tresor-pkcs11`'s `Pkcs11NoteSigner` does), and [`sign_with`]
+//! (or [`Checkpoint::sign_with`](crate::Checkpoint::sign_with)) signs with
+//! any mix of them. Every signature such a signer returns is verified
+//! under its public key before it is written, so a key that does not
+//! match its public key never produces a note.
+//!
 //! Parsing limits: a note is at most [`MAX_NOTE_LEN`] bytes and carries at
 //! most [`MAX_SIGNATURES`] signature lines (the specification requires at
 //! least 16 to be accepted).
@@ -261,19 +271,6 @@ impl NoteSigner {
     pub fn key_hash(&self) -> u32 {
         self.key_hash
     }
-
-    /// The signature line for `text` (which must already be valid note text).
-    fn signature_line(&self, text: &str) -> String {
-        let signature = self.key_pair.sign(text.as_bytes());
-        let mut blob = Vec::with_capacity(4 + SIGNATURE_LEN);
-        blob.extend_from_slice(&self.key_hash.to_be_bytes());
-        blob.extend_from_slice(signature.as_ref());
-        format!(
-            "{SIG_PREFIX}{} {}\n",
-            self.name,
-            Base64::encode_string(&blob)
-        )
-    }
 }
 
 impl fmt::Debug for NoteSigner {
@@ -283,6 +280,132 @@ impl fmt::Debug for NoteSigner {
             .field("key_hash", &format_args!("{:08x}", self.key_hash))
             .finish_non_exhaustive()
     }
+}
+
+impl NoteSign for NoteSigner {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn public_key(&self) -> [u8; 32] {
+        self.public_key
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64]> {
+        let signature = self.key_pair.sign(message);
+        <[u8; SIGNATURE_LEN]>::try_from(signature.as_ref()).map_err(|_| Error::Key {
+            reason: "ring returned an Ed25519 signature that is not 64 bytes".into(),
+        })
+    }
+
+    fn key_hash(&self) -> u32 {
+        self.key_hash
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Signers in general
+
+/// An Ed25519 key that signs notes: [`NoteSigner`] (the seed in memory),
+/// or a key held in an HSM or a KMS that never leaves it.
+///
+/// Object-safe, so [`sign_with`] and
+/// [`Checkpoint::sign_with`](crate::Checkpoint::sign_with) take
+/// `&[&dyn NoteSign]`: a log key in an HSM and a witness key in memory
+/// cosign one note. The signature lines it yields are exactly those of a
+/// [`NoteSigner`] with the same name and key: the key hash is
+/// [`NoteSign::key_hash`] (`SHA-256(name || 0x0A || 0x01 || public key)`,
+/// first four bytes), the signature pure Ed25519 (RFC 8032) over the note
+/// text.
+///
+/// ```
+/// use tresor_audit::note::{self, NoteSign, NoteSigner};
+///
+/// let log_key = NoteSigner::generate("example.com/log")?;
+/// let witness = NoteSigner::generate("witness.example")?;
+/// let signers: [&dyn NoteSign; 2] = [&log_key, &witness];
+/// let signed = note::sign_with("hello\n", &signers)?;
+/// let opened = note::open(&signed, &[log_key.verifier(), witness.verifier()])?;
+/// assert_eq!(opened.key_names(), ["example.com/log", "witness.example"]);
+/// # Ok::<(), tresor_audit::Error>(())
+/// ```
+pub trait NoteSign: Send + Sync {
+    /// The key's name: non-empty, without white space or `+`
+    /// ([`is_valid_key_name`]); a checkpoint's log key is named after the
+    /// log's origin.
+    fn name(&self) -> &str;
+
+    /// The raw 32-byte Ed25519 public key.
+    fn public_key(&self) -> [u8; 32];
+
+    /// The pure Ed25519 signature (RFC 8032) of `message`.
+    ///
+    /// # Errors
+    ///
+    /// A signer that cannot sign (a token that is gone, a KMS that does
+    /// not answer) returns [`Error::Signing`] with the cause as its
+    /// source.
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64]>;
+
+    /// The signed-note key hash of this key: the first four bytes,
+    /// big-endian, of `SHA-256(name || 0x0A || 0x01 || public key)`.
+    fn key_hash(&self) -> u32 {
+        key_hash(self.name(), &self.public_key())
+    }
+
+    /// The matching verifier (public) key.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] if the name is not a valid key name.
+    fn note_verifier(&self) -> Result<NoteVerifier> {
+        NoteVerifier::from_ed25519_public_key(self.name(), &self.public_key())
+    }
+}
+
+macro_rules! forward_note_sign {
+    ($($ptr:ty),*) => {$(
+        impl<S: NoteSign + ?Sized> NoteSign for $ptr {
+            fn name(&self) -> &str {
+                (**self).name()
+            }
+            fn public_key(&self) -> [u8; 32] {
+                (**self).public_key()
+            }
+            fn sign(&self, message: &[u8]) -> Result<[u8; 64]> {
+                (**self).sign(message)
+            }
+            fn key_hash(&self) -> u32 {
+                (**self).key_hash()
+            }
+        }
+    )*};
+}
+
+forward_note_sign!(&S, Box<S>, std::sync::Arc<S>);
+
+/// The signature line of `signer` for `text` (already valid note text),
+/// its signature checked under its public key.
+fn signature_line(signer: &dyn NoteSign, key_hash: u32, text: &str) -> Result<String> {
+    let name = signer.name();
+    let signature = signer.sign(text.as_bytes())?;
+    let public_key = signer.public_key();
+    if UnparsedPublicKey::new(&ED25519, &public_key)
+        .verify(text.as_bytes(), &signature)
+        .is_err()
+    {
+        return Err(Error::Signing {
+            key_name: name.to_owned(),
+            source: "the signature does not verify under the signer's public key".into(),
+        });
+    }
+    let mut blob = Vec::with_capacity(4 + SIGNATURE_LEN);
+    blob.extend_from_slice(&key_hash.to_be_bytes());
+    blob.extend_from_slice(&signature);
+    Ok(format!(
+        "{SIG_PREFIX}{name} {}\n",
+        Base64::encode_string(&blob)
+    ))
 }
 
 // ---------------------------------------------------------------------------
@@ -597,8 +720,29 @@ impl VerifiedNote {
 /// returns the signed note.
 ///
 /// `text` must end with a newline and contain no control character other
-/// than newline. Signers sharing a name and key hash sign once.
+/// than newline. Signers sharing a name and key hash sign once. For
+/// signers held elsewhere (an HSM), or a mix, see [`sign_with`].
 pub fn sign(text: &str, signers: &[&NoteSigner]) -> Result<String> {
+    let signers: Vec<&dyn NoteSign> = signers.iter().map(|s| *s as &dyn NoteSign).collect();
+    sign_with(text, &signers)
+}
+
+/// Signs `text` with each of `signers`, any [`NoteSign`] (a [`NoteSigner`],
+/// a key in an HSM), and returns the signed note, byte for byte what
+/// [`sign`] writes for the same keys.
+///
+/// `text` must end with a newline and contain no control character other
+/// than newline. Signers sharing a name and key hash sign once.
+///
+/// # Errors
+///
+/// [`Error::Malformed`] for bad text, no signer, too many signers or a
+/// signer whose name is not a valid key name; whatever a signer's
+/// [`NoteSign::sign`] returns ([`Error::Signing`] for a backend that
+/// failed); [`Error::Signing`] if a signature does not verify under its
+/// signer's public key. No note is returned unless every signature
+/// verified.
+pub fn sign_with(text: &str, signers: &[&dyn NoteSign]) -> Result<String> {
     check_text(text)?;
     if signers.is_empty() {
         return Err(malformed("note", "a note needs at least one signature"));
@@ -614,11 +758,14 @@ pub fn sign(text: &str, signers: &[&NoteSigner]) -> Result<String> {
     note.push('\n');
     let mut done: Vec<(&str, u32)> = Vec::with_capacity(signers.len());
     for signer in signers {
-        if done.contains(&(signer.name(), signer.key_hash)) {
+        let name = signer.name();
+        check_name("signer key", name)?;
+        let key_hash = signer.key_hash();
+        if done.contains(&(name, key_hash)) {
             continue;
         }
-        done.push((signer.name(), signer.key_hash));
-        note.push_str(&signer.signature_line(text));
+        done.push((name, key_hash));
+        note.push_str(&signature_line(*signer, key_hash, text)?);
     }
     if note.len() > MAX_NOTE_LEN {
         return Err(malformed(

@@ -367,3 +367,80 @@ proptest! {
         prop_assert_eq!(opened.text(), text.as_str());
     }
 }
+
+/// A signer held "elsewhere": forwards to a `NoteSigner`, or fails, or
+/// signs with another key than it claims.
+struct External {
+    inner: NoteSigner,
+    claimed: [u8; 32],
+    fail: bool,
+}
+
+impl tresor_audit::NoteSign for External {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn public_key(&self) -> [u8; 32] {
+        self.claimed
+    }
+    fn sign(&self, message: &[u8]) -> tresor_audit::Result<[u8; 64]> {
+        if self.fail {
+            return Err(tresor_audit::Error::Signing {
+                key_name: self.inner.name().to_owned(),
+                source: "token not present".into(),
+            });
+        }
+        tresor_audit::NoteSign::sign(&self.inner, message)
+    }
+}
+
+#[test]
+fn external_signers_write_the_same_lines_and_are_checked() {
+    use tresor_audit::NoteSign;
+
+    let signer = NoteSigner::from_key_string(GO_SKEY).unwrap();
+    let external = External {
+        inner: NoteSigner::from_key_string(GO_SKEY).unwrap(),
+        claimed: *signer.verifier().public_key(),
+        fail: false,
+    };
+    assert_eq!(NoteSign::key_hash(&external), signer.key_hash());
+    assert_eq!(external.note_verifier().unwrap(), signer.verifier());
+    // Byte for byte the Go reference note, through the trait.
+    assert_eq!(note::sign_with(GO_TEXT, &[&external]).unwrap(), GO_NOTE);
+    let witness = NoteSigner::generate("witness.example").unwrap();
+    let cosigned = note::sign_with(GO_TEXT, &[&external, &witness, &signer]).unwrap();
+    let opened = note::open(&cosigned, &[signer.verifier(), witness.verifier()]).unwrap();
+    assert_eq!(opened.key_names(), ["PeterNeumann", "witness.example"]);
+
+    // A failing backend is an error naming the key, and no note.
+    let failing = External {
+        fail: true,
+        ..external
+    };
+    let err = note::sign_with(GO_TEXT, &[&failing]).unwrap_err();
+    assert!(
+        matches!(&err, tresor_audit::Error::Signing { key_name, .. } if key_name == "PeterNeumann")
+    );
+    assert!(err.to_string().contains("token not present"), "{err}");
+
+    // A signer whose key does not match its public key signs nothing.
+    let mismatched = External {
+        inner: NoteSigner::from_key_string(GO_SKEY).unwrap(),
+        claimed: *witness.verifier().public_key(),
+        fail: false,
+    };
+    assert!(matches!(
+        note::sign_with(GO_TEXT, &[&mismatched]),
+        Err(tresor_audit::Error::Signing { .. })
+    ));
+
+    // Checkpoints take the same signers.
+    let checkpoint = tresor_audit::Checkpoint::new("PeterNeumann", 3, [9; 32]).unwrap();
+    let boxed: Box<dyn NoteSign> = Box::new(NoteSigner::from_key_string(GO_SKEY).unwrap());
+    let signed = checkpoint.sign_with(&[&boxed]).unwrap();
+    assert_eq!(signed, checkpoint.sign(&[&signer]).unwrap());
+    let opened =
+        tresor_audit::Checkpoint::open(&signed, &[signer.verifier()], "PeterNeumann").unwrap();
+    assert_eq!(opened, checkpoint);
+}

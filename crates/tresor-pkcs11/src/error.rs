@@ -170,6 +170,18 @@ pub enum Error {
         object: String,
     },
 
+    /// The token does not offer a mechanism the operation needs (it is
+    /// not in the token's `C_GetMechanismList`, or the token refused it
+    /// with `CKR_MECHANISM_INVALID`), e.g. `CKM_EDDSA` on a token without
+    /// Ed25519.
+    #[error("mechanism not supported by token {token}: {mechanism}")]
+    MechanismNotSupported {
+        /// The mechanism, e.g. `CKM_EDDSA`.
+        mechanism: &'static str,
+        /// The token's attributes from the URI.
+        token: String,
+    },
+
     /// A key label, id or key id is unusable.
     #[error("invalid key name: {reason}")]
     InvalidKeyName {

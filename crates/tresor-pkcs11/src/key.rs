@@ -1,7 +1,6 @@
 //! Secret keys in the token: finding one by label and id, checking what it
 //! is, generating one, and reading its custody attributes.
 
-#[cfg(any(feature = "envelope", feature = "credentials"))]
 use std::fmt;
 
 #[cfg(any(feature = "envelope", feature = "credentials"))]
@@ -11,12 +10,11 @@ use cryptoki::object::{Attribute, AttributeInfo, AttributeType, ObjectHandle};
 use cryptoki::object::{KeyType, ObjectClass};
 use cryptoki::session::Session;
 
-#[cfg(any(feature = "envelope", feature = "credentials"))]
 use crate::pool::PooledSession;
-#[cfg(any(feature = "envelope", feature = "credentials"))]
 use crate::uri::object_description;
 #[cfg(any(feature = "envelope", feature = "credentials"))]
-use crate::{Error, Result, Token};
+use crate::Token;
+use crate::{Error, Result};
 
 /// Length of an AES-256 key, in bytes.
 #[cfg(feature = "envelope")]
@@ -27,14 +25,12 @@ const EXPECTED_KEK: &str =
     "an AES-256 secret key (CKK_AES, 32 bytes) with CKA_ENCRYPT and CKA_DECRYPT";
 
 /// A key's name in the token: its label and/or its id.
-#[cfg(any(feature = "envelope", feature = "credentials"))]
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub(crate) struct KeyName {
     label: Option<String>,
     id: Option<Vec<u8>>,
 }
 
-#[cfg(any(feature = "envelope", feature = "credentials"))]
 impl KeyName {
     pub(crate) fn new(label: Option<String>, id: Option<Vec<u8>>) -> Result<Self> {
         let invalid = |reason: &str| Error::InvalidKeyName {
@@ -72,7 +68,6 @@ impl KeyName {
     }
 }
 
-#[cfg(any(feature = "envelope", feature = "credentials"))]
 impl fmt::Display for KeyName {
     /// In URI syntax: `object=kek-2026;id=%01`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -213,6 +208,7 @@ impl Described {
     }
 }
 
+#[cfg(feature = "envelope")]
 /// Finds the one AES-256 key named `name`, checks it, and returns its
 /// handle and its label.
 #[cfg(feature = "envelope")]
@@ -366,7 +362,6 @@ pub(crate) fn generate_hmac(token: &Token, name: &KeyName, len: usize) -> Result
 }
 
 /// Reads a key's custody attributes.
-#[cfg(any(feature = "envelope", feature = "credentials"))]
 pub(crate) fn custody(session: &mut PooledSession<'_>, handle: ObjectHandle) -> Result<KeyCustody> {
     match read_custody(session, handle) {
         Ok(custody) => Ok(custody),

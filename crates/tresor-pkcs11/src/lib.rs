@@ -8,10 +8,13 @@
 //! ```
 //!
 //! keeps a pool of logged-in sessions on it, and lets the other tresor
-//! crates use keys that stay inside it. Today that is the envelope
-//! key-encryption key ([`Pkcs11Kek`], feature `envelope`) and the
-//! credential registry's pepper ([`Pkcs11Pepper`], feature
-//! `credentials`); [`Token::objects`] lists a token's keys.
+//! crates use keys that stay inside it: the envelope key-encryption key
+//! ([`Pkcs11Kek`], feature `envelope`), the credential registry's pepper
+//! ([`Pkcs11Pepper`], feature `credentials`), ECDSA P-256 and Ed25519
+//! signing keys ([`Pkcs11SigningKey`]) that sign HTTP requests for
+//! `tresor-httpsig` (feature `httpsig`), and the Ed25519 key that signs
+//! `tresor-audit` checkpoints ([`Pkcs11NoteSigner`], feature `audit`).
+//! [`Token::objects`] lists a token's keys.
 //!
 //! # Guarantees
 //!
@@ -19,8 +22,15 @@
 //!   call on its handle; its bytes are never read. A key that could leave
 //!   the token (`CKA_EXTRACTABLE` true or `CKA_SENSITIVE` false) is refused
 //!   unless the caller explicitly allows it, and [`Pkcs11Kek::generate`]
-//!   creates keys that never can. [`Pkcs11Kek::custody`] shows what the
-//!   token says about a key.
+//!   creates keys that never can (as does [`Pkcs11SigningKey::generate`]
+//!   for private keys). [`Pkcs11Kek::custody`] and
+//!   [`Pkcs11SigningKey::custody`] show what the token says about a key.
+//! - **Signing keys are checked.** A signing key's public key is read from
+//!   the token and validated ([`SigningPublicKey`]: P-256 points with the
+//!   `p256` crate), and a key pair opens only if its public key verifies
+//!   a signature its private key just made. Signatures are in the format
+//!   RFC 9421 and JOSE use (ECDSA `r || s`, 64 bytes), whatever form the
+//!   token returns them in.
 //! - **Wrapped keys are bound to their envelope.** The KEK wraps data keys
 //!   with AES-256-GCM *in the token* (`CKM_AES_GCM`), the envelope's
 //!   key-section AAD as the GCM additional data; see [`Pkcs11Kek`] for the
@@ -122,9 +132,15 @@ assert!(kek.custody()?.never_leaves_token());
 //!   `tresor_envelope::KeyEncryptionKey`.
 //! - `credentials` (default): [`Pkcs11Pepper`], a
 //!   `tresor_credentials::Pepper`.
+//! - `httpsig` (default): [`Pkcs11SigningKey`] implements
+//!   `tresor_httpsig::SigningKey`, and gives its verifying key
+//!   (`Pkcs11SigningKey::verifying_key`, a `tresor_httpsig::PublicKey`).
+//! - `audit` (default): [`Pkcs11NoteSigner`], a
+//!   `tresor_audit::note::NoteSign` for signed checkpoints.
 //!
-//! Without either, the crate is the URI parser, the token and its session
-//! pool, and key listing.
+//! Without any feature the crate is the URI parser, the token and its
+//! session pool, key listing, and [`Pkcs11SigningKey`] signing raw
+//! messages.
 //!
 //! # What the crate root exports
 //!
@@ -138,6 +154,9 @@ assert!(kek.custody()?.never_leaves_token());
 //!   [`Pkcs11KekBuilder`], [`PKCS11_WRAPPED_LEN`];
 //! - the pepper (feature `credentials`): [`Pkcs11Pepper`],
 //!   [`Pkcs11PepperBuilder`], [`PEPPER_KEY_LEN`];
+//! - signing keys: [`Pkcs11SigningKey`], [`Pkcs11SigningKeyBuilder`],
+//!   [`SignatureAlgorithm`], [`SigningPublicKey`]; [`Pkcs11NoteSigner`]
+//!   (feature `audit`);
 //! - errors: [`Error`], [`Result`], [`BackendError`].
 //!
 // Without the `envelope` or `credentials` feature these items are not here: their links go
@@ -172,12 +191,19 @@ assert!(kek.custody()?.never_leaves_token());
     doc = "[`PEPPER_KEY_LEN`]: https://docs.rs/tresor-pkcs11/latest/tresor_pkcs11/constant.PEPPER_KEY_LEN.html"
 )]
 #![cfg_attr(
+    not(feature = "audit"),
+    doc = "[`Pkcs11NoteSigner`]: https://docs.rs/tresor-pkcs11/latest/tresor_pkcs11/struct.Pkcs11NoteSigner.html"
+)]
+#![cfg_attr(
     not(feature = "envelope"),
     doc = "[`PKCS11_WRAPPED_LEN`]: https://docs.rs/tresor-pkcs11/latest/tresor_pkcs11/constant.PKCS11_WRAPPED_LEN.html"
 )]
 #![forbid(unsafe_code)]
 
+mod ecdsa;
 mod error;
+#[cfg(feature = "httpsig")]
+mod httpsig;
 #[cfg(feature = "envelope")]
 mod kek;
 mod key;
@@ -185,9 +211,14 @@ mod module;
 mod objects;
 #[cfg(feature = "credentials")]
 mod pepper;
+#[cfg(feature = "audit")]
+mod note;
+mod pair;
 mod percent;
 mod pin;
 mod pool;
+mod public_key;
+mod signing;
 mod token;
 mod uri;
 
@@ -198,12 +229,22 @@ pub use key::KeyCustody;
 pub use objects::{KeyClass, KeyKind, ObjectFilter, ObjectInfo};
 #[cfg(feature = "credentials")]
 pub use pepper::{PEPPER_KEY_LEN, Pkcs11Pepper, Pkcs11PepperBuilder};
+#[cfg(feature = "audit")]
+pub use note::Pkcs11NoteSigner;
 pub use pin::PinSource;
 pub use pool::SessionStats;
+pub use public_key::SigningPublicKey;
+pub use signing::{Pkcs11SigningKey, Pkcs11SigningKeyBuilder, SignatureAlgorithm};
 pub use token::{DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_WAIT, Token, TokenOptions};
 pub use uri::{LibraryVersion, MAX_URI_LEN, ObjectType, Pkcs11Uri};
 
 /// The README's examples, compiled as doctests.
-#[cfg(all(doctest, feature = "envelope", feature = "credentials"))]
+#[cfg(all(
+    doctest,
+    feature = "envelope",
+    feature = "credentials",
+    feature = "httpsig",
+    feature = "audit"
+))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

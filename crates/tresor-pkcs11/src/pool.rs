@@ -318,7 +318,6 @@ impl<'t> PooledSession<'t> {
         self.token.error(operation, err)
     }
 
-    #[cfg(feature = "envelope")]
     /// The token this session belongs to.
     pub(crate) fn token(&self) -> &'t Inner {
         self.token

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use cryptoki::error::{Error as CkError, RvError};
+use cryptoki::mechanism::MechanismType;
 use cryptoki::session::{Session, SessionState, UserType};
 use cryptoki::slot::Slot;
 
@@ -240,14 +241,24 @@ impl Token {
     /// A new logged-in read-write session (key generation), counted
     /// against [`TokenOptions::max_sessions`] and closed, not pooled, when
     /// dropped.
-    #[cfg(any(feature = "envelope", feature = "credentials"))]
     pub(crate) fn rw_session(&self) -> Result<PooledSession<'_>> {
         self.inner.checkout(false)
     }
 
-    #[cfg(any(feature = "envelope", feature = "credentials"))]
     pub(crate) fn inner(&self) -> &Inner {
         &self.inner
+    }
+
+    /// Whether the token lists `mechanism` (`C_GetMechanismList`).
+    pub(crate) fn has_mechanism(&self, mechanism: MechanismType) -> Result<bool> {
+        let inner = &self.inner;
+        let slot = inner.slot()?;
+        inner
+            .module
+            .pkcs11
+            .get_mechanism_list(slot)
+            .map(|list| list.contains(&mechanism))
+            .map_err(|err| inner.fail_fresh("C_GetMechanismList", err))
     }
 }
 
@@ -360,7 +371,6 @@ impl Inner {
         }
     }
 
-    #[cfg(any(feature = "envelope", feature = "credentials"))]
     /// Asks the token for its info: `Ok` if it is there and answering.
     /// Tells "no such key" apart from "the token is gone".
     pub(crate) fn check_present(&self) -> Result<()> {
@@ -397,7 +407,6 @@ impl Inner {
         }
     }
 
-    #[cfg(any(feature = "envelope", feature = "credentials"))]
     pub(crate) fn description(&self) -> &str {
         &self.description
     }

@@ -119,6 +119,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let [cred_token_request, cred_assertion, cred_secret_format] = credentials::seeds()?;
     let rawhttp_parse = rawhttp::seeds()?;
     let pkcs11_uri = pkcs11::seeds()?;
+    let pkcs11_ec_point = pkcs11::ec_point_seeds()?;
 
     for (target, seeds) in [
         ("header_parse", header_parse),
@@ -136,6 +137,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("cred_secret_format", cred_secret_format),
         ("rawhttp_parse", rawhttp_parse),
         ("pkcs11_uri", pkcs11_uri),
+        ("pkcs11_ec_point", pkcs11_ec_point),
     ] {
         write_corpus(&root.join(target), &seeds)?;
         println!(

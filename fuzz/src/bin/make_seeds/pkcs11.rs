@@ -105,3 +105,68 @@ pub(crate) fn seeds() -> Result<Vec<Seed>, Box<dyn std::error::Error>> {
     }
     Ok(seeds)
 }
+
+/// The P-256 generator, uncompressed: a valid point.
+const P256_G: [u8; 65] = [
+    0x04, 0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63, 0xa4, 0x40,
+    0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4, 0xa1, 0x39, 0x45, 0xd8, 0x98, 0xc2,
+    0x96, 0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a, 0x7f, 0x9b, 0x8e, 0xe7, 0xeb, 0x4a, 0x7c, 0x0f, 0x9e,
+    0x16, 0x2b, 0xce, 0x33, 0x57, 0x6b, 0x31, 0x5e, 0xce, 0xcb, 0xb6, 0x40, 0x68, 0x37, 0xbf, 0x51,
+    0xf5,
+];
+
+/// The `pkcs11_ec_point` seeds: a selector byte (0: P-256, 1: Ed25519)
+/// and a `CKA_EC_POINT` value, DER-wrapped, bare, compressed, and refused
+/// ones (off the curve, truncated, empty, a wrong length); checks that
+/// each is read or refused as its name says.
+pub(crate) fn ec_point_seeds() -> Result<Vec<Seed>, Box<dyn std::error::Error>> {
+    use tresor_pkcs11::{SignatureAlgorithm, SigningPublicKey};
+
+    let wrap = |raw: &[u8]| -> Vec<u8> {
+        let len = u8::try_from(raw.len()).unwrap_or(0);
+        [0x04, len].iter().chain(raw).copied().collect()
+    };
+    let mut compressed = vec![0x03];
+    compressed.extend_from_slice(P256_G.get(1..33).unwrap_or_default());
+    let mut off_curve = P256_G;
+    if let Some(last) = off_curve.last_mut() {
+        *last ^= 1;
+    }
+    let ed25519 = [0x5a; 32];
+    let cases: Vec<(&str, u8, Vec<u8>, bool)> = vec![
+        ("p256-der", 0, wrap(&P256_G), true),
+        ("p256-bare", 0, P256_G.to_vec(), true),
+        ("p256-compressed", 0, compressed, true),
+        ("ed25519-der", 1, wrap(&ed25519), true),
+        ("ed25519-bare", 1, ed25519.to_vec(), true),
+        ("bad-p256-off-curve", 0, wrap(&off_curve), false),
+        (
+            "bad-p256-truncated",
+            0,
+            P256_G.get(..64).unwrap_or_default().to_vec(),
+            false,
+        ),
+        ("bad-p256-empty", 0, Vec::new(), false),
+        ("bad-ed25519-31-bytes", 1, wrap(&[0x5a; 31]), false),
+    ];
+    let mut seeds = Vec::new();
+    for (name, selector, value, accepted) in cases {
+        let alg = if selector == 0 {
+            SignatureAlgorithm::EcdsaP256Sha256
+        } else {
+            SignatureAlgorithm::Ed25519
+        };
+        if SigningPublicKey::from_ec_point(alg, &value).is_ok() != accepted {
+            return Err(format!(
+                "seed {name} is not {}",
+                if accepted { "read" } else { "refused" }
+            )
+            .into());
+        }
+        seeds.push((
+            name.to_owned(),
+            [selector].iter().chain(&value).copied().collect(),
+        ));
+    }
+    Ok(seeds)
+}
