@@ -99,8 +99,8 @@ pub struct Envelope {
 /// of the caller's choice.
 ///
 /// There is no random-source option: data keys always come straight from the
-/// operating system's generator, and message ids from a per-thread buffer of
-/// operating-system randomness (see [`DataKey::generate`] and `FORMAT.md`).
+/// operating system's generator, and message ids from a per-thread ChaCha20
+/// generator seeded from it (see [`DataKey::generate`] and the crate docs).
 pub struct EnvelopeBuilder {
     keyring: Keyring,
     options: SealOptions,
