@@ -688,9 +688,24 @@ async fn token(req: Signed, body: Bytes) -> Answer {
     let Ok(request) = builder.body(body) else {
         return Err(error(StatusCode::BAD_REQUEST, "invalid_request"));
     };
-    CURRENT_REQUEST.with(|c| *c.borrow_mut() = Some(ctx.id.clone()));
-    let answer = app.endpoint.handle_http(&request, Some(ctx.source));
-    CURRENT_REQUEST.with(|c| *c.borrow_mut() = None);
+    // The registry, its store and the pepper block (SQLite, a key in an
+    // HSM): off the async workers, on the blocking pool, with this
+    // request's id for the audit records the endpoint writes there.
+    let (request_id, source) = (ctx.id.clone(), ctx.source);
+    let answer = tokio::task::spawn_blocking(move || {
+        CURRENT_REQUEST.with(|c| *c.borrow_mut() = Some(request_id));
+        let answer = app.endpoint.handle_http(&request, Some(source));
+        CURRENT_REQUEST.with(|c| *c.borrow_mut() = None);
+        answer
+    })
+    .await
+    .map_err(|_| {
+        ctx.refuse(
+            "token_endpoint_failed",
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+        )
+    })?;
     if answer.status() != StatusCode::OK {
         let code = serde_json::from_slice::<serde_json::Value>(answer.body())
             .ok()

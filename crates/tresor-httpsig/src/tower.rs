@@ -50,12 +50,20 @@
 //! is never called for a rejected request, and its errors pass through
 //! unchanged.
 //!
-//! Verification is synchronous and CPU-bound; it runs inline, on the task
-//! that polls the response future. With keys in memory it takes tens of
-//! microseconds (an Ed25519 or ECDSA verification plus a SHA-256 over the
-//! body), less than parsing the request. A [`KeyResolver`](crate::KeyResolver)
-//! or [`NonceStore`](crate::NonceStore) that does blocking I/O would stall
-//! the executor's thread meanwhile: have it serve from a cache.
+//! Verification is synchronous: the [`KeyResolver`](crate::KeyResolver) and
+//! the [`NonceStore`](crate::NonceStore) are called as plain functions, and
+//! a network-backed one (a database, Redis, a key in an HSM) blocks while
+//! it waits. So inside a tokio runtime the layer verifies on tokio's
+//! blocking pool ([`tokio::task::spawn_blocking`]): a slow store holds one
+//! blocking thread, never a worker thread, and the other requests on the
+//! runtime go on. (Outside a tokio runtime, or with
+//! [`VerifyLayer::verify_inline`], it verifies on the task that polls the
+//! response future.) Why not async traits: every store tresor ships
+//! (in-memory, SQLite, PKCS#11, PostgreSQL, Redis) is reached through a
+//! blocking client or library, and one hop to the blocking pool per request
+//! (a few microseconds) covers them all, the CPU-bound signature check (tens
+//! of microseconds) included, without a second, async, set of traits. A
+//! verification that panics is answered 503, as an outage.
 //!
 //! # Signing: [`SignLayer`]
 //!
@@ -216,6 +224,7 @@ pub struct VerifyLayer<B = Full<Bytes>> {
     verifier: Arc<Verifier>,
     max_body_bytes: usize,
     on_reject: Option<RejectHook>,
+    inline: bool,
     _body: PhantomData<fn() -> B>,
 }
 
@@ -225,6 +234,7 @@ impl<B> Clone for VerifyLayer<B> {
             verifier: Arc::clone(&self.verifier),
             max_body_bytes: self.max_body_bytes,
             on_reject: self.on_reject.clone(),
+            inline: self.inline,
             _body: PhantomData,
         }
     }
@@ -248,6 +258,7 @@ impl VerifyLayer {
             verifier: Arc::new(verifier),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             on_reject: None,
+            inline: false,
             _body: PhantomData,
         }
     }
@@ -284,8 +295,20 @@ impl<B> VerifyLayer<B> {
             verifier: self.verifier,
             max_body_bytes: self.max_body_bytes,
             on_reject: self.on_reject,
+            inline: self.inline,
             _body: PhantomData,
         }
+    }
+
+    /// Verifies on the task that polls the response future instead of
+    /// tokio's blocking pool. Only for a [`KeyResolver`](crate::KeyResolver)
+    /// and a [`NonceStore`](crate::NonceStore) that never block (in
+    /// memory): it saves the hop to the blocking pool, and a slow store
+    /// would then stall a worker thread and every request on it.
+    #[must_use]
+    pub fn verify_inline(mut self, inline: bool) -> Self {
+        self.inline = inline;
+        self
     }
 
     /// The verifier.
@@ -404,6 +427,58 @@ where
     }
 }
 
+/// Runs the verifier on tokio's blocking pool (inside a tokio runtime,
+/// unless the layer verifies inline), else here; gives the head and body
+/// back with the result. A verification that panicked or was cancelled is
+/// an outage.
+async fn verify<B>(
+    layer: &VerifyLayer<B>,
+    parts: http::request::Parts,
+    bytes: Bytes,
+) -> (
+    http::request::Parts,
+    Bytes,
+    Result<crate::Verified, Rejected>,
+) {
+    if layer.inline || tokio::runtime::Handle::try_current().is_err() {
+        let result = layer.verifier.check_request_parts(&parts, Some(&bytes));
+        return (parts, bytes, result);
+    }
+    let verifier = Arc::clone(&layer.verifier);
+    // What the rejection hook sees if the task is lost with the head.
+    let (method, uri) = (parts.method.clone(), parts.uri.clone());
+    let task = tokio::task::spawn_blocking(move || {
+        let result = verifier.check_request_parts(&parts, Some(&bytes));
+        (parts, bytes, result)
+    });
+    match task.await {
+        Ok(done) => done,
+        Err(join) => {
+            let error = Error::unavailable("verifier", VerificationTaskFailed(join.is_panic()));
+            let (mut parts, ()) = Request::new(()).into_parts();
+            parts.method = method;
+            parts.uri = uri;
+            (parts, Bytes::new(), Err(Rejected::Refused(error)))
+        }
+    }
+}
+
+/// The blocking task that verified a request panicked or was cancelled.
+#[derive(Debug)]
+struct VerificationTaskFailed(bool);
+
+impl fmt::Display for VerificationTaskFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 {
+            f.write_str("the verification task panicked")
+        } else {
+            f.write_str("the verification task was cancelled")
+        }
+    }
+}
+
+impl std::error::Error for VerificationTaskFailed {}
+
 fn too_large(max: usize) -> Error {
     Error::LimitExceeded {
         what: "body size",
@@ -457,7 +532,8 @@ where
                     return reject(error, &parts, kind);
                 }
             };
-            let verified = match layer.verifier.check_request_parts(&parts, Some(&bytes)) {
+            let (parts, bytes, result) = verify(&layer, parts, bytes).await;
+            let verified = match result {
                 Ok(verified) => verified,
                 Err(Rejected::Overloaded(error)) => {
                     return reject(error, &parts, Rejection::Unavailable);

@@ -10,10 +10,10 @@ use cryptoki::object::{Attribute, AttributeInfo, AttributeType, ObjectHandle};
 use cryptoki::object::{KeyType, ObjectClass};
 use cryptoki::session::Session;
 
-use crate::pool::PooledSession;
-use crate::uri::object_description;
 #[cfg(any(feature = "envelope", feature = "credentials"))]
 use crate::Token;
+use crate::pool::PooledSession;
+use crate::uri::object_description;
 use crate::{Error, Result};
 
 /// Length of an AES-256 key, in bytes.

@@ -208,12 +208,12 @@ mod httpsig;
 mod kek;
 mod key;
 mod module;
-mod objects;
-#[cfg(feature = "credentials")]
-mod pepper;
 #[cfg(feature = "audit")]
 mod note;
+mod objects;
 mod pair;
+#[cfg(feature = "credentials")]
+mod pepper;
 mod percent;
 mod pin;
 mod pool;
@@ -226,11 +226,11 @@ pub use error::{BackendError, Error, Result};
 #[cfg(feature = "envelope")]
 pub use kek::{PKCS11_WRAPPED_LEN, Pkcs11Kek, Pkcs11KekBuilder};
 pub use key::KeyCustody;
+#[cfg(feature = "audit")]
+pub use note::Pkcs11NoteSigner;
 pub use objects::{KeyClass, KeyKind, ObjectFilter, ObjectInfo};
 #[cfg(feature = "credentials")]
 pub use pepper::{PEPPER_KEY_LEN, Pkcs11Pepper, Pkcs11PepperBuilder};
-#[cfg(feature = "audit")]
-pub use note::Pkcs11NoteSigner;
 pub use pin::PinSource;
 pub use pool::SessionStats;
 pub use public_key::SigningPublicKey;
