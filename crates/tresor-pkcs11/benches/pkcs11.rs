@@ -35,8 +35,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -48,99 +47,16 @@ use tresor_envelope::{
     Context, DataKey, Envelope, KeyEncryptionKey, Keyring, LocalKek, OpenCacheLimits,
     SealCacheLimits,
 };
-use tresor_pkcs11::{PinSource, Pkcs11Kek, Pkcs11Pepper, Pkcs11Uri, Token};
+use tresor_pkcs11::{Pkcs11Kek, Pkcs11Pepper, Token};
 
-/// Set in the child: the token's directory.
-const CHILD_ENV: &str = "TRESOR_PKCS11_BENCH_DIR";
-/// The benchmark token's throwaway PINs.
-const USER_PIN: &str = "tresor-bench-user-pin";
-const SO_PIN: &str = "tresor-bench-so-pin";
-const MODULE_PATHS: [&str; 5] = [
-    "/usr/lib/softhsm/libsofthsm2.so",
-    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-    "/usr/lib64/pkcs11/libsofthsm2.so",
-    "/usr/local/lib/softhsm/libsofthsm2.so",
-];
+#[path = "support/softhsm.rs"]
+mod softhsm;
+
+/// The record every seal and open benchmark seals.
 const RECORD: [u8; 256] = [0x5a; 256];
 
-fn main() {
-    match std::env::var_os(CHILD_ENV) {
-        Some(dir) => run(Path::new(&dir)),
-        None => std::process::exit(spawn()),
-    }
-}
-
-/// The parent: makes the token and runs the benchmarks in a child.
-fn spawn() -> i32 {
-    let module = find_module();
-    let util = find_util();
-    let (Some(_), Some(util)) = (&module, util) else {
-        eprintln!(
-            "skipped the tresor-pkcs11 benchmarks: SoftHSM2 is not installed \
-             (no libsofthsm2.so at $TRESOR_PKCS11_MODULE or the package's usual paths, \
-             or no softhsm2-util on $PATH); apt-get install softhsm2"
-        );
-        return 0;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let tokens = dir.path().join("tokens");
-    std::fs::create_dir(&tokens).unwrap();
-    let conf = dir.path().join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
-    let init = Command::new(util)
-        .args(["--init-token", "--free", "--label", "tresor-bench"])
-        .args(["--pin", USER_PIN, "--so-pin", SO_PIN])
-        .env("SOFTHSM2_CONF", &conf)
-        .output()
-        .unwrap();
-    assert!(
-        init.status.success(),
-        "softhsm2-util --init-token failed: {}",
-        String::from_utf8_lossy(&init.stderr)
-    );
-    write_private(&dir.path().join("user.pin"), USER_PIN.as_bytes());
-    let status = Command::new(std::env::current_exe().unwrap())
-        .args(std::env::args_os().skip(1))
-        .env("SOFTHSM2_CONF", &conf)
-        .env(CHILD_ENV, dir.path())
-        .status()
-        .unwrap();
-    status.code().unwrap_or(1)
-}
-
-/// Writes a file only its owner may read (the PIN file).
-fn write_private(path: &Path, content: &[u8]) {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    options.open(path).unwrap().write_all(content).unwrap();
-}
-
-fn find_module() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("TRESOR_PKCS11_MODULE") {
-        return Some(PathBuf::from(path)).filter(|p| p.is_file());
-    }
-    MODULE_PATHS.iter().map(PathBuf::from).find(|p| p.is_file())
-}
-
-fn find_util() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("softhsm2-util"))
-        .find(|p| p.is_file())
+fn main() -> ExitCode {
+    softhsm::main("tresor-pkcs11", run)
 }
 
 /// A KEK that counts its calls.
@@ -187,18 +103,8 @@ fn envelope(kek: impl KeyEncryptionKey + 'static, cached: bool) -> Envelope {
 }
 
 /// The child: the benchmarks proper.
-fn run(dir: &Path) {
-    let module = find_module().expect("the parent found the module");
-    let uri: Pkcs11Uri = Pkcs11Uri::new()
-        .with_module_path(&module)
-        .unwrap()
-        .with_pin_source(PinSource::file(dir.join("user.pin")).unwrap())
-        .to_string()
-        .replacen("pkcs11:", "pkcs11:token=tresor-bench", 1)
-        .parse()
-        .unwrap();
-    let token = Token::open(&uri).unwrap();
-    let hsm_kek = Arc::new(Pkcs11Kek::generate(&token, "bench-kek", None).unwrap());
+fn run(token: &Token) {
+    let hsm_kek = Arc::new(Pkcs11Kek::generate(token, "bench-kek", None).unwrap());
     let local_kek = Arc::new(LocalKek::generate("bench-local-kek").unwrap());
     let context = Context::from_pairs([("tenant", "acme"), ("field", "iban")]).unwrap();
 
@@ -252,7 +158,7 @@ fn run(dir: &Path) {
     group.finish();
 
     let hsm_pepper: Arc<dyn Pepper> =
-        Arc::new(Pkcs11Pepper::generate(&token, "bench-pepper").unwrap());
+        Arc::new(Pkcs11Pepper::generate(token, "bench-pepper").unwrap());
     let local_pepper: Arc<dyn Pepper> = Arc::new(LocalPepper::generate().unwrap());
     let peppers = [("pkcs11", hsm_pepper), ("local", local_pepper)];
     // A verifier input's size: length-prefixed context, client id and a
