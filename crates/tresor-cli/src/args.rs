@@ -68,6 +68,67 @@ pub(crate) enum Command {
     /// verify the log, print and check Merkle proofs (RFC 9162).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Make and list keys in a PKCS#11 token (an HSM, a KMS, SoftHSM2);
+    /// every key flag of the other commands also takes their `pkcs11:` URI.
+    #[command(subcommand)]
+    Hsm(HsmCommand),
+}
+
+/// The `hsm` commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum HsmCommand {
+    /// Create a key in the token, sensitive and never extractable; print
+    /// its URI (and public key) as JSON.
+    Keygen(HsmKeygenArgs),
+    /// List the token's keys as JSON (labels, ids, kinds, custody flags;
+    /// never a key's value).
+    List(HsmListArgs),
+}
+
+/// What `tresor hsm keygen` makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum HsmKeyKind {
+    /// An AES-256 key-encryption key (`--kek`).
+    #[value(name = "aes-256")]
+    Aes256,
+    /// Version 1 of an HMAC-SHA-256 pepper (`client … --pepper`).
+    #[value(name = "hmac-sha256")]
+    HmacSha256,
+    /// An ECDSA P-256 key pair (`http sign --key`).
+    #[value(name = "ecdsa-p256")]
+    EcdsaP256,
+    /// An Ed25519 key pair (`http sign --key`, `audit checkpoint --key`).
+    #[value(name = "ed25519")]
+    Ed25519,
+}
+
+/// `tresor hsm keygen`.
+#[derive(Debug, Args)]
+pub(crate) struct HsmKeygenArgs {
+    /// The token: `pkcs11:token=LABEL?module-path=MODULE&pin-source=file:PIN_FILE`
+    /// (RFC 7512; the PIN comes from the file or `env:VAR` named, never
+    /// from the command line).
+    #[arg(long, value_name = "URI")]
+    pub(crate) uri: String,
+    /// The kind of key.
+    #[arg(long, value_name = "KIND")]
+    pub(crate) kind: HsmKeyKind,
+    /// The key's label (`CKA_LABEL`): the URI's `object`.
+    #[arg(long, value_name = "LABEL")]
+    pub(crate) label: String,
+    /// For an ed25519 key: the note key name to print its audit verifier
+    /// key (`audit verify --vkey`) under.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) note_name: Option<String>,
+}
+
+/// `tresor hsm list`.
+#[derive(Debug, Args)]
+pub(crate) struct HsmListArgs {
+    /// The token, and optionally `object`, `id` or `type` to list only the
+    /// keys that match.
+    #[arg(long, value_name = "URI")]
+    pub(crate) uri: String,
 }
 
 /// The `audit` commands.
@@ -137,12 +198,18 @@ pub(crate) struct AuditCheckpointArgs {
     /// The log.
     #[command(flatten)]
     pub(crate) log: LogArgs,
-    /// The signer key file (from `audit keygen`).
+    /// The signer key file (from `audit keygen`), or the `pkcs11:` URI of
+    /// an Ed25519 key in a token (then give the key's name with
+    /// --key-name or --origin).
     #[arg(long, value_name = "SIGNER_FILE")]
     pub(crate) key: PathBuf,
     /// The checkpoint's origin line [default: the key's name].
     #[arg(long, value_name = "NAME")]
     pub(crate) origin: Option<String>,
+    /// The signer's key name, for a key in a token [default: --origin]
+    /// (a key file carries its own).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) key_name: Option<String>,
 }
 
 /// `tresor audit verify`.
@@ -248,7 +315,8 @@ pub(crate) struct MessageArgs {
 pub(crate) struct HttpSignArgs {
     /// Signing key file: PEM private key, private JWK, symmetric JWK
     /// (`"kty":"oct"`, hmac-sha256), or with `--alg hmac-sha256` only, the
-    /// Base64 shared secret (a secret is never inferred).
+    /// Base64 shared secret (a secret is never inferred); or the `pkcs11:`
+    /// URI of an ECDSA P-256 or Ed25519 key in a token.
     #[arg(long, value_name = "FILE")]
     pub(crate) key: PathBuf,
     /// Algorithm (RFC 9421 name); it must fit the key. Needed for RSA keys
@@ -379,7 +447,8 @@ pub(crate) struct GenerateArgs {
 /// `tresor seal`.
 #[derive(Debug, Args)]
 pub(crate) struct SealArgs {
-    /// Key file; repeat for a keyring. The first one seals.
+    /// Key file, or `pkcs11:` URI of an AES-256 key in a token; repeat for
+    /// a keyring. The first one seals.
     #[arg(long, value_name = "FILE", required = true)]
     pub(crate) kek: Vec<PathBuf>,
     /// Encryption context entry, authenticated and stored in clear; repeat
@@ -400,7 +469,8 @@ pub(crate) struct SealArgs {
 /// `tresor open`.
 #[derive(Debug, Args)]
 pub(crate) struct OpenArgs {
-    /// Key file; repeat for a keyring. The key the header names is used.
+    /// Key file, or `pkcs11:` URI of an AES-256 key in a token; repeat for
+    /// a keyring. The key the header names is used.
     #[arg(long, value_name = "FILE", required = true)]
     pub(crate) kek: Vec<PathBuf>,
     /// Encryption context entry given when sealing; repeat for more.
@@ -414,10 +484,12 @@ pub(crate) struct OpenArgs {
 /// `tresor rewrap`.
 #[derive(Debug, Args)]
 pub(crate) struct RewrapArgs {
-    /// Key file of the key-encryption key the input is wrapped under.
+    /// Key file (or `pkcs11:` URI) of the key-encryption key the input is
+    /// wrapped under.
     #[arg(long, value_name = "FILE")]
     pub(crate) from: PathBuf,
-    /// Key file of the key-encryption key to wrap the data key under.
+    /// Key file (or `pkcs11:` URI) of the key-encryption key to wrap the
+    /// data key under.
     #[arg(long, value_name = "FILE")]
     pub(crate) to: PathBuf,
     /// Input and output.

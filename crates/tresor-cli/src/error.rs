@@ -63,6 +63,12 @@ pub(crate) enum CliError {
     #[error("unreadable proof: {0}")]
     UnreadableProof(String),
 
+    /// A key in a PKCS#11 token could not be used: a bad `pkcs11:` URI,
+    /// the token not present, a wrong PIN, no such key, a wrong key type
+    /// (the message names the key by label and id, never the PIN).
+    #[error(transparent)]
+    Pkcs11(#[from] tresor_pkcs11::Error),
+
     /// A raw HTTP message could not be read or parsed.
     #[error("invalid HTTP message: {0}")]
     RawHttp(#[from] crate::rawhttp::Error),

@@ -19,6 +19,7 @@ pub mod rawhttp;
 mod args;
 mod cmd;
 mod error;
+mod hsm;
 mod input;
 mod keys;
 mod output;

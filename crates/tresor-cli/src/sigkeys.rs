@@ -241,8 +241,21 @@ fn oct_jwk_secret(path: &Path, text: &str) -> Result<Zeroizing<Vec<u8>>> {
     Ok(Zeroizing::new(secret))
 }
 
-/// Loads the signing key in `path` for `alg` (or the key's own algorithm).
+/// Loads the signing key in `path` for `alg` (or the key's own algorithm):
+/// a key file, or an ECDSA P-256 or Ed25519 key in a token named by a
+/// `pkcs11:` URI.
 pub(crate) fn signing_key(path: &Path, alg: Option<Algorithm>) -> Result<Arc<dyn SigningKey>> {
+    if let Some(uri) = crate::hsm::uri(path)? {
+        let key = tresor_pkcs11::Pkcs11SigningKey::open(&uri)?;
+        let own = Algorithm::from(key.algorithm());
+        if let Some(alg) = alg.filter(|alg| *alg != own) {
+            return Err(CliError::Usage(format!(
+                "--alg {alg}: the token key object={} signs with {own}",
+                uri.object().unwrap_or("(any)")
+            )));
+        }
+        return Ok(Arc::new(key));
+    }
     let text = read_small_text(path, MAX_KEY_FILE, "key file")?;
     let kind = KeyText::of(&text);
     if kind.is_secret(alg) {

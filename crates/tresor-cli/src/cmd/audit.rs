@@ -23,15 +23,17 @@ use std::path::Path;
 use serde::Serialize;
 use tresor_audit::verify::LogVerifier;
 use tresor_audit::{
-    AuditLog, AuditRecord, Checkpoint, FileStore, FileStoreOptions, Hash, NoteSigner, NoteVerifier,
-    SyncPolicy, merkle, note,
+    AuditLog, AuditRecord, Checkpoint, FileStore, FileStoreOptions, Hash, NoteSign, NoteSigner,
+    NoteVerifier, SyncPolicy, merkle, note,
 };
+use tresor_pkcs11::Pkcs11NoteSigner;
 
 use crate::args::{
     AuditAppendArgs, AuditCheckpointArgs, AuditConsistencyArgs, AuditKeygenArgs, AuditProveArgs,
     AuditVerifyArgs,
 };
 use crate::error::{CliError, Result};
+use crate::hsm;
 use crate::input::{Input, read_small_text};
 use crate::output::{Output, print_json};
 use crate::proof::{ConsistencyJson, InclusionJson, b64};
@@ -263,10 +265,30 @@ pub(crate) fn append(args: &AuditAppendArgs) -> Result<()> {
 /// `tresor audit checkpoint`: prints a signed checkpoint of the log's
 /// current tree head.
 pub(crate) fn checkpoint(args: &AuditCheckpointArgs) -> Result<()> {
-    let signer = load_signer(&args.key)?;
+    let signer: Box<dyn NoteSign> = match hsm::uri(&args.key)? {
+        Some(uri) => {
+            let Some(name) = args.key_name.as_deref().or(args.origin.as_deref()) else {
+                return Err(CliError::Usage(
+                    "a key in a token has no name of its own: give --key-name NAME (or --origin)"
+                        .to_owned(),
+                ));
+            };
+            Box::new(Pkcs11NoteSigner::open(&uri, name)?)
+        }
+        None => {
+            let signer = load_signer(&args.key)?;
+            if let Some(name) = args.key_name.as_deref().filter(|n| *n != signer.name()) {
+                return Err(CliError::Usage(format!(
+                    "--key-name {name:?}: the key file's key is named {:?}",
+                    signer.name()
+                )));
+            }
+            Box::new(signer)
+        }
+    };
     let origin = args.origin.as_deref().unwrap_or(signer.name());
     let log = open_writer(&args.log.log)?;
-    let signed = Checkpoint::new(origin, log.size(), log.root())?.sign(&[&signer])?;
+    let signed = Checkpoint::new(origin, log.size(), log.root())?.sign_with(&[signer.as_ref()])?;
     let mut stdout = io::stdout().lock();
     stdout
         .write_all(signed.as_bytes())

@@ -26,6 +26,7 @@ use tresor_credentials::{
     client::KeyState, client::SecretId, keys::KeyOptions, secret::SecretPrefix,
     secret::validate_secret_format, secret::validate_secret_with_prefix,
 };
+use tresor_pkcs11::Pkcs11Pepper;
 use zeroize::Zeroizing;
 
 use crate::args::{
@@ -34,6 +35,7 @@ use crate::args::{
     SecretCheckArgs, StoreArgs,
 };
 use crate::error::{CliError, Result};
+use crate::hsm;
 use crate::input::read_small_text;
 use crate::output::print_json;
 
@@ -58,15 +60,19 @@ fn open_store(args: &StoreArgs, create: bool) -> Result<Arc<SqliteStore>> {
     Ok(Arc::new(SqliteStore::open(path)?))
 }
 
-/// Loads the pepper key file of an existing store.
-fn load_pepper(pepper: &PepperArgs, store: &Path) -> Result<LocalPepper> {
+/// Loads the pepper of an existing store: its key file, or the HMAC keys
+/// a `--pepper pkcs11:` URI names in a token.
+fn load_pepper(pepper: &PepperArgs, store: &Path) -> Result<Arc<dyn Pepper>> {
     let path = pepper.path(store);
+    if let Some(uri) = hsm::uri(&path)? {
+        return Ok(Arc::new(Pkcs11Pepper::open(&uri)?));
+    }
     if path.symlink_metadata().is_err() {
         return Err(CliError::Usage(format!(
             "no pepper key file at {path:?}: give the store's pepper with --pepper FILE"
         )));
     }
-    Ok(LocalPepper::load(&path)?)
+    Ok(Arc::new(LocalPepper::load(&path)?))
 }
 
 /// The pepper for `register`: the existing key file, or a new one (mode
@@ -76,11 +82,15 @@ fn pepper_for_register(
     pepper: &PepperArgs,
     store_path: &Path,
     store: &SqliteStore,
-) -> Result<LocalPepper> {
+) -> Result<Arc<dyn Pepper>> {
     use tresor_credentials::CredentialStore;
     let path = pepper.path(store_path);
+    if let Some(uri) = hsm::uri(&path)? {
+        // A token's pepper is made with `tresor hsm keygen --kind hmac-sha256`.
+        return Ok(Arc::new(Pkcs11Pepper::open(&uri)?));
+    }
     if path.symlink_metadata().is_ok() {
-        return Ok(LocalPepper::load(&path)?);
+        return Ok(Arc::new(LocalPepper::load(&path)?));
     }
     let clients = store.list()?.len();
     if clients > 0 {
@@ -96,10 +106,12 @@ fn pepper_for_register(
                 "tresor: created pepper key file {path:?} (mode 0600): without it no secret can \
                  be verified; in production keep it apart from the store"
             );
-            Ok(created)
+            Ok(Arc::new(created))
         }
         // Created meanwhile by another `register`: use that one.
-        Err(tresor_credentials::Error::FileExists { .. }) => Ok(LocalPepper::load(&path)?),
+        Err(tresor_credentials::Error::FileExists { .. }) => {
+            Ok(Arc::new(LocalPepper::load(&path)?))
+        }
         Err(err) => Err(err.into()),
     }
 }
@@ -132,7 +144,7 @@ fn registry_without_pepper(store: &StoreArgs) -> Result<Registry> {
 fn registry_with_pepper(store: &StoreArgs, pepper: &PepperArgs) -> Result<Registry> {
     let sqlite = open_store(store, false)?;
     let pepper = load_pepper(pepper, &store.store)?;
-    Ok(Registry::new(sqlite, Arc::new(pepper))?)
+    Ok(Registry::new(sqlite, pepper)?)
 }
 
 /// Parses `--client-id` for the management commands (the value is not
@@ -346,7 +358,7 @@ fn client_json(record: &ClientRecord, now: i64) -> ClientJson<'_> {
 pub(crate) fn register(args: &ClientRegisterArgs) -> Result<()> {
     let store = open_store(&args.store, true)?;
     let pepper = pepper_for_register(&args.pepper, &args.store.store, &store)?;
-    let registry = Registry::new(store, Arc::new(pepper))?;
+    let registry = Registry::new(store, pepper)?;
     let (id, secret) = registry.register(&args.name, &args.scope)?;
     let secret_id = record(&registry, &id)?
         .secrets
@@ -371,7 +383,7 @@ struct Authenticated<'a> {
 pub(crate) fn authenticate(args: &ClientAuthenticateArgs) -> Result<()> {
     let store = open_store(&args.client.store, false)?;
     let pepper = load_pepper(&args.pepper, &args.client.store.store)?;
-    let mut builder = Registry::builder(store, Arc::new(pepper));
+    let mut builder = Registry::builder(store, pepper);
     if let Some(now) = args.now {
         builder = builder.clock(Arc::new(FixedClock::new(now)));
     }

@@ -84,16 +84,18 @@ pub(super) fn open(args: &OpenArgs) -> Result<()> {
 
 /// `tresor rewrap`: rewrites the key section from `--from` to `--to`.
 pub(super) fn rewrap(args: &RewrapArgs) -> Result<()> {
-    let from = keys::load(&args.from)?;
-    let to = keys::load(&args.to)?;
+    let from = keys::kek(&args.from)?;
+    let to = keys::kek(&args.to)?;
     let (from_id, to_id) = (from.key_id().to_owned(), to.key_id().to_owned());
     if from_id == to_id {
         return Err(CliError::Usage(format!(
             "--from and --to hold the same key id {from_id:?}"
         )));
     }
-    let mut keyring = Keyring::with_primary(from)?;
-    keyring.add(to)?;
+    let mut keyring = Keyring::new();
+    keyring.add_shared(from)?;
+    keyring.set_primary(&from_id)?;
+    keyring.add_shared(to)?;
     let envelope = Envelope::new(keyring);
 
     let mut input = Input::open(args.io.input.as_deref(), true)?;

@@ -1,15 +1,18 @@
 //! The commands, one module per command group: `envelope` (`kek
 //! generate`, `seal`, `open`, `rewrap`, `inspect`), `http` (`key generate`,
 //! `http sign|verify|base`), `client` (`client …`, `secret check`) and
-//! `audit` (`audit …`; `verify-proof` reads proofs with `crate::proof`).
+//! `audit` (`audit …`; `verify-proof` reads proofs with `crate::proof`),
+//! `hsm` (`hsm keygen|list`).
 
 mod audit;
 mod client;
 mod envelope;
+mod hsm;
 mod http;
 
 use crate::args::{
-    AuditCommand, ClientCommand, Command, HttpCommand, KekCommand, KeyCommand, SecretCommand,
+    AuditCommand, ClientCommand, Command, HsmCommand, HttpCommand, KekCommand, KeyCommand,
+    SecretCommand,
 };
 use crate::error::Result;
 use crate::proof;
@@ -49,5 +52,7 @@ pub(crate) fn run(command: Command) -> Result<()> {
             AuditCommand::Consistency(args) => audit::consistency(&args),
             AuditCommand::VerifyProof(args) => proof::verify_proof(&args),
         },
+        Command::Hsm(HsmCommand::Keygen(args)) => hsm::keygen(&args),
+        Command::Hsm(HsmCommand::List(args)) => hsm::list(&args),
     }
 }
