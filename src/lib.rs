@@ -9,6 +9,7 @@
 //! | `audit`    | [`audit`]    | `tresor-audit`    |
 //! | `credentials` | [`credentials`] | `tresor-credentials` |
 //! | `tower`    | [`httpsig::tower`](httpsig) | `tresor-httpsig` with its `tower` feature |
+//! | `pkcs11`   | `pkcs11` (not a default) | `tresor-pkcs11` (keys in an HSM or KMS) |
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "envelope")]
@@ -26,3 +27,7 @@ pub use tresor_audit as audit;
 #[cfg(feature = "credentials")]
 #[doc(inline)]
 pub use tresor_credentials as credentials;
+
+#[cfg(feature = "pkcs11")]
+#[doc(inline)]
+pub use tresor_pkcs11 as pkcs11;
