@@ -85,8 +85,22 @@ impl RedisServer {
 
     /// Kills the server (an outage).
     pub fn kill(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.child.id().to_string()])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Stops (`SIGSTOP`) or resumes (`SIGCONT`) the server: it keeps its
+    /// connections but does not answer.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
     }
 
     /// Starts a new, empty server on the same port.
