@@ -43,8 +43,8 @@ impl Drop for Inner {
 }
 
 /// A connection to one Redis server, shared by clones (and by a
-/// [`RedisNonceStore`](crate::RedisNonceStore) and a
-/// [`RedisReplayCache`](crate::RedisReplayCache) made from it).
+/// `RedisNonceStore` and a
+/// `RedisReplayCache` made from it).
 ///
 /// It owns a tokio runtime with one worker thread and a
 /// [`ConnectionManager`] that reconnects by itself after the server went

@@ -4,8 +4,8 @@
 ///
 /// Once a store exists, its failures are reported through the error type
 /// of the trait it implements (an outage of the store, never an
-/// acceptance): see [`crate::RedisNonceStore`] and
-/// [`crate::RedisReplayCache`].
+/// acceptance): see `RedisNonceStore` and
+/// `RedisReplayCache`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

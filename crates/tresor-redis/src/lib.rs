@@ -2,9 +2,9 @@
 //! truth: a nonce or an assertion id accepted by one server is a replay on
 //! every other.
 //!
-//! - [`RedisNonceStore`] (feature `httpsig`): a
-//!   [`tresor_httpsig::NonceStore`] for HTTP message signatures.
-//! - [`RedisReplayCache`] (feature `credentials`): a
+//! - `RedisNonceStore` (feature `httpsig`): a
+//!   `tresor_httpsig::NonceStore` for HTTP message signatures.
+//! - `RedisReplayCache` (feature `credentials`): a
 //!   `tresor_credentials` `ReplayCache` for client-assertion `jti`s.
 //!
 //! # Guarantees
