@@ -97,3 +97,29 @@ pub(crate) fn check_and_record(
         other => Err(crate::connection::CallError::Unexpected(other)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_layout() {
+        // SHA-256("abc") and SHA-256("") (FIPS 180-2 and its empty input).
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        let (entry, index, member) = keys("tresor:nonce:", "abc", "");
+        assert_eq!(entry, format!("tresor:nonce:{{{abc}}}:{empty}"));
+        assert_eq!(index, format!("tresor:nonce:{{{abc}}}:index"));
+        assert_eq!(member, empty);
+    }
+
+    #[test]
+    fn prefixes() {
+        for good in ["tresor:nonce:", "a", "app-1.jti_x:"] {
+            assert!(valid_prefix(good), "{good}");
+        }
+        for bad in ["", "a b", "{tag}", "x\n", "é"] {
+            assert!(!valid_prefix(bad), "{bad:?}");
+        }
+    }
+}

@@ -53,7 +53,7 @@ fn nonce_store_outage_is_unavailable_and_recovers() {
             Err(Error::Unavailable { what, .. }) => assert_eq!(what, "nonce store"),
             other => panic!("expected Unavailable, got {other:?}"),
         }
-        assert!(took < timeout * 4, "took {took:?}");
+        assert!(took < timeout + Duration::from_secs(2), "took {took:?}");
     }
     // Even a nonce seen before is an outage now, not a replay.
     assert!(matches!(
@@ -95,7 +95,10 @@ fn replay_cache_outage_fails_closed_and_recovers() {
             .unwrap_err();
         let took = started.elapsed();
         assert!(error.is_unavailable(), "{error:?}");
-        assert!(took < tresor_redis::DEFAULT_TIMEOUT * 4, "took {took:?}");
+        assert!(
+            took < tresor_redis::DEFAULT_TIMEOUT + Duration::from_secs(2),
+            "took {took:?}"
+        );
     }
 
     server.restart();
@@ -151,6 +154,10 @@ fn a_hung_server_times_out_as_unavailable() {
         matches!(result, Err(Error::Unavailable { .. })),
         "{result:?}"
     );
-    assert!(took >= timeout && took < timeout * 3, "took {took:?}");
+    // Bounded by the timeout (with room for a loaded CI machine).
+    assert!(
+        took >= timeout && took < timeout + Duration::from_secs(2),
+        "took {took:?}"
+    );
     eventually(|| store.check_and_remember("k", "after", exp));
 }
