@@ -1,0 +1,222 @@
+//! `RedisNonceStore` against a real redis-server.
+
+#![cfg(feature = "httpsig")]
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod support;
+
+use std::sync::Arc;
+
+use redis::Commands;
+use support::{RedisServer, now, sleep_until};
+use tresor_httpsig::{Error, NonceStore};
+use tresor_redis::RedisNonceStore;
+
+#[test]
+fn replay_is_refused_and_key_ids_are_independent() {
+    let Some(server) = RedisServer::start("replay_is_refused_and_key_ids_are_independent") else {
+        return;
+    };
+    let store = RedisNonceStore::connect(&server.url()).unwrap();
+    let exp = now() + 300;
+    store.check_and_remember("k1", "n1", exp).unwrap();
+    assert_eq!(
+        store.check_and_remember("k1", "n1", exp),
+        Err(Error::ReplayedNonce)
+    );
+    // The same nonce under another key id is another entry.
+    store.check_and_remember("k2", "n1", exp).unwrap();
+    // Another store object on the same server sees the first one's nonces
+    // (two API servers, one truth).
+    let other = RedisNonceStore::connect(&server.url()).unwrap();
+    assert_eq!(
+        other.check_and_remember("k2", "n1", exp),
+        Err(Error::ReplayedNonce)
+    );
+    // ...unless it uses another prefix.
+    let apart = other.with_prefix("app2:nonce:").unwrap();
+    apart.check_and_remember("k2", "n1", exp).unwrap();
+}
+
+#[test]
+fn an_expired_nonce_is_accepted_again_but_not_before() {
+    let Some(server) = RedisServer::start("an_expired_nonce_is_accepted_again_but_not_before")
+    else {
+        return;
+    };
+    let store = RedisNonceStore::connect(&server.url()).unwrap();
+    let exp = now() + 1;
+    store.check_and_remember("k", "n", exp).unwrap();
+    // Still live through its expiry second, inclusive.
+    sleep_until(exp);
+    assert_eq!(
+        store.check_and_remember("k", "n", exp),
+        Err(Error::ReplayedNonce)
+    );
+    sleep_until(exp + 1);
+    store.check_and_remember("k", "n", exp + 60).unwrap();
+    assert_eq!(
+        store.check_and_remember("k", "n", exp + 60),
+        Err(Error::ReplayedNonce)
+    );
+    // A nonce already outside its window is not remembered (the verifier
+    // rejects its signature anyway).
+    store.check_and_remember("k", "old", now() - 10).unwrap();
+    store.check_and_remember("k", "old", now() - 10).unwrap();
+}
+
+#[test]
+fn sixteen_threads_one_nonce_exactly_one_wins() {
+    let Some(server) = RedisServer::start("sixteen_threads_one_nonce_exactly_one_wins") else {
+        return;
+    };
+    let store = Arc::new(RedisNonceStore::connect(&server.url()).unwrap());
+    let exp = now() + 300;
+    for round in 0..5 {
+        let nonce = format!("race-{round}");
+        let barrier = Arc::new(std::sync::Barrier::new(16));
+        let results: Vec<_> = (0..16)
+            .map(|_| {
+                let (store, barrier, nonce) = (store.clone(), barrier.clone(), nonce.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    store.check_and_remember("k", &nonce, exp)
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect();
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "{results:?}"
+        );
+        assert!(
+            results
+                .iter()
+                .all(|r| r.is_ok() || *r == Err(Error::ReplayedNonce)),
+            "{results:?}"
+        );
+    }
+}
+
+#[test]
+fn each_key_id_has_a_bounded_share() {
+    let Some(server) = RedisServer::start("each_key_id_has_a_bounded_share") else {
+        return;
+    };
+    let store = RedisNonceStore::connect(&server.url())
+        .unwrap()
+        .per_key_limit(2);
+    assert_eq!(store.key_limit(), 2);
+    let exp = now() + 300;
+    store.check_and_remember("a", "1", exp).unwrap();
+    store.check_and_remember("a", "2", exp).unwrap();
+    assert_eq!(
+        store.check_and_remember("a", "3", exp),
+        Err(Error::LimitExceeded {
+            what: "nonce store share of this key",
+            limit: 2
+        })
+    );
+    // A replay is still a replay, not a limit.
+    assert_eq!(
+        store.check_and_remember("a", "1", exp),
+        Err(Error::ReplayedNonce)
+    );
+    // Other keys keep working.
+    store.check_and_remember("b", "1", exp).unwrap();
+    // Once a's nonces expire, a has room again.
+    let short = now() + 1;
+    let store = store.per_key_limit(1);
+    store.check_and_remember("c", "1", short).unwrap();
+    assert!(matches!(
+        store.check_and_remember("c", "2", short),
+        Err(Error::LimitExceeded { .. })
+    ));
+    sleep_until(short + 1);
+    store.check_and_remember("c", "2", now() + 300).unwrap();
+    // A limit of 0 refuses everything.
+    let none = store.per_key_limit(0);
+    assert!(matches!(
+        none.check_and_remember("d", "1", exp),
+        Err(Error::LimitExceeded { limit: 0, .. })
+    ));
+}
+
+#[test]
+fn hostile_values_make_fixed_size_keys_under_the_prefix() {
+    let Some(server) = RedisServer::start("hostile_values_make_fixed_size_keys_under_the_prefix")
+    else {
+        return;
+    };
+    let store = RedisNonceStore::connect(&server.url()).unwrap();
+    assert_eq!(store.prefix(), "tresor:nonce:");
+    let huge = "x".repeat(1 << 20);
+    let exp = now() + 300;
+    store.check_and_remember(&huge, "}{*?\r\n", exp).unwrap();
+    store.check_and_remember("k", &huge, exp).unwrap();
+    assert_eq!(
+        store.check_and_remember(&huge, "}{*?\r\n", exp),
+        Err(Error::ReplayedNonce)
+    );
+    let mut client = server.client();
+    let keys: Vec<String> = client.keys("*").unwrap();
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    for key in &keys {
+        assert!(key.starts_with("tresor:nonce:{"), "{key}");
+        assert!(key.len() <= 13 + 66 + 1 + 64, "{key}");
+        let ttl: i64 = client.ttl(key).unwrap();
+        assert!((290..=302).contains(&ttl), "{key}: ttl {ttl}");
+    }
+    assert!(store.clone().with_prefix("").is_err());
+    assert!(store.clone().with_prefix("a b").is_err());
+    assert!(store.with_prefix("ok:prefix-1.x_").is_ok());
+}
+
+#[test]
+fn connect_fails_when_the_server_is_unreachable() {
+    let Some(mut server) = RedisServer::start("connect_fails_when_the_server_is_unreachable")
+    else {
+        return;
+    };
+    let url = server.url();
+    server.kill();
+    assert!(matches!(
+        RedisNonceStore::connect(&url),
+        Err(tresor_redis::Error::Unreachable { .. })
+    ));
+    assert!(matches!(
+        RedisNonceStore::connect("http://127.0.0.1/"),
+        Err(tresor_redis::Error::InvalidUrl { .. })
+    ));
+}
+
+#[test]
+fn used_from_spawn_blocking_and_dropped_in_async_code() {
+    let Some(server) = RedisServer::start("used_from_spawn_blocking_and_dropped_in_async_code")
+    else {
+        return;
+    };
+    let store = Arc::new(RedisNonceStore::connect(&server.url()).unwrap());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let exp = now() + 300;
+        let first = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.check_and_remember("k", "n", exp))
+        };
+        assert_eq!(first.await.unwrap(), Ok(()));
+        let second = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.check_and_remember("k", "n", exp))
+        };
+        assert_eq!(second.await.unwrap(), Err(Error::ReplayedNonce));
+        // The last reference dropped inside an async task: no panic.
+        drop(store);
+    });
+}

@@ -1,0 +1,148 @@
+//! A throwaway `redis-server` per test: from `TRESOR_REDIS_SERVER` or the
+//! `PATH`, on a free 127.0.0.1 port, killed on drop. Without one the tests
+//! print `skipped: …` and pass, unless `TRESOR_REQUIRE_SERVICES=1`.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub struct RedisServer {
+    child: Child,
+    port: u16,
+    program: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+fn program() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("TRESOR_REDIS_SERVER") {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("redis-server"))
+        .find(|candidate| candidate.is_file())
+}
+
+fn required() -> bool {
+    std::env::var("TRESOR_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+fn spawn(program: &PathBuf, port: u16, dir: &tempfile::TempDir) -> Child {
+    let child = Command::new(program)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "redis-server did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+impl RedisServer {
+    /// A fresh server, or `None` (after printing why) when none is
+    /// installed and services are not required.
+    pub fn start(test: &str) -> Option<Self> {
+        let Some(program) = program() else {
+            assert!(
+                !required(),
+                "{test}: redis-server not found (PATH or TRESOR_REDIS_SERVER) and TRESOR_REQUIRE_SERVICES=1"
+            );
+            eprintln!("skipped: {test}: redis-server not found (PATH or TRESOR_REDIS_SERVER)");
+            return None;
+        };
+        let port = TcpListener::bind(("127.0.0.1", 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let child = spawn(&program, port, &dir);
+        Some(Self {
+            child,
+            port,
+            program,
+            dir,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Kills the server (an outage).
+    pub fn kill(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Stops (`SIGSTOP`) or resumes (`SIGCONT`) the server: it keeps its
+    /// connections but does not answer.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Starts a new, empty server on the same port.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn(&self.program, self.port, &self.dir);
+    }
+
+    /// A plain synchronous client, to look at the keys.
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(self.url())
+            .unwrap()
+            .get_connection()
+            .unwrap()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The current UNIX second.
+pub fn now() -> i64 {
+    i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
+}
+
+/// Sleeps until the UNIX second `second` has begun (plus a margin).
+pub fn sleep_until(second: i64) {
+    loop {
+        let elapsed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        let target = Duration::from_secs(u64::try_from(second).unwrap());
+        if elapsed >= target + Duration::from_millis(50) {
+            return;
+        }
+        std::thread::sleep(target + Duration::from_millis(60) - elapsed);
+    }
+}
