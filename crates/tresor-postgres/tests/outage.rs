@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use tresor_credentials::{AuthError, CredentialStore, LocalPepper, Registry};
 use tresor_postgres::{Config, PoolOptions, PostgresStore};
 
