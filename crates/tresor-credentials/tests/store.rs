@@ -1,117 +1,38 @@
-//! The stores: optimistic concurrency, both implementations, SQLite schema
-//! migrations.
+//! The stores: the conformance suite (`store::conformance`) against both
+//! implementations, SQLite schema migrations.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use std::sync::{Arc, Barrier};
+use std::sync::Arc;
 
 use tresor_credentials::{
-    ClientId, CredentialStore, Error, MemoryStore, SqliteStore, client::ClientRecord,
-    client::ClientStatus, client::KeyState, client::RegisteredKey, client::RevokedKid,
-    store::SCHEMA_VERSION,
+    ClientId, CredentialStore, Error, MemoryStore, SqliteStore,
+    store::{SCHEMA_VERSION, conformance, conformance::record},
 };
-
-fn record(id: &str) -> ClientRecord {
-    let mut record = ClientRecord::new(ClientId::parse(id).unwrap(), "n", &["a"], 1).unwrap();
-    assert_eq!(record.status, ClientStatus::Active);
-    // Key ids are unique across clients (the stores' key index).
-    let mut key = RegisteredKey::new(
-        format!("kid-of-{id}"),
-        r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#,
-        "EdDSA",
-        1,
-    );
-    key.state = KeyState::VerifyOnly;
-    key.not_before = Some(5);
-    record.public_keys.push(key);
-    record
-        .revoked_kids
-        .push(RevokedKid::new(format!("revoked-of-{id}"), 1));
-    record
-}
-
-fn exercise(store: &dyn CredentialStore) {
-    let a = record("AAAAAAAAAAAAAAAAAAAAAA");
-    store.insert(&a).unwrap();
-    assert!(matches!(store.insert(&a), Err(Error::AlreadyExists { .. })));
-    let got = store.get(&a.id).unwrap().unwrap();
-    assert_eq!(got.version, 1);
-    assert_eq!(got.record, a);
-    assert!(
-        store
-            .get(&ClientId::parse("ZZZZZZZZZZZZZZZZZZZZZZ").unwrap())
-            .unwrap()
-            .is_none()
-    );
-
-    let mut changed = a.clone();
-    changed.status = ClientStatus::Suspended;
-    changed.public_keys[0].state = KeyState::Revoked;
-    assert_eq!(store.update(&changed, 1).unwrap(), 2);
-    assert!(matches!(
-        store.update(&changed, 1),
-        Err(Error::Conflict { expected: 1, .. })
-    ));
-    let got = store.get(&a.id).unwrap().unwrap();
-    assert_eq!((got.version, got.record), (2, changed));
-
-    let missing = record("MMMMMMMMMMMMMMMMMMMMMM");
-    assert!(matches!(
-        store.update(&missing, 1),
-        Err(Error::UnknownClient { .. })
-    ));
-
-    store.insert(&record("0AAAAAAAAAAAAAAAAAAAAA")).unwrap();
-    let ids: Vec<String> = store
-        .list()
-        .unwrap()
-        .iter()
-        .map(|s| s.record.id.to_string())
-        .collect();
-    assert_eq!(ids, ["0AAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAAA"]);
-}
-
-fn concurrent_update(store: Arc<dyn CredentialStore>) {
-    let r = record("CCCCCCCCCCCCCCCCCCCCCC");
-    store.insert(&r).unwrap();
-    for round in 0..20u64 {
-        let version = store.get(&r.id).unwrap().unwrap().version;
-        let barrier = Arc::new(Barrier::new(2));
-        let handles: Vec<_> = (0..2)
-            .map(|t| {
-                let store = store.clone();
-                let barrier = barrier.clone();
-                let mut mine = r.clone();
-                mine.name = format!("thread {t} round {round}");
-                std::thread::spawn(move || {
-                    barrier.wait();
-                    store.update(&mine, version)
-                })
-            })
-            .collect();
-        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        let ok = results.iter().filter(|r| r.is_ok()).count();
-        let conflicts = results
-            .iter()
-            .filter(|r| matches!(r, Err(Error::Conflict { .. })))
-            .count();
-        assert_eq!((ok, conflicts), (1, 1), "round {round}: {results:?}");
-        assert_eq!(store.get(&r.id).unwrap().unwrap().version, version + 1);
-    }
-}
 
 #[test]
 fn memory_store() {
-    exercise(&MemoryStore::new());
-    concurrent_update(Arc::new(MemoryStore::new()));
+    conformance::run_all(MemoryStore::new);
 }
 
 #[test]
-fn sqlite_store() {
-    exercise(&SqliteStore::open_in_memory().unwrap());
+fn sqlite_store_in_memory() {
+    conformance::run_all(|| SqliteStore::open_in_memory().unwrap());
+}
+
+#[test]
+fn sqlite_store_on_a_file() {
     let dir = tempfile::tempdir().unwrap();
-    concurrent_update(Arc::new(
-        SqliteStore::open(dir.path().join("c.db")).unwrap(),
-    ));
+    let n = std::sync::atomic::AtomicUsize::new(0);
+    conformance::run_all(|| {
+        let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        SqliteStore::open(dir.path().join(format!("c{i}.db"))).unwrap()
+    });
+    // Two threads on one file, as the old test did.
+    conformance::concurrent_updates(
+        Arc::new(SqliteStore::open(dir.path().join("two.db")).unwrap()),
+        2,
+        20,
+    );
 }
 
 #[test]

@@ -14,6 +14,8 @@ use std::sync::Arc;
 use crate::client::{ClientId, ClientRecord};
 use crate::error::Result;
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod memory;
 mod sqlite;
 mod verifier;

@@ -1,0 +1,309 @@
+//! [`PostgresStore`]: client records in PostgreSQL.
+
+use std::time::Duration;
+
+use postgres::{Config, NoTls, Transaction};
+use r2d2_postgres::PostgresConnectionManager;
+use tresor_credentials::client::{ClientId, ClientRecord};
+use tresor_credentials::store::{CredentialStore, StoredClient};
+use tresor_credentials::{Error, Result};
+
+/// The newest schema version of the credential tables this build knows.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The `component` of this store's row in `tresor_schema`.
+const COMPONENT: &str = "credentials";
+
+/// The advisory lock key migrations hold (any fixed number; "tresor").
+const MIGRATION_LOCK: i64 = 0x7472_6573_6f72;
+
+/// Migration `i` brings the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &["CREATE TABLE tresor_clients (
+        id text PRIMARY KEY,
+        version bigint NOT NULL,
+        created bigint NOT NULL,
+        updated bigint NOT NULL,
+        record text NOT NULL
+     );
+     CREATE TABLE tresor_client_keys (
+        kid text PRIMARY KEY,
+        client_id text NOT NULL REFERENCES tresor_clients (id),
+        tombstone boolean NOT NULL
+     );
+     CREATE INDEX tresor_client_keys_client ON tresor_client_keys (client_id);"];
+
+/// Pool settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// The most connections open at once (default 8).
+    pub max_size: u32,
+    /// How long a call waits for a connection before it fails as an
+    /// outage (default 5 s).
+    pub checkout_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_size: 8,
+            checkout_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+
+/// A [`CredentialStore`] in PostgreSQL, with the behaviour of
+/// [`SqliteStore`](tresor_credentials::SqliteStore) (it passes
+/// `tresor_credentials::store::conformance`), shared by any number of
+/// processes.
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the configuration: it may hold a password.
+        f.debug_struct("PostgresStore")
+            .field("max_size", &self.pool.max_size())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/db`, or the
+    /// `key=value` form) with the default [`PoolOptions`] and applies the
+    /// migrations.
+    pub fn connect(url: &str) -> Result<Self> {
+        let config: Config = url
+            .parse()
+            .map_err(|_| Error::storage("invalid PostgreSQL connection string"))?;
+        Self::from_config(config, PoolOptions::default())
+    }
+
+    /// Connects with `config` and `options` and applies the migrations.
+    pub fn from_config(config: Config, options: PoolOptions) -> Result<Self> {
+        let manager = PostgresConnectionManager::new(config, NoTls);
+        let pool = r2d2::Pool::builder()
+            .max_size(options.max_size)
+            .min_idle(Some(0))
+            .connection_timeout(options.checkout_timeout)
+            .test_on_check_out(true)
+            .build_unchecked(manager);
+        let store = Self { pool };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The schema version of the database.
+    pub fn schema_version(&self) -> Result<i64> {
+        let mut conn = self.conn()?;
+        let row = conn
+            .query_opt(
+                "SELECT version FROM tresor_schema WHERE component = $1",
+                &[&COMPONENT],
+            )
+            .map_err(Error::storage)?;
+        row.map_or(Ok(0), |r| r.try_get(0).map_err(Error::storage))
+    }
+
+    fn conn(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>> {
+        self.pool.get().map_err(Error::storage)
+    }
+
+    fn migrate(&self) -> Result<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction().map_err(Error::storage)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .map_err(Error::storage)?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS tresor_schema (
+                component text PRIMARY KEY,
+                version bigint NOT NULL
+             )",
+        )
+        .map_err(Error::storage)?;
+        let current: i64 = tx
+            .query_opt(
+                "SELECT version FROM tresor_schema WHERE component = $1",
+                &[&COMPONENT],
+            )
+            .map_err(Error::storage)?
+            .map_or(Ok(0), |r| r.try_get(0))
+            .map_err(Error::storage)?;
+        if current > SCHEMA_VERSION {
+            return Err(Error::SchemaTooNew {
+                found: current,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if current < 0 {
+            return Err(Error::Corrupt {
+                reason: format!("negative schema version {current}"),
+            });
+        }
+        let from = usize::try_from(current).unwrap_or(0);
+        for sql in MIGRATIONS.iter().skip(from) {
+            tx.batch_execute(sql).map_err(Error::storage)?;
+        }
+        tx.execute(
+            "INSERT INTO tresor_schema (component, version) VALUES ($1, $2)
+             ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version",
+            &[&COMPONENT, &SCHEMA_VERSION],
+        )
+        .map_err(Error::storage)?;
+        tx.commit().map_err(Error::storage)
+    }
+}
+
+fn decode(id: &str, version: i64, json: &str) -> Result<StoredClient> {
+    let record: ClientRecord = serde_json::from_str(json).map_err(|e| Error::Corrupt {
+        reason: format!("client {id}: {e}"),
+    })?;
+    if record.id.as_str() != id {
+        return Err(Error::Corrupt {
+            reason: format!("row {id} holds the record of {}", record.id),
+        });
+    }
+    let version = u64::try_from(version).map_err(|_| Error::Corrupt {
+        reason: format!("client {id}: negative version"),
+    })?;
+    Ok(StoredClient { record, version })
+}
+
+/// A row of `(id, version, record)`, or of `(version, record)` when the id
+/// is known; a column of an unexpected type is a storage failure (never a
+/// panic).
+fn decode_row(row: &postgres::Row, id: Option<&str>) -> Result<StoredClient> {
+    let (id, first): (String, usize) = match id {
+        Some(id) => (id.to_owned(), 0),
+        None => (row.try_get(0).map_err(Error::storage)?, 1),
+    };
+    let version: i64 = row.try_get(first).map_err(Error::storage)?;
+    let json: &str = row.try_get(first + 1).map_err(Error::storage)?;
+    decode(&id, version, json)
+}
+
+fn encode(record: &ClientRecord) -> Result<String> {
+    serde_json::to_string(record).map_err(Error::storage)
+}
+
+/// Rewrites the client's key index rows; [`Error::KeyExists`] if another
+/// client holds one of its key ids (the transaction is then rolled back).
+fn index_keys(tx: &mut Transaction<'_>, record: &ClientRecord) -> Result<()> {
+    let id = record.id.as_str();
+    tx.execute(
+        "DELETE FROM tresor_client_keys WHERE client_id = $1",
+        &[&id],
+    )
+    .map_err(Error::storage)?;
+    let keys = record.public_keys.iter().map(|k| (k.kid.as_str(), false));
+    let tombstones = record.revoked_kids.iter().map(|t| (t.kid.as_str(), true));
+    for (kid, tombstone) in keys.chain(tombstones) {
+        let inserted = tx
+            .execute(
+                "INSERT INTO tresor_client_keys (kid, client_id, tombstone)
+                 VALUES ($1, $2, $3) ON CONFLICT (kid) DO NOTHING",
+                &[&kid, &id, &tombstone],
+            )
+            .map_err(Error::storage)?;
+        if inserted == 0 {
+            return Err(Error::KeyExists {
+                kid: kid.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+impl CredentialStore for PostgresStore {
+    fn insert(&self, record: &ClientRecord) -> Result<()> {
+        let json = encode(record)?;
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction().map_err(Error::storage)?;
+        let inserted = tx
+            .execute(
+                "INSERT INTO tresor_clients (id, version, created, updated, record)
+                 VALUES ($1, 1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
+                &[&record.id.as_str(), &record.created, &record.updated, &json],
+            )
+            .map_err(Error::storage)?;
+        if inserted == 0 {
+            return Err(Error::AlreadyExists {
+                client_id: record.id.to_string(),
+            });
+        }
+        index_keys(&mut tx, record)?;
+        tx.commit().map_err(Error::storage)
+    }
+
+    fn get(&self, id: &ClientId) -> Result<Option<StoredClient>> {
+        let mut conn = self.conn()?;
+        let row = conn
+            .query_opt(
+                "SELECT version, record FROM tresor_clients WHERE id = $1",
+                &[&id.as_str()],
+            )
+            .map_err(Error::storage)?;
+        row.map(|r| decode_row(&r, Some(id.as_str()))).transpose()
+    }
+
+    fn update(&self, record: &ClientRecord, expected_version: u64) -> Result<u64> {
+        let json = encode(record)?;
+        let expected = i64::try_from(expected_version)
+            .map_err(|_| Error::storage("record version out of range"))?;
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction().map_err(Error::storage)?;
+        let changed = tx
+            .execute(
+                "UPDATE tresor_clients SET record = $1, updated = $2, version = version + 1
+                 WHERE id = $3 AND version = $4",
+                &[&json, &record.updated, &record.id.as_str(), &expected],
+            )
+            .map_err(Error::storage)?;
+        if changed == 0 {
+            let exists = tx
+                .query_opt(
+                    "SELECT version FROM tresor_clients WHERE id = $1",
+                    &[&record.id.as_str()],
+                )
+                .map_err(Error::storage)?;
+            return Err(match exists {
+                None => Error::UnknownClient {
+                    client_id: record.id.to_string(),
+                },
+                Some(_) => Error::Conflict {
+                    client_id: record.id.to_string(),
+                    expected: expected_version,
+                },
+            });
+        }
+        index_keys(&mut tx, record)?;
+        tx.commit().map_err(Error::storage)?;
+        Ok(expected_version + 1)
+    }
+
+    fn list(&self) -> Result<Vec<StoredClient>> {
+        let mut conn = self.conn()?;
+        let rows = conn
+            .query(
+                "SELECT id, version, record FROM tresor_clients ORDER BY id COLLATE \"C\"",
+                &[],
+            )
+            .map_err(Error::storage)?;
+        rows.iter().map(|r| decode_row(r, None)).collect()
+    }
+
+    fn find_by_key(&self, kid: &str) -> Result<Option<StoredClient>> {
+        let mut conn = self.conn()?;
+        let row = conn
+            .query_opt(
+                "SELECT c.id, c.version, c.record
+                 FROM tresor_client_keys AS k JOIN tresor_clients AS c ON c.id = k.client_id
+                 WHERE k.kid = $1",
+                &[&kid],
+            )
+            .map_err(Error::storage)?;
+        row.map(|r| decode_row(&r, None)).transpose()
+    }
+}

@@ -1,0 +1,136 @@
+//! `PostgresStore` against a real PostgreSQL (`TRESOR_POSTGRES_URL`, a
+//! loopback server; `.ci/lib/postgres.sh` starts one): the conformance
+//! suite of `tresor_credentials::store::conformance`, migrations.
+//! Without `TRESOR_POSTGRES_URL` each test prints why it skipped, unless
+//! `TRESOR_REQUIRE_SERVICES=1`, which makes it fail.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tresor_credentials::{CredentialStore, Error, store::conformance};
+use tresor_postgres::{Config, PoolOptions, PostgresStore, SCHEMA_VERSION};
+
+/// The admin configuration, or `None` (test skipped) when no server is set.
+fn admin() -> Option<Config> {
+    let Ok(url) = std::env::var("TRESOR_POSTGRES_URL") else {
+        if std::env::var("TRESOR_REQUIRE_SERVICES").as_deref() == Ok("1") {
+            panic!("TRESOR_POSTGRES_URL not set and TRESOR_REQUIRE_SERVICES=1");
+        }
+        eprintln!(
+            "skipped: TRESOR_POSTGRES_URL not set (a PostgreSQL on 127.0.0.1; see .ci/lib/postgres.sh)"
+        );
+        return None;
+    };
+    let config: Config = url.parse().expect("TRESOR_POSTGRES_URL parses");
+    for host in config.get_hosts() {
+        match host {
+            postgres::config::Host::Tcp(h) => {
+                assert!(
+                    h == "127.0.0.1" || h == "localhost",
+                    "tests connect only to loopback"
+                )
+            }
+            #[allow(unreachable_patterns)]
+            _ => panic!("tests connect only to 127.0.0.1"),
+        }
+    }
+    Some(config)
+}
+
+/// A fresh, empty database on the server; its configuration.
+fn fresh_db(admin: &Config) -> Config {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let name = format!(
+        "tresor_t_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    );
+    let mut client = admin.connect(postgres::NoTls).unwrap();
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let mut config = admin.clone();
+    config.dbname(&name);
+    config
+}
+
+fn store(config: &Config) -> PostgresStore {
+    PostgresStore::from_config(config.clone(), PoolOptions::default()).unwrap()
+}
+
+#[test]
+fn conformance_suite() {
+    let Some(admin) = admin() else { return };
+    conformance::run_all(|| store(&fresh_db(&admin)));
+}
+
+#[test]
+fn eight_threads_race_one_update() {
+    let Some(admin) = admin() else { return };
+    conformance::concurrent_updates(std::sync::Arc::new(store(&fresh_db(&admin))), 8, 10);
+}
+
+#[test]
+fn migrations_fresh_idempotent_concurrent_and_newer_refused() {
+    let Some(admin) = admin() else { return };
+    let db = fresh_db(&admin);
+    // Four stores starting at once on an empty database: one migrates.
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            std::thread::spawn(move || store(&db))
+        })
+        .collect();
+    let stores: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    for s in &stores {
+        assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    }
+    stores[0]
+        .insert(&conformance::record("AAAAAAAAAAAAAAAAAAAAAA"))
+        .unwrap();
+    // Re-running applies nothing and keeps the data.
+    let again = store(&db);
+    assert_eq!(again.list().unwrap().len(), 1);
+
+    // A newer schema is refused and left as it is.
+    let mut client = db.connect(postgres::NoTls).unwrap();
+    client
+        .execute(
+            "UPDATE tresor_schema SET version = $1 WHERE component = 'credentials'",
+            &[&(SCHEMA_VERSION + 1)],
+        )
+        .unwrap();
+    match PostgresStore::from_config(db.clone(), PoolOptions::default()) {
+        Err(Error::SchemaTooNew { found, supported }) => {
+            assert_eq!((found, supported), (SCHEMA_VERSION + 1, SCHEMA_VERSION));
+        }
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+    let version: i64 = client
+        .query_one(
+            "SELECT version FROM tresor_schema WHERE component = 'credentials'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(version, SCHEMA_VERSION + 1);
+}
+
+#[test]
+fn a_server_that_is_not_there_is_an_outage() {
+    let Some(admin) = admin() else { return };
+    let mut config = admin.clone();
+    config
+        .port(1)
+        .connect_timeout(std::time::Duration::from_secs(2));
+    let options = PoolOptions {
+        max_size: 1,
+        checkout_timeout: std::time::Duration::from_secs(2),
+    };
+    let err = PostgresStore::from_config(config, options).unwrap_err();
+    assert!(err.is_unavailable(), "{err:?}");
+}
