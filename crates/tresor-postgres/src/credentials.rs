@@ -1,21 +1,19 @@
 //! [`PostgresStore`]: client records in PostgreSQL.
 
-use std::time::Duration;
-
-use postgres::{Config, NoTls, Transaction};
-use r2d2_postgres::PostgresConnectionManager;
+use postgres::{Config, Transaction};
 use tresor_credentials::client::{ClientId, ClientRecord};
 use tresor_credentials::store::{CredentialStore, StoredClient};
 use tresor_credentials::{Error, Result};
 
+use crate::pool::{self, Conn, MigrateError, Pool, PoolOptions};
+
 /// The newest schema version of the credential tables this build knows.
 pub const SCHEMA_VERSION: i64 = 1;
 
+const _: () = assert!(SCHEMA_VERSION == MIGRATIONS.len() as i64);
+
 /// The `component` of this store's row in `tresor_schema`.
 const COMPONENT: &str = "credentials";
-
-/// The advisory lock key migrations hold (any fixed number; "tresor").
-const MIGRATION_LOCK: i64 = 0x7472_6573_6f72;
 
 /// Migration `i` brings the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &["CREATE TABLE tresor_clients (
@@ -31,27 +29,6 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE tresor_clients (
         tombstone boolean NOT NULL
      );
      CREATE INDEX tresor_client_keys_client ON tresor_client_keys (client_id);"];
-
-/// Pool settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PoolOptions {
-    /// The most connections open at once (default 8).
-    pub max_size: u32,
-    /// How long a call waits for a connection before it fails as an
-    /// outage (default 5 s).
-    pub checkout_timeout: Duration,
-}
-
-impl Default for PoolOptions {
-    fn default() -> Self {
-        Self {
-            max_size: 8,
-            checkout_timeout: Duration::from_secs(5),
-        }
-    }
-}
-
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 
 /// A [`CredentialStore`] in PostgreSQL, with the behaviour of
 /// [`SqliteStore`](tresor_credentials::SqliteStore) (it passes
@@ -75,21 +52,14 @@ impl PostgresStore {
     /// `key=value` form) with the default [`PoolOptions`] and applies the
     /// migrations.
     pub fn connect(url: &str) -> Result<Self> {
-        let config: Config = url
-            .parse()
-            .map_err(|_| Error::storage("invalid PostgreSQL connection string"))?;
+        let config = pool::parse(url)
+            .ok_or_else(|| Error::storage("invalid PostgreSQL connection string"))?;
         Self::from_config(config, PoolOptions::default())
     }
 
     /// Connects with `config` and `options` and applies the migrations.
     pub fn from_config(config: Config, options: PoolOptions) -> Result<Self> {
-        let manager = PostgresConnectionManager::new(config, NoTls);
-        let pool = r2d2::Pool::builder()
-            .max_size(options.max_size)
-            .min_idle(Some(0))
-            .connection_timeout(options.checkout_timeout)
-            .test_on_check_out(true)
-            .build_unchecked(manager);
+        let pool = pool::build(config, options);
         let store = Self { pool };
         store.migrate()?;
         Ok(store)
@@ -98,61 +68,22 @@ impl PostgresStore {
     /// The schema version of the database.
     pub fn schema_version(&self) -> Result<i64> {
         let mut conn = self.conn()?;
-        let row = conn
-            .query_opt(
-                "SELECT version FROM tresor_schema WHERE component = $1",
-                &[&COMPONENT],
-            )
-            .map_err(Error::storage)?;
-        row.map_or(Ok(0), |r| r.try_get(0).map_err(Error::storage))
+        pool::schema_version(&mut conn, COMPONENT).map_err(Error::storage)
     }
 
-    fn conn(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>> {
+    fn conn(&self) -> Result<Conn> {
         self.pool.get().map_err(Error::storage)
     }
 
     fn migrate(&self) -> Result<()> {
         let mut conn = self.conn()?;
-        let mut tx = conn.transaction().map_err(Error::storage)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-            .map_err(Error::storage)?;
-        tx.batch_execute(
-            "CREATE TABLE IF NOT EXISTS tresor_schema (
-                component text PRIMARY KEY,
-                version bigint NOT NULL
-             )",
-        )
-        .map_err(Error::storage)?;
-        let current: i64 = tx
-            .query_opt(
-                "SELECT version FROM tresor_schema WHERE component = $1",
-                &[&COMPONENT],
-            )
-            .map_err(Error::storage)?
-            .map_or(Ok(0), |r| r.try_get(0))
-            .map_err(Error::storage)?;
-        if current > SCHEMA_VERSION {
-            return Err(Error::SchemaTooNew {
-                found: current,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        if current < 0 {
-            return Err(Error::Corrupt {
-                reason: format!("negative schema version {current}"),
-            });
-        }
-        let from = usize::try_from(current).unwrap_or(0);
-        for sql in MIGRATIONS.iter().skip(from) {
-            tx.batch_execute(sql).map_err(Error::storage)?;
-        }
-        tx.execute(
-            "INSERT INTO tresor_schema (component, version) VALUES ($1, $2)
-             ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version",
-            &[&COMPONENT, &SCHEMA_VERSION],
-        )
-        .map_err(Error::storage)?;
-        tx.commit().map_err(Error::storage)
+        pool::migrate(&mut conn, COMPONENT, MIGRATIONS).map_err(|e| match e {
+            MigrateError::Db(e) => Error::storage(e),
+            MigrateError::TooNew { found, supported } => Error::SchemaTooNew { found, supported },
+            MigrateError::Negative(v) => Error::Corrupt {
+                reason: format!("negative schema version {v}"),
+            },
+        })
     }
 }
 

@@ -36,8 +36,10 @@
 
 #[cfg(feature = "credentials")]
 mod credentials;
+mod pool;
 
 #[cfg(feature = "credentials")]
-pub use credentials::{PoolOptions, PostgresStore, SCHEMA_VERSION};
+pub use credentials::{PostgresStore, SCHEMA_VERSION};
+pub use pool::PoolOptions;
 
 pub use postgres::Config;
