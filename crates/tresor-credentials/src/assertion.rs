@@ -367,15 +367,13 @@ impl AssertionVerifier {
         // established: a failure is charged to the source only, so
         // unsigned garbage naming a client cannot lock it out.
         let reject = |reason, key_id: Option<&str>| {
-            registry.limiter.record_failure(None, source);
+            attempt.charge(false, key_id)?;
             report(AuthOutcome::Failure(reason), key_id, None);
             Err(AuthError::InvalidClient)
         };
         // After it verified, to the (client, source) pair and the source.
         let fail = |reason, key_id: Option<&str>| {
-            registry
-                .limiter
-                .record_failure(attempt.limiter_key(), source);
+            attempt.charge(true, key_id)?;
             report(AuthOutcome::Failure(reason), key_id, None);
             Err(AuthError::InvalidClient)
         };

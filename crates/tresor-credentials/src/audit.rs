@@ -77,6 +77,12 @@ pub enum FailureReason {
     /// The replay cache failed or is full; the caller got
     /// [`AuthError::Unavailable`](crate::AuthError::Unavailable).
     ReplayCacheUnavailable,
+    /// The shared rate-limit store
+    /// ([`RegistryBuilder::shared_rate_limits`](crate::registry::RegistryBuilder::shared_rate_limits))
+    /// failed, when checking the attempt before any work or when counting
+    /// its failure; the caller got
+    /// [`AuthError::Unavailable`](crate::AuthError::Unavailable).
+    RateLimitUnavailable,
 }
 
 impl FailureReason {
@@ -108,6 +114,7 @@ impl FailureReason {
             Self::AssertionNotYetValid => "assertion_not_yet_valid",
             Self::AssertionReplayed => "assertion_replayed",
             Self::ReplayCacheUnavailable => "replay_cache_unavailable",
+            Self::RateLimitUnavailable => "rate_limit_unavailable",
         }
     }
 }

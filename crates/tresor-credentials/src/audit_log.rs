@@ -51,6 +51,7 @@ fn is_outage(reason: FailureReason) -> bool {
         FailureReason::StoreUnavailable
             | FailureReason::PepperUnavailable
             | FailureReason::ReplayCacheUnavailable
+            | FailureReason::RateLimitUnavailable
     )
 }
 

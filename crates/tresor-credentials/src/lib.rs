@@ -330,7 +330,7 @@ pub use endpoint::TokenEndpoint;
 pub use error::{AuthError, BackendError, Error, Result};
 pub use jwt::JwsAlgorithm;
 pub use pepper::{LocalPepper, Pepper};
-pub use ratelimit::{FailureQuota, RateLimits};
+pub use ratelimit::{FailureQuota, MemoryRateLimitStore, RateLimitStore, RateLimits};
 pub use registry::{AuthMethod, AuthenticatedClient, Registry};
 pub use secret::ClientSecret;
 pub use store::{CredentialStore, MemoryStore, SqliteStore};

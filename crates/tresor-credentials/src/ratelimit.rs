@@ -57,15 +57,24 @@
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::fmt;
 use std::hash::Hash;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use governor::Quota;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::state::keyed::DefaultKeyedStateStore;
+
+use crate::error::Result;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+mod shared;
+
+pub use shared::{DEFAULT_MAX_RATE_KEYS, MAX_RATE_HORIZON, MemoryRateLimitStore, RateLimitStore};
 
 /// The failures between two routine sweeps.
 const SWEEP_EVERY: u32 = 1024;
@@ -281,6 +290,19 @@ impl Source {
     }
 }
 
+impl fmt::Display for Source {
+    /// `192.0.2.7`, or `2001:db8:1:2::/64`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::V4(octets) => write!(f, "{}", Ipv4Addr::from(*octets)),
+            Source::V6Prefix(prefix) => {
+                let bits = u128::from(u64::from_be_bytes(*prefix)) << 64;
+                write!(f, "{}/64", Ipv6Addr::from_bits(bits))
+            }
+        }
+    }
+}
+
 /// The first 64 bits of an IPv6 address.
 fn prefix64(v6: Ipv6Addr) -> [u8; 8] {
     let bits = v6.to_bits() >> 64;
@@ -298,15 +320,15 @@ pub(crate) enum Limited {
     Source,
 }
 
-/// The failure limiter of a registry.
-pub(crate) struct FailureLimiter {
+/// The in-process failure limiter: `governor` limiters and block lists.
+struct LocalLimiter {
     max_tracked: usize,
     pairs: Mutex<Tracker<Pair>>,
     sources: Mutex<Tracker<Source>>,
 }
 
-impl FailureLimiter {
-    pub(crate) fn new(limits: &RateLimits) -> Self {
+impl LocalLimiter {
+    fn new(limits: &RateLimits) -> Self {
         Self {
             max_tracked: limits.max_tracked.max(1),
             pairs: Mutex::new(Tracker::new(limits.per_client.to_governor())),
@@ -314,11 +336,8 @@ impl FailureLimiter {
         }
     }
 
-    /// Whether an attempt must be rejected before any work: its source is
-    /// blocked, or the pair (claimed client, source) is.
-    pub(crate) fn check(&self, client: Option<&str>, source: Option<IpAddr>) -> Option<Limited> {
+    fn check(&self, client: Option<&str>, source: Option<Source>) -> Option<Limited> {
         let now = Instant::now();
-        let source = source.map(Source::of);
         if let Some(src) = source {
             let t = self.sources.lock().unwrap_or_else(|p| p.into_inner());
             if t.is_blocked(&src, now) {
@@ -334,12 +353,7 @@ impl FailureLimiter {
         None
     }
 
-    /// Counts one failed attempt against the source and, if `client` is
-    /// given (a failure attributable to that client), against the pair
-    /// (client, source). Pass `None` for failures whose client is not
-    /// established (an unverified `private_key_jwt` assertion).
-    pub(crate) fn record_failure(&self, client: Option<&str>, source: Option<IpAddr>) {
-        let source = source.map(Source::of);
+    fn record_failure(&self, client: Option<&str>, source: Option<Source>) {
         if let Some(src) = source {
             let mut t = self.sources.lock().unwrap_or_else(|p| p.into_inner());
             t.record_failure(&src, self.max_tracked);
@@ -350,9 +364,7 @@ impl FailureLimiter {
         }
     }
 
-    /// The keys tracked (limiter entries plus blocks), (client, source)
-    /// pairs and sources.
-    pub(crate) fn tracked(&self) -> (usize, usize) {
+    fn tracked(&self) -> (usize, usize) {
         let c = self
             .pairs
             .lock()
@@ -364,6 +376,127 @@ impl FailureLimiter {
             .unwrap_or_else(|p| p.into_inner())
             .tracked();
         (c, s)
+    }
+}
+
+/// The failure limiter over a [`RateLimitStore`] shared by several
+/// servers.
+struct SharedLimiter {
+    store: Arc<dyn RateLimitStore>,
+    per_client: FailureQuota,
+    per_source: FailureQuota,
+}
+
+impl SharedLimiter {
+    fn check(&self, client: Option<&str>, source: Option<Source>) -> Result<Option<Limited>> {
+        if let Some(src) = source
+            && self
+                .store
+                .peek(&source_key(src), self.per_source)?
+                .is_some()
+        {
+            return Ok(Some(Limited::Source));
+        }
+        if let Some(id) = client
+            && self
+                .store
+                .peek(&client_key(id, source), self.per_client)?
+                .is_some()
+        {
+            return Ok(Some(Limited::Client));
+        }
+        Ok(None)
+    }
+
+    fn record_failure(&self, client: Option<&str>, source: Option<Source>) -> Result<()> {
+        // Both are charged even if the first fails; the first error is
+        // returned.
+        let by_source = source.map(|src| self.store.take(&source_key(src), self.per_source));
+        let by_client = client.map(|id| self.store.take(&client_key(id, source), self.per_client));
+        by_source.transpose()?;
+        by_client.transpose()?;
+        Ok(())
+    }
+}
+
+/// The shared store's key of a source: `auth:source:{source}`.
+fn source_key(source: Source) -> String {
+    format!("auth:source:{source}")
+}
+
+/// The shared store's key of a (client id, source) pair:
+/// `auth:client:{client id}:{source}`, the source `-` when there is none.
+fn client_key(client: &str, source: Option<Source>) -> String {
+    match source {
+        Some(src) => format!("auth:client:{client}:{src}"),
+        None => format!("auth:client:{client}:-"),
+    }
+}
+
+/// The failure limiter of a registry: in process (the default), or over
+/// a shared store.
+pub(crate) struct FailureLimiter(Backend);
+
+enum Backend {
+    Local(LocalLimiter),
+    Shared(SharedLimiter),
+}
+
+impl FailureLimiter {
+    pub(crate) fn new(limits: &RateLimits, shared: Option<Arc<dyn RateLimitStore>>) -> Self {
+        Self(match shared {
+            None => Backend::Local(LocalLimiter::new(limits)),
+            Some(store) => Backend::Shared(SharedLimiter {
+                store,
+                per_client: limits.per_client,
+                per_source: limits.per_source,
+            }),
+        })
+    }
+
+    /// Whether an attempt must be rejected before any work: its source is
+    /// blocked, or the pair (claimed client, source) is. An error only
+    /// from a shared store (an outage: the attempt must fail as
+    /// unavailable).
+    pub(crate) fn check(
+        &self,
+        client: Option<&str>,
+        source: Option<IpAddr>,
+    ) -> Result<Option<Limited>> {
+        let source = source.map(Source::of);
+        match &self.0 {
+            Backend::Local(local) => Ok(local.check(client, source)),
+            Backend::Shared(shared) => shared.check(client, source),
+        }
+    }
+
+    /// Counts one failed attempt against the source and, if `client` is
+    /// given (a failure attributable to that client), against the pair
+    /// (client, source). Pass `None` for failures whose client is not
+    /// established (an unverified `private_key_jwt` assertion). An error
+    /// only from a shared store (an outage).
+    pub(crate) fn record_failure(
+        &self,
+        client: Option<&str>,
+        source: Option<IpAddr>,
+    ) -> Result<()> {
+        let source = source.map(Source::of);
+        match &self.0 {
+            Backend::Local(local) => {
+                local.record_failure(client, source);
+                Ok(())
+            }
+            Backend::Shared(shared) => shared.record_failure(client, source),
+        }
+    }
+
+    /// The keys tracked in process (limiter entries plus blocks), (client,
+    /// source) pairs and sources; none with a shared store.
+    pub(crate) fn tracked(&self) -> (usize, usize) {
+        match &self.0 {
+            Backend::Local(local) => local.tracked(),
+            Backend::Shared(_) => (0, 0),
+        }
     }
 }
 
@@ -382,5 +515,19 @@ mod tests {
             of("2001:db8:1:2::1"),
             Some(Source::V6Prefix([0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2]))
         );
+    }
+
+    #[test]
+    fn shared_store_keys() {
+        let of = |text: &str| text.parse::<IpAddr>().map(Source::of).ok();
+        let v6 = of("2001:db8:1:2:ffff::9");
+        let v4 = of("::ffff:192.0.2.7");
+        assert_eq!(
+            v6.map(source_key).as_deref(),
+            Some("auth:source:2001:db8:1:2::/64")
+        );
+        assert_eq!(v4.map(source_key).as_deref(), Some("auth:source:192.0.2.7"));
+        assert_eq!(client_key("abc", v4), "auth:client:abc:192.0.2.7");
+        assert_eq!(client_key("abc", None), "auth:client:abc:-");
     }
 }

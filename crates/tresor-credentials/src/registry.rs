@@ -14,7 +14,7 @@ use crate::audit::{AuthAudit, AuthEvent, AuthOutcome, FailureReason, NoAudit};
 use crate::client::{ClientId, ClientRecord, ClientStatus, SecretId, check_name, normalize_scopes};
 use crate::error::{AuthError, Error, Result};
 use crate::pepper::Pepper;
-use crate::ratelimit::{FailureLimiter, Limited, RateLimits};
+use crate::ratelimit::{FailureLimiter, Limited, RateLimitStore, RateLimits};
 use crate::secret::{ClientSecret, SecretPrefix, validate_secret_format};
 use crate::store::derive;
 use crate::store::{CredentialStore, Mac, SecretVerifier, StoredClient};
@@ -128,6 +128,7 @@ pub struct RegistryBuilder {
     clock: Arc<dyn Clock>,
     audit: Arc<dyn AuthAudit>,
     limits: RateLimits,
+    shared_limits: Option<Arc<dyn RateLimitStore>>,
     prefix: SecretPrefix,
 }
 
@@ -151,6 +152,53 @@ impl RegistryBuilder {
         self
     }
 
+    /// Counts failed authentications in `store`, shared with every other
+    /// registry (every other API server) that uses it, instead of in this
+    /// process (the default): one truth for several servers.
+    ///
+    /// The limits are the same: the quotas of
+    /// [`rate_limits`](Self::rate_limits) per (client id, source) and per
+    /// source (an IPv4 address or an IPv6 /64), failures charged to the
+    /// client only when attributable to it, the check (a
+    /// [`peek`](RateLimitStore::peek) of each key) before any store lookup
+    /// or MAC, one [`take`](RateLimitStore::take) per key after a failure,
+    /// none after a success ([`ratelimit`](crate::ratelimit) module docs).
+    /// [`RateLimits::max_tracked`] does not apply: the store bounds its
+    /// own memory. The store's keys are `auth:source:{source}` and
+    /// `auth:client:{client id}:{source}` (`-` for no source); a source is
+    /// written `192.0.2.7` or `2001:db8:1:2::/64`.
+    ///
+    /// One difference in counting: an attempt is refused as soon as a
+    /// key's burst is spent (`burst` failures, then one per period), where
+    /// the in-process limiter blocks a key only when a failure finds no
+    /// cell (it lets `burst + 1` failures through, and one more at the end
+    /// of each block).
+    ///
+    /// **Fail closed.** If the store fails (an outage: Redis down or too
+    /// slow), the attempt fails with [`AuthError::Unavailable`] (the
+    /// [`TokenEndpoint`](crate::TokenEndpoint) answers 503), never
+    /// [`AuthError::InvalidClient`] and never an acceptance; the audit hook
+    /// gets [`FailureReason::RateLimitUnavailable`] with the store's error.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tresor_credentials::{LocalPepper, MemoryRateLimitStore, MemoryStore, Registry};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // Several servers would share a `tresor_redis::RedisRateLimitStore`.
+    /// let limits = Arc::new(MemoryRateLimitStore::default());
+    /// let registry = Registry::builder(Arc::new(MemoryStore::new()), Arc::new(LocalPepper::generate()?))
+    ///     .shared_rate_limits(limits)
+    ///     .build()?;
+    /// # let _ = registry;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn shared_rate_limits(mut self, store: Arc<dyn RateLimitStore>) -> Self {
+        self.shared_limits = Some(store);
+        self
+    }
+
     /// The prefix of newly generated secrets (default `tresor_cs`).
     /// Secrets issued under another prefix keep working.
     pub fn secret_prefix(mut self, prefix: SecretPrefix) -> Self {
@@ -166,7 +214,7 @@ impl RegistryBuilder {
             rng.fill(&mut mac.0).map_err(|_| Error::Rng)?;
         }
         Ok(Registry {
-            limiter: FailureLimiter::new(&self.limits),
+            limiter: FailureLimiter::new(&self.limits, self.shared_limits),
             store: self.store,
             pepper: self.pepper,
             clock: self.clock,
@@ -223,6 +271,7 @@ impl Registry {
             clock: Arc::new(SystemClock),
             audit: Arc::new(NoAudit),
             limits: RateLimits::default(),
+            shared_limits: None,
             prefix: SecretPrefix::default(),
         }
     }
@@ -349,7 +398,9 @@ impl Registry {
 
     /// The number of keys the rate limiters track ((client id, source)
     /// pairs, sources): bounded by [`RateLimits::max_tracked`] each, plus
-    /// the blocked keys.
+    /// the blocked keys. `(0, 0)` with
+    /// [`shared_rate_limits`](RegistryBuilder::shared_rate_limits) (the
+    /// shared store holds them).
     pub fn rate_limit_tracked_keys(&self) -> (usize, usize) {
         self.limiter.tracked()
     }
@@ -423,8 +474,7 @@ impl Registry {
         };
 
         let (Some(stored), Some(verifier), None) = (&stored, matched_verifier, failure) else {
-            self.limiter
-                .record_failure(attempt.limiter_key(), attempt.source);
+            attempt.charge(true, None)?;
             attempt.report(
                 AuthOutcome::Failure(failure.unwrap_or(FailureReason::WrongSecret)),
                 Details {
@@ -622,7 +672,11 @@ impl<'r> Attempt<'r> {
             claimed,
             source,
         };
-        if let Some(limited) = registry.limiter.check(attempt.limiter_key(), source) {
+        let limited = registry
+            .limiter
+            .check(attempt.limiter_key(), source)
+            .map_err(|error| attempt.rate_limit_outage(&error, None))?;
+        if let Some(limited) = limited {
             let reason = match limited {
                 Limited::Client => FailureReason::RateLimitedClient,
                 Limited::Source => FailureReason::RateLimitedSource,
@@ -631,6 +685,37 @@ impl<'r> Attempt<'r> {
             return Err(AuthError::InvalidClient);
         }
         Ok(attempt)
+    }
+
+    /// Counts the attempt's failure against its source and, if
+    /// `attributable` (to the claimed client), against the pair (claimed
+    /// client, source). A shared store's failure is audited (with
+    /// `key_id`, if the attempt named a key) and is
+    /// [`AuthError::Unavailable`]: the caller then answers that, not
+    /// `InvalidClient`.
+    pub(crate) fn charge(&self, attributable: bool, key_id: Option<&str>) -> Result<(), AuthError> {
+        let client = if attributable {
+            self.limiter_key()
+        } else {
+            None
+        };
+        self.registry
+            .limiter
+            .record_failure(client, self.source)
+            .map_err(|error| self.rate_limit_outage(&error, key_id))
+    }
+
+    /// Audits a shared rate-limit store's failure; the attempt's answer.
+    fn rate_limit_outage(&self, error: &Error, key_id: Option<&str>) -> AuthError {
+        self.report(
+            AuthOutcome::Failure(FailureReason::RateLimitUnavailable),
+            Details {
+                key_id,
+                error: Some(error),
+                ..Details::default()
+            },
+        );
+        AuthError::Unavailable
     }
 
     /// The rate limiter's key for the claimed client.
