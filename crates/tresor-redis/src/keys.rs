@@ -1,4 +1,4 @@
-//! The key layout and the one script both stores run.
+//! The key layout, and the one script both replay stores run.
 
 use ring::digest;
 
@@ -12,6 +12,14 @@ pub(crate) fn valid_prefix(prefix: &str) -> bool {
 
 fn sha256_hex(value: &str) -> String {
     hex::encode(digest::digest(&digest::SHA256, value.as_bytes()))
+}
+
+/// The key of `value` alone under `prefix`: `PREFIX` and `H(value)`, the
+/// lower-case hex SHA-256 of its UTF-8 bytes (a fixed length, whatever
+/// the value).
+#[cfg(feature = "credentials")]
+pub(crate) fn hashed_key(prefix: &str, value: &str) -> String {
+    format!("{prefix}{}", sha256_hex(value))
 }
 
 /// The two keys of `(owner, value)` under `prefix`:
@@ -111,6 +119,16 @@ mod tests {
         assert_eq!(entry, format!("tresor:nonce:{{{abc}}}:{empty}"));
         assert_eq!(index, format!("tresor:nonce:{{{abc}}}:index"));
         assert_eq!(member, empty);
+    }
+
+    #[cfg(feature = "credentials")]
+    #[test]
+    fn hashed_key_layout() {
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(
+            hashed_key("tresor:rate:", "abc"),
+            format!("tresor:rate:{abc}")
+        );
     }
 
     #[test]

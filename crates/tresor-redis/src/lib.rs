@@ -78,11 +78,15 @@ mod keys;
 #[cfg(feature = "httpsig")]
 mod nonce;
 #[cfg(feature = "credentials")]
+mod ratelimit;
+#[cfg(feature = "credentials")]
 mod replay;
 
 pub use connection::{DEFAULT_TIMEOUT, RedisConnection};
 pub use error::{Error, Result};
 #[cfg(feature = "httpsig")]
 pub use nonce::{DEFAULT_NONCE_KEY_LIMIT, DEFAULT_NONCE_PREFIX, RedisNonceStore};
+#[cfg(feature = "credentials")]
+pub use ratelimit::{DEFAULT_RATE_PREFIX, RedisRateLimitStore};
 #[cfg(feature = "credentials")]
 pub use replay::{DEFAULT_REPLAY_CLIENT_QUOTA, DEFAULT_REPLAY_PREFIX, RedisReplayCache};

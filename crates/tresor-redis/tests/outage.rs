@@ -115,6 +115,76 @@ fn replay_cache_outage_fails_closed_and_recovers() {
     );
 }
 
+#[cfg(feature = "credentials")]
+#[test]
+fn rate_limit_store_outage_is_unavailable_and_recovers() {
+    use tresor_credentials::RateLimitStore;
+    use tresor_credentials::ratelimit::conformance::quota;
+    let Some(mut server) =
+        RedisServer::start("rate_limit_store_outage_is_unavailable_and_recovers")
+    else {
+        return;
+    };
+    let store = tresor_redis::RedisRateLimitStore::connect(&server.url()).unwrap();
+    let q = quota(1, Duration::from_secs(60));
+    assert_eq!(store.take("k", q).unwrap(), None);
+    assert!(store.take("k", q).unwrap().is_some());
+
+    server.kill();
+    for _ in 0..3 {
+        for take in [true, false] {
+            let started = Instant::now();
+            let result = if take {
+                store.take("fresh", q)
+            } else {
+                store.peek("fresh", q)
+            };
+            let took = started.elapsed();
+            let error = result.unwrap_err();
+            assert!(error.is_unavailable(), "{error:?}");
+            assert!(
+                took < tresor_redis::DEFAULT_TIMEOUT + Duration::from_secs(2),
+                "took {took:?}"
+            );
+        }
+    }
+
+    // A new, empty server: the same store object works again.
+    server.restart();
+    assert_eq!(eventually(|| store.take("k", q)), None);
+    assert!(store.peek("k", q).unwrap().is_some());
+}
+
+#[cfg(feature = "credentials")]
+#[test]
+fn a_hung_server_times_out_as_unavailable_for_rate_limits() {
+    use tresor_credentials::RateLimitStore;
+    use tresor_credentials::ratelimit::conformance::quota;
+    let Some(server) = RedisServer::start("a_hung_server_times_out_as_unavailable_for_rate_limits")
+    else {
+        return;
+    };
+    let timeout = Duration::from_millis(300);
+    let connection = RedisConnection::connect_with_timeout(&server.url(), timeout).unwrap();
+    let store = tresor_redis::RedisRateLimitStore::new(connection);
+    let q = quota(5, Duration::from_secs(60));
+    assert_eq!(store.take("k", q).unwrap(), None);
+    server.signal("STOP");
+    let started = Instant::now();
+    let result = store.take("k", q);
+    let took = started.elapsed();
+    server.signal("CONT");
+    assert!(
+        result.as_ref().is_err_and(|e| e.is_unavailable()),
+        "{result:?}"
+    );
+    assert!(
+        took >= timeout && took < timeout + Duration::from_secs(2),
+        "took {took:?}"
+    );
+    eventually(|| store.take("k", q));
+}
+
 #[test]
 fn a_server_that_does_not_answer_times_out() {
     // A listener that accepts and never answers: the connection's first
