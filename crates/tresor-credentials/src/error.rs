@@ -168,7 +168,8 @@ pub enum Error {
 
     // --- Storage ----------------------------------------------------------
     /// The store failed (SQLite error, lost connection, poisoned lock), or
-    /// the replay cache did (down, or full).
+    /// the replay cache did (down, or full), or a shared rate-limit store
+    /// did.
     #[error("credential store failure")]
     Storage {
         /// What failed.
@@ -382,8 +383,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// the [`AuthAudit`](crate::AuthAudit) hook only.
 ///
 /// [`AuthError::Unavailable`] is the one exception: the store, the pepper
-/// (a KMS, an HSM), the replay cache or the clock (reading a time before
-/// the UNIX epoch) failed, which says nothing about the credential, and
+/// (a KMS, an HSM), the replay cache, a shared rate-limit store or the
+/// clock (reading a time before the UNIX epoch) failed, which says nothing about the credential, and
 /// answering `invalid_client` would make a legitimate client discard a good
 /// secret. It carries no detail either: the backend's error (with its
 /// source chain) goes to the audit hook
@@ -398,8 +399,8 @@ pub enum AuthError {
     #[error("invalid client")]
     InvalidClient,
 
-    /// A backend failure (store, pepper, replay cache, a clock before the
-    /// UNIX epoch) stopped the check: answer HTTP 503 with
+    /// A backend failure (store, pepper, replay cache, shared rate-limit
+    /// store, a clock before the UNIX epoch) stopped the check: answer HTTP 503 with
     /// `temporarily_unavailable` (the [`TokenEndpoint`](crate::TokenEndpoint)
     /// does), never 401.
     #[error("authentication temporarily unavailable")]

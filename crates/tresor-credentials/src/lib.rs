@@ -162,13 +162,15 @@
 //!
 //! # Outages are not authentication failures
 //!
-//! When the store, the pepper (a KMS, an HSM) or the `private_key_jwt`
-//! replay cache fails, nothing is known about the credential: the caller
+//! When the store, the pepper (a KMS, an HSM), the `private_key_jwt`
+//! replay cache or a shared [`RateLimitStore`] fails, nothing is known
+//! about the credential (or about the attempts before it): the caller
 //! gets [`AuthError::Unavailable`] (the [`TokenEndpoint`] answers HTTP 503
 //! `temporarily_unavailable` with `Retry-After`), never
 //! [`AuthError::InvalidClient`], and the audit hook gets the failure
 //! ([`audit::FailureReason::StoreUnavailable`], [`audit::FailureReason::PepperUnavailable`],
-//! [`audit::FailureReason::ReplayCacheUnavailable`]) with the backend's error in
+//! [`audit::FailureReason::ReplayCacheUnavailable`],
+//! [`audit::FailureReason::RateLimitUnavailable`]) with the backend's error in
 //! [`AuthEvent::error`]. Backend errors ([`Error::Storage`],
 //! [`Error::Pepper`], [`Error::Io`], [`Error::Signing`]) carry their cause
 //! as a [`BackendError`] source (driver types such as `rusqlite::Error`
@@ -238,6 +240,9 @@
 //!   the crate is secrets-only (plus tokens and the endpoint with
 //!   `client_secret_basic`/`client_secret_post`).
 //! - `http` (default): `TokenEndpoint::handle_http` for `http::Request`.
+//! - `conformance`: the suites every [`CredentialStore`]
+//!   (`store::conformance`) and every [`RateLimitStore`]
+//!   (`ratelimit::conformance`) must pass, as public test functions.
 //!
 //! # What the crate root exports
 //!
@@ -246,7 +251,9 @@
 //!
 //! - the registry: [`Registry`], [`AuthenticatedClient`] with its
 //!   [`AuthMethod`], [`ClientId`], [`ClientSecret`], and the failure rate
-//!   limits [`RateLimits`], [`FailureQuota`];
+//!   limits [`RateLimits`], [`FailureQuota`], with the store several
+//!   servers share them in, [`RateLimitStore`], and its in-process
+//!   [`MemoryRateLimitStore`];
 //! - the backends: [`CredentialStore`], [`MemoryStore`], [`SqliteStore`],
 //!   [`Pepper`], [`LocalPepper`];
 //! - the audit hook: [`AuthAudit`], [`AuthEvent`];
@@ -292,7 +299,9 @@
 //! - [`pepper`]: the [`Pepper`] trait and the [`LocalPepper`] key file.
 //! - [`store`] holds [`CredentialStore`], [`MemoryStore`], [`SqliteStore`]
 //!   (schema and migrations, the key index).
-//! - [`ratelimit`]: the failure rate limits.
+//! - [`ratelimit`]: the failure rate limits, in process or in a shared
+//!   [`RateLimitStore`] (GCRA; `ratelimit::conformance`, feature
+//!   `conformance`, is the suite every store must pass).
 //! - `keys` (feature `httpsig`): public keys, proof of possession, states.
 //! - `assertion` (feature `httpsig`): `private_key_jwt`, the replay cache,
 //!   and the client's side, `AssertionSigner`.

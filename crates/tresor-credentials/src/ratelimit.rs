@@ -38,7 +38,7 @@
 //! [`TokenEndpoint::handle_http`](crate::TokenEndpoint)'s `source`), the
 //! TCP peer or the address a trusted reverse proxy reports.
 //!
-//! # Mechanism
+//! # Mechanism (in process, the default)
 //!
 //! Each failure takes one cell from a `governor` keyed GCRA limiter (one for
 //! (client id, source) pairs, one for sources). When a key's burst is
@@ -54,6 +54,35 @@
 //! keys), it is replaced by an empty one: the counts of keys not yet blocked
 //! are forgotten, blocked keys stay blocked. A full block list blocks no new
 //! key (the per-source limit still applies).
+//!
+//! # Shared by several servers
+//!
+//! The limits above are per process: behind a load balancer, each API
+//! server would allow its own burst. With
+//! [`RegistryBuilder::shared_rate_limits`](crate::registry::RegistryBuilder::shared_rate_limits)
+//! the registry counts in a [`RateLimitStore`] instead, one truth for
+//! every server that uses it (`tresor_redis::RedisRateLimitStore`: one
+//! Redis, Redis's clock). The keys, quotas and rules are the same (the
+//! /64, failures charged to the client only when attributable, the check
+//! before any work, no cell for a success); each attempt peeks at its keys
+//! (`auth:source:{source}`, `auth:client:{client id}:{source}`) before any
+//! work and takes one cell of each after a failure. An attempt is refused
+//! as soon as a key's burst is spent: `burst` failures, then one per
+//! period (the in-process limiter, which blocks a key when a failure finds
+//! no cell, lets one failure more through at each block). A store that
+//! fails makes the attempt fail closed, as
+//! [`AuthError::Unavailable`](crate::AuthError::Unavailable) (503), never
+//! `InvalidClient`, never an acceptance.
+//!
+//! The trait is not about failures only: a server can keep its own limits
+//! in the same store (per-client request limits, say, with
+//! [`RateLimitStore::take`] on a key such as `requests:{client id}`),
+//! under names that do not start with `auth:`.
+//!
+//! A [`RateLimitStore`] is a GCRA per key, defined by
+//! [`MemoryRateLimitStore`] (bounded memory, the reference) and checked by
+//! the conformance suite `ratelimit::conformance` (feature
+//! `conformance`), which every implementation must pass.
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
@@ -438,14 +467,14 @@ fn client_key(client: &str, source: Option<Source>) -> String {
 pub(crate) struct FailureLimiter(Backend);
 
 enum Backend {
-    Local(LocalLimiter),
+    Local(Box<LocalLimiter>),
     Shared(SharedLimiter),
 }
 
 impl FailureLimiter {
     pub(crate) fn new(limits: &RateLimits, shared: Option<Arc<dyn RateLimitStore>>) -> Self {
         Self(match shared {
-            None => Backend::Local(LocalLimiter::new(limits)),
+            None => Backend::Local(Box::new(LocalLimiter::new(limits))),
             Some(store) => Backend::Shared(SharedLimiter {
                 store,
                 per_client: limits.per_client,

@@ -1,11 +1,17 @@
-//! Shared replay protection in Redis, for several API servers with one
-//! truth: a nonce or an assertion id accepted by one server is a replay on
-//! every other.
+//! Shared replay protection and rate limits in Redis, for several API
+//! servers with one truth: a nonce or an assertion id accepted by one
+//! server is a replay on every other, and a rate-limit cell taken by one
+//! is gone for all.
 //!
 //! - `RedisNonceStore` (feature `httpsig`): a
 //!   `tresor_httpsig::NonceStore` for HTTP message signatures.
 //! - `RedisReplayCache` (feature `credentials`): a
 //!   `tresor_credentials` `ReplayCache` for client-assertion `jti`s.
+//! - `RedisRateLimitStore` (feature `credentials`): a
+//!   `tresor_credentials::RateLimitStore`, GCRA rate limits on Redis's
+//!   clock, for the failure limits of a `Registry`
+//!   (`RegistryBuilder::shared_rate_limits`) and limits of your own
+//!   (per-client requests); see [Rate limits](#rate-limits).
 //!
 //! # Guarantees
 //!
@@ -33,12 +39,62 @@
 //! # Key layout
 //!
 //! Under a prefix (default `tresor:nonce:` and `tresor:jti:`), with `H` the
-//! lower-case hex SHA-256 of the UTF-8 string:
+//! lower-case hex SHA-256 of the UTF-8 string (rate limits: see
+//! [below](#rate-limits)):
 //!
 //! - `PREFIX{H(key id)}:H(nonce)`: the string `1`, `EXAT expires + 1`;
 //! - `PREFIX{H(key id)}:index`: a sorted set of `H(nonce)` scored by the
 //!   same expiry second, which counts the key's live entries; it expires
 //!   with its last entry.
+//!
+//! # Rate limits
+//!
+//! `RedisRateLimitStore` implements the generic cell rate algorithm
+//! (GCRA) of `tresor_credentials::RateLimitStore`. A key has a bucket of
+//! `burst` cells; each allowed `take` takes one, one comes back every
+//! `period`, and a key never holds more than `burst`. The whole state of
+//! a key is one instant, its *theoretical arrival time* (TAT): when its
+//! bucket is full again. With `now` the time, `T` the period and
+//! `L = burst × T`, in microseconds:
+//!
+//! ```text
+//! tat  = the stored TAT, or now if there is none or it has passed
+//! next = tat + T
+//! if next - now > L: refused, retry after (next - now - L)   (nothing written)
+//! else:              allowed; a take stores TAT = next       (a peek does not)
+//! ```
+//!
+//! This is the algorithm of the in-process
+//! `tresor_credentials::MemoryRateLimitStore` (and of the `governor`
+//! limiters); the conformance suite `tresor_credentials::ratelimit::conformance`
+//! runs against both stores in this crate's tests. `T` and `L` are
+//! `FailureQuota::period_micros` and `FailureQuota::horizon_micros`: whole
+//! microseconds, at most 50 years (`ratelimit::MAX_RATE_HORIZON`), so
+//! every instant stays below 2^53 and Lua's doubles compute it exactly.
+//!
+//! - **One clock.** Each `peek` or `take` is one `EVALSHA` of one Lua
+//!   script that reads `now` from Redis's own clock (`TIME`): every API
+//!   server decides by the same clock, whatever its own says. Redis
+//!   replicates the script's effect (the `SET`), so a replica stores the
+//!   same TAT.
+//! - **Atomic.** The script reads and writes the TAT in one step: of any
+//!   number of servers and threads taking from one key at once, at most
+//!   `burst` are allowed.
+//! - **Idle keys disappear.** The TAT is stored with `PX` = the time until
+//!   it (rounded up to a millisecond): a key is gone once its bucket is
+//!   full again, and a missing key is a full bucket.
+//! - **Fail closed.** A Redis that is down, slow (the timeout), refusing
+//!   the write (`OOM`) or holding a value that is not a number makes
+//!   `peek` and `take` fail with `tresor_credentials::Error::Storage`
+//!   (`is_unavailable()`), never an allowance; a `Registry` answers
+//!   `AuthError::Unavailable` (503), a request limiter must answer 503
+//!   too.
+//!
+//! Key layout: one string per limited key, `PREFIX` and then `H(key)`
+//! (default prefix `tresor:rate:`), whose value is the TAT in microseconds
+//! since the UNIX epoch as a decimal integer. A `Registry` uses the keys
+//! `auth:source:{source}` and `auth:client:{client id}:{source}`; give
+//! other limits other names (`requests:{client id}`).
 //!
 //! # Blocking
 //!

@@ -1,56 +1,7 @@
 //! [`RedisRateLimitStore`]: rate limits shared by several servers, a
-//! generic cell rate algorithm (GCRA) run by Redis on Redis's clock.
-//!
-//! # GCRA
-//!
-//! A key has a bucket of `burst` cells; each allowed call takes one, one
-//! comes back every `period`, and a key never holds more than `burst`.
-//! The whole state of a key is one instant, its *theoretical arrival
-//! time* (TAT): when its bucket will be full again. With `now` the time,
-//! `T` the period and `L = burst × T`, all in microseconds:
-//!
-//! ```text
-//! tat  = the stored TAT, or now if there is none or it has passed
-//! next = tat + T
-//! if next - now > L: refused, retry after (next - now - L)   (nothing written)
-//! else:              allowed; a take stores TAT = next
-//! ```
-//!
-//! This is the algorithm of `tresor_credentials::MemoryRateLimitStore`
-//! (and of the `governor` limiters), and the conformance suite
-//! `tresor_credentials::ratelimit::conformance` runs against both stores.
-//! `T` and `L` come from `FailureQuota::period_micros` and
-//! `FailureQuota::horizon_micros`: whole microseconds, at most 50 years
-//! (`tresor_credentials::ratelimit::MAX_RATE_HORIZON`), so every instant
-//! stays below 2^53 and Lua's doubles compute it exactly.
-//!
-//! # One clock, one script
-//!
-//! Each `peek` or `take` is one `EVALSHA` of one Lua script, which reads
-//! `now` from Redis's own clock (`TIME`), so every API server decides with
-//! the same clock whatever its own says, and checks and updates the TAT
-//! atomically: of any number of servers and threads taking from one key at
-//! once, at most `burst` are allowed. Redis replicates the script's
-//! effects (the `SET`), not the script, so a replica stores the same TAT.
-//!
-//! # Key layout
-//!
-//! One string per key, `PREFIX` followed by `H(key)`, the lower-case hex
-//! SHA-256 of the key's UTF-8 bytes (default prefix `tresor:rate:`): hostile
-//! or long keys make keys of a fixed length that cannot reach outside the
-//! prefix. Its value is the TAT, in microseconds since the UNIX epoch, as
-//! a decimal integer, set with `PX` = the time until the TAT (rounded up
-//! to a millisecond): a key disappears once its bucket is full again, so an
-//! idle key costs nothing, and a missing key is a full bucket.
-//!
-//! # Fail closed
-//!
-//! A Redis that is down, slow (each call is bounded by the connection's
-//! timeout, 250 ms by default), refusing writes (`OOM` under `maxmemory`
-//! with `noeviction`) or holding a value that is not a TAT makes the call
-//! fail with `tresor_credentials::Error::Storage` (`is_unavailable()`):
-//! never an allowance. A `Registry` then answers `AuthError::Unavailable`
-//! (503). The connection reconnects by itself once Redis is back.
+//! generic cell rate algorithm (GCRA) run by Redis on Redis's clock. The
+//! crate docs' "Rate limits" section describes the algorithm, the clock,
+//! the key layout and the outage behaviour.
 
 use std::time::Duration;
 
@@ -99,8 +50,8 @@ return 0
 
 /// A [`RateLimitStore`] in Redis, shared by every API server that uses
 /// the same server and prefix: a cell taken by one server is gone for all
-/// of them, and they all decide by Redis's clock (see the
-/// [module docs](self): GCRA, key layout, failing closed).
+/// of them, and they all decide by Redis's clock (see the crate docs'
+/// [rate limits](crate#rate-limits): GCRA, key layout, failing closed).
 ///
 /// Use it for the failure limits of a `tresor_credentials::Registry`
 /// (`RegistryBuilder::shared_rate_limits`), and for limits of your own
