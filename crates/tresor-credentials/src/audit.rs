@@ -81,7 +81,10 @@ pub enum FailureReason {
     /// ([`RegistryBuilder::shared_rate_limits`](crate::registry::RegistryBuilder::shared_rate_limits))
     /// failed, when checking the attempt before any work or when counting
     /// its failure; the caller got
-    /// [`AuthError::Unavailable`](crate::AuthError::Unavailable).
+    /// [`AuthError::Unavailable`](crate::AuthError::Unavailable). When
+    /// counting a failure failed, this is the event's reason in place of
+    /// the failure's own (a wrong secret, say), whose attempt could not be
+    /// counted.
     RateLimitUnavailable,
 }
 

@@ -110,7 +110,8 @@ const SWEEP_EVERY: u32 = 1024;
 
 /// How many failures a key may have: `burst` at once, then one more per
 /// `period` (a generic cell rate: each failure takes a cell, a cell comes
-/// back every `period`, at most `burst` are held).
+/// back every `period`, at most `burst` are held). Also the quota of any
+/// key of a [`RateLimitStore`], a per-client request limit for one.
 ///
 /// ```
 /// use std::num::NonZeroU32;

@@ -657,7 +657,8 @@ pub(crate) struct Attempt<'r> {
 
 impl<'r> Attempt<'r> {
     /// Starts an attempt by `claimed` from `source`; rejected (and
-    /// audited) before any work if the source, or the pair, is blocked.
+    /// audited) before any work if the source, or the pair, is blocked,
+    /// or [`AuthError::Unavailable`] if a shared rate-limit store failed.
     pub(crate) fn begin(
         registry: &'r Registry,
         claimed: Option<ClientId>,

@@ -185,23 +185,31 @@ pub fn a_cell_comes_back_after_the_period(store: &dyn RateLimitStore) {
         wait <= period + ROUNDING,
         "conformance: retry_after at most the period, got {wait:?}"
     );
+    let slept = Instant::now();
     std::thread::sleep(wait + Duration::from_millis(20));
     assert_eq!(
         take(store, &key, q),
         None,
         "conformance: a cell must be back after retry_after"
     );
-    let wait = take(store, &key, q).expect("conformance: one cell came back, not more");
-    assert!(
-        wait <= period + ROUNDING && wait >= period / 2,
-        "conformance: the next cell is about a period away, got {wait:?}"
-    );
-    std::thread::sleep(wait + Duration::from_millis(20));
-    assert_eq!(
-        take(store, &key, q),
-        None,
-        "conformance: another cell after another period"
-    );
+    // Unless the machine overslept by most of a period (then a second
+    // cell may be back by right), only one cell came back.
+    let overslept = slept.elapsed() >= wait + period / 2;
+    match take(store, &key, q) {
+        Some(wait) => {
+            assert!(
+                overslept || (wait <= period + ROUNDING && wait >= period / 4),
+                "conformance: the next cell is about a period away, got {wait:?}"
+            );
+            std::thread::sleep(wait + Duration::from_millis(20));
+            assert_eq!(
+                take(store, &key, q),
+                None,
+                "conformance: another cell after another period"
+            );
+        }
+        None => assert!(overslept, "conformance: one cell came back, not more"),
+    }
 }
 
 /// Burst 1: one take, then refused for about the period (100 ms), then

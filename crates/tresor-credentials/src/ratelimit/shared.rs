@@ -22,6 +22,7 @@ pub const MAX_RATE_HORIZON: Duration = Duration::from_secs(50 * 365 * 24 * 60 * 
 
 /// [`MAX_RATE_HORIZON`] in microseconds.
 const MAX_HORIZON_MICROS: u64 = 50 * 365 * 24 * 60 * 60 * 1_000_000;
+const _: () = assert!(MAX_RATE_HORIZON.as_micros() == MAX_HORIZON_MICROS as u128);
 
 impl FailureQuota {
     /// The period as a [`RateLimitStore`] counts it: in whole
