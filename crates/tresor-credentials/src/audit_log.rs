@@ -132,8 +132,14 @@ impl AuditLogHook {
     /// A hook appending to `log`, which the server shares with its other
     /// writers: an `Arc<Mutex<AuditLog<S>>>`, or any other [`AuditSink`].
     pub fn new<A: AuditSink + 'static>(log: Arc<A>) -> Self {
+        Self::with_sink(log)
+    }
+
+    /// A hook appending to `sink`, an [`AuditSink`] already shared as a
+    /// trait object.
+    pub fn with_sink(sink: Arc<dyn AuditSink>) -> Self {
         Self {
-            log,
+            log: sink,
             pseudonymizer: None,
             request_ids: None,
             appended: AtomicU64::new(0),
