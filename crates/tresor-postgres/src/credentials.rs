@@ -5,6 +5,7 @@ use tresor_credentials::client::{ClientId, ClientRecord};
 use tresor_credentials::store::{CredentialStore, StoredClient};
 use tresor_credentials::{Error, Result};
 
+use crate::handle::PoolHandle;
 use crate::pool::{self, Conn, MigrateError, Pool, PoolOptions};
 
 /// The newest schema version of the credential tables this build knows.
@@ -35,14 +36,14 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE tresor_clients (
 /// `tresor_credentials::store::conformance`), shared by any number of
 /// processes.
 pub struct PostgresStore {
-    pool: Pool,
+    pool: PoolHandle,
 }
 
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the configuration: it may hold a password.
         f.debug_struct("PostgresStore")
-            .field("max_size", &self.pool.max_size())
+            .field("max_size", &self.pool.pool().map(Pool::max_size))
             .finish_non_exhaustive()
     }
 }
@@ -60,7 +61,9 @@ impl PostgresStore {
     /// Connects with `config` and `options` and applies the migrations.
     pub fn from_config(config: Config, options: PoolOptions) -> Result<Self> {
         let pool = pool::build(config, options);
-        let store = Self { pool };
+        let store = Self {
+            pool: PoolHandle::new(pool),
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -72,7 +75,11 @@ impl PostgresStore {
     }
 
     fn conn(&self) -> Result<Conn> {
-        self.pool.get().map_err(Error::storage)
+        self.pool
+            .pool()
+            .ok_or_else(|| Error::storage("the store is closed"))?
+            .get()
+            .map_err(Error::storage)
     }
 
     fn migrate(&self) -> Result<()> {

@@ -36,6 +36,7 @@
 
 #[cfg(feature = "credentials")]
 mod credentials;
+mod handle;
 mod pool;
 
 #[cfg(feature = "credentials")]
