@@ -156,6 +156,18 @@ impl AuditTrail {
         }
     }
 
+    /// Walks the whole log, recomputing every hash (`verify_log`); its
+    /// size.
+    pub(crate) fn verify(&self) -> Result<u64, BoxError> {
+        match self {
+            Self::File(log) => {
+                let mut log = log.lock().map_err(|_| "audit log lock poisoned")?;
+                log.sync()?;
+                Ok(tresor::audit::verify_log(log.store(), None)?.size)
+            }
+        }
+    }
+
     /// The entries `from..to`.
     pub(crate) fn entries(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, BoxError> {
         match self {

@@ -80,7 +80,7 @@ fn now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
 }
 
-fn form_token_request(scope: &str, assertion: Option<&str>) -> Vec<u8> {
+pub(crate) fn form_token_request(scope: &str, assertion: Option<&str>) -> Vec<u8> {
     let scope = scope.replace(':', "%3A").replace(' ', "+");
     let mut body = format!("grant_type=client_credentials&scope={scope}");
     if let Some(a) = assertion {
@@ -92,7 +92,7 @@ fn form_token_request(scope: &str, assertion: Option<&str>) -> Vec<u8> {
     body.into_bytes()
 }
 
-fn token_call(body: Vec<u8>, basic: Option<String>) -> Call {
+pub(crate) fn token_call(body: Vec<u8>, basic: Option<String>) -> Call {
     Call {
         method: Method::POST,
         path: "/oauth/token".to_owned(),

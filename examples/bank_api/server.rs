@@ -153,6 +153,7 @@ fn signature_reason(error: &SigError) -> &'static str {
         SigError::AlgorithmNotAllowed { .. } => "signature_algorithm",
         SigError::LimitExceeded { what, .. } if *what == "body size" => "body_too_large",
         SigError::LimitExceeded { .. } => "limit_exceeded",
+        SigError::Unavailable { what, .. } if *what == "nonce store" => "nonce_store_unavailable",
         SigError::Unavailable { .. } => "backend_unavailable",
         SigError::Malformed { .. } => "signature_malformed",
         _ => "signature_invalid",
@@ -212,6 +213,9 @@ pub(crate) struct App {
     pub(crate) audit: AuditTrail,
     /// `embedded`, or which shared backends the state is in.
     pub(crate) backends: String,
+    /// This instance's tag in request ids (random: instances that share an
+    /// audit log must not write the same ids).
+    pub(crate) instance: String,
     pub(crate) pseudonymizer: Arc<Pseudonymizer>,
     pub(crate) monitor: RefusalMonitor,
     pub(crate) note_signer: NoteSigner,
@@ -270,6 +274,7 @@ impl App {
             kek_dir: p.kek_dir,
             audit: p.audit,
             backends: p.backends,
+            instance: random_id().chars().take(8).collect(),
             pseudonymizer: p.pseudonymizer,
             monitor: RefusalMonitor::new(
                 INCIDENT_THRESHOLD,
@@ -1172,7 +1177,7 @@ where
     };
     let n = app.next_request.fetch_add(1, Ordering::Relaxed);
     let ctx = Ctx {
-        id: format!("req-{}-{n}", std::process::id()),
+        id: format!("req-{}-{n}", app.instance),
         source: peer.ip(),
         found: Arc::default(),
     };
