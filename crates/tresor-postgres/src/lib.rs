@@ -37,9 +37,11 @@
 #[cfg(feature = "credentials")]
 mod credentials;
 mod pool;
+mod tls;
 
 #[cfg(feature = "credentials")]
 pub use credentials::{PostgresStore, SCHEMA_VERSION};
 pub use pool::PoolOptions;
+pub use tls::{PostgresTls, TlsError};
 
 pub use postgres::Config;
