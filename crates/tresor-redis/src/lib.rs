@@ -80,7 +80,7 @@ mod nonce;
 #[cfg(feature = "credentials")]
 mod replay;
 
-pub use connection::{DEFAULT_TIMEOUT, RedisConnection};
+pub use connection::{DEFAULT_TIMEOUT, RedisConnection, RedisTls};
 pub use error::{Error, Result};
 #[cfg(feature = "httpsig")]
 pub use nonce::{DEFAULT_NONCE_KEY_LIMIT, DEFAULT_NONCE_PREFIX, RedisNonceStore};
