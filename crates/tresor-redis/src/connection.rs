@@ -266,19 +266,21 @@ impl RedisConnection {
         }
         refuse_insecure(&plain)?;
         let certificates = redis::TlsCertificates {
-            client_tls: tls.client.as_ref().map(|(cert, key)| redis::ClientTlsConfig {
-                client_cert: cert.clone(),
-                client_key: key.to_vec(),
-            }),
+            client_tls: tls
+                .client
+                .as_ref()
+                .map(|(cert, key)| redis::ClientTlsConfig {
+                    client_cert: cert.clone(),
+                    client_key: key.to_vec(),
+                }),
             root_cert: Some(tls.ca_pem.clone()),
         };
         // The PEM was checked by `RedisTls`; the only other refusal is a
         // url that is not `rediss://`, checked above.
-        let client = redis::Client::build_with_tls(url, certificates).map_err(|_| {
-            Error::InvalidTls {
+        let client =
+            redis::Client::build_with_tls(url, certificates).map_err(|_| Error::InvalidTls {
                 reason: "the certificates or the key were refused",
-            }
-        })?;
+            })?;
         ensure_crypto_provider();
         Self::start(client, timeout)
     }
@@ -294,18 +296,33 @@ impl RedisConnection {
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
             .set_max_delay(Duration::from_secs(1));
-        let manager = runtime
-            .block_on(async {
-                // Made inside the runtime: a timer needs its context.
-                tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
+        let manager = runtime.block_on(async {
+            // Made inside the runtime: a timer needs its context.
+            match tokio::time::timeout(
+                timeout,
+                ConnectionManager::new_with_config(client.clone(), config),
+            )
+            .await
+            {
+                Ok(made) => made.map_err(|e| Error::Unreachable {
+                    source: Box::new(e),
+                }),
+                // The manager retries until the timeout and so hides
+                // why: one plain attempt tells (a refused certificate,
+                // a refused connection), else it was the timeout.
+                Err(_) => Err(Error::Unreachable {
+                    source: match tokio::time::timeout(
+                        timeout,
+                        client.get_multiplexed_async_connection(),
+                    )
                     .await
-            })
-            .map_err(|_| Error::Unreachable {
-                source: Box::new(CallError::Timeout(timeout)),
-            })?
-            .map_err(|e| Error::Unreachable {
-                source: Box::new(e),
-            })?;
+                    {
+                        Ok(Err(e)) => Box::new(e),
+                        _ => Box::new(CallError::Timeout(timeout)),
+                    },
+                }),
+            }
+        })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 runtime: Some(runtime),
