@@ -82,7 +82,12 @@ fn a_wrong_ca_is_refused() {
     let e = RedisConnection::connect_tls(&server.tls_url("127.0.0.1"), &ca(&other)).unwrap_err();
     assert!(matches!(e, Error::Unreachable { .. }), "{e:?}");
     let text = chain(&e);
-    assert!(text.contains("UnknownIssuer"), "{text}");
+    // The other CA has the same name: the signature is what fails.
+    assert!(
+        text.contains("invalid peer certificate")
+            && (text.contains("UnknownIssuer") || text.contains("BadSignature")),
+        "{text}"
+    );
 }
 
 #[test]
@@ -95,7 +100,7 @@ fn a_wrong_host_name_is_refused() {
     let e = RedisConnection::connect_tls(&server.tls_url("127.0.0.1"), &ca(&pki)).unwrap_err();
     assert!(matches!(e, Error::Unreachable { .. }), "{e:?}");
     let text = chain(&e);
-    assert!(text.contains("NotValidForName"), "{text}");
+    assert!(text.contains("not valid for name"), "{text}");
 }
 
 #[test]
