@@ -11,7 +11,6 @@ use std::time::Duration;
 use postgres::config::SslMode;
 use postgres::tls::{MakeTlsConnect, TlsConnect};
 use postgres::{Config, Socket};
-use r2d2_postgres::PostgresConnectionManager;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::tls::{PostgresTls, TlsError};
@@ -85,7 +84,57 @@ impl TlsConnect<Socket> for Connect {
     }
 }
 
-pub(crate) type Manager = PostgresConnectionManager<Connector>;
+/// The pool's connection manager: connects with [`Connector`], tests a
+/// connection on checkout with an empty query.
+pub(crate) struct Manager {
+    config: Config,
+    connector: Connector,
+}
+
+/// A failed connection or check, as the pool reports it: the `postgres`
+/// error with its causes in the message (the pool keeps only the
+/// message), so that a refused certificate says why. Never the
+/// connection string: the `postgres` crate's errors do not carry it.
+#[derive(Debug)]
+pub(crate) struct ConnectError(postgres::Error);
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = std::error::Error::source(&self.0);
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConnectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = postgres::Client;
+    type Error = ConnectError;
+
+    fn connect(&self) -> Result<postgres::Client, ConnectError> {
+        self.config
+            .connect(self.connector.clone())
+            .map_err(ConnectError)
+    }
+
+    fn is_valid(&self, conn: &mut postgres::Client) -> Result<(), ConnectError> {
+        conn.simple_query("").map(|_| ()).map_err(ConnectError)
+    }
+
+    fn has_broken(&self, conn: &mut postgres::Client) -> bool {
+        conn.is_closed()
+    }
+}
+
 pub(crate) type Pool = r2d2::Pool<Manager>;
 pub(crate) type Conn = r2d2::PooledConnection<Manager>;
 
@@ -141,7 +190,7 @@ pub(crate) fn build_tls(
 }
 
 fn build_with(config: Config, options: PoolOptions, connector: Connector) -> Pool {
-    let manager = PostgresConnectionManager::new(config, connector);
+    let manager = Manager { config, connector };
     r2d2::Pool::builder()
         .max_size(options.max_size)
         .min_idle(Some(0))
