@@ -97,12 +97,11 @@ fn bindir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("TRESOR_POSTGRES_BIN") {
         return Some(PathBuf::from(dir));
     }
-    if let Some(path) = std::env::var_os("PATH") {
-        if let Some(dir) = std::env::split_paths(&path)
+    if let Some(dir) = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
             .find(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file())
-        {
-            return Some(dir);
-        }
+    }) {
+        return Some(dir);
     }
     // The newest /usr/lib/postgresql/<major>/bin.
     std::fs::read_dir("/usr/lib/postgresql")
