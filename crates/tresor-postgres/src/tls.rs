@@ -75,7 +75,6 @@ pub enum TlsError {
 ///
 /// `Debug` shows how many roots and whether a client certificate is set,
 /// never a key.
-#[derive(Clone)]
 pub struct PostgresTls {
     roots: Arc<RootCertStore>,
     config: Arc<ClientConfig>,

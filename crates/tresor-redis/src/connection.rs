@@ -21,7 +21,6 @@ use crate::error::{Error, Result};
 /// Made from PEM, checked when made. `Debug` shows the number of CA
 /// certificates and whether a client certificate is set, never a key; the
 /// key's bytes are wiped when the value is dropped.
-#[derive(Clone)]
 pub struct RedisTls {
     ca_pem: Vec<u8>,
     ca_count: usize,
@@ -231,6 +230,10 @@ impl RedisConnection {
     /// A `rediss://` url connects over TLS (rustls) and trusts the
     /// platform's root certificates; for a private CA or a client
     /// certificate use [`connect_tls`](Self::connect_tls).
+    ///
+    /// When the first connection fails, the error says why (one more
+    /// attempt, bounded by `timeout`, finds the reason the reconnecting
+    /// manager hides), so failing can take up to twice `timeout`.
     pub fn connect_with_timeout(url: &str, timeout: Duration) -> Result<Self> {
         let client = redis::Client::open(url).map_err(|source| Error::InvalidUrl { source })?;
         if is_tls(&client) {
@@ -250,7 +253,11 @@ impl RedisConnection {
     /// [`Error::Unreachable`], now and on every reconnection. A `redis://`
     /// url, or the `#insecure` fragment, is refused with
     /// [`Error::InvalidTls`]: there is no fallback to plaintext and no mode
-    /// that skips verification.
+    /// that skips verification. Every reconnection verifies again.
+    ///
+    /// The `redis` crate builds its rustls configuration on the process's
+    /// default crypto provider: if the application has installed none,
+    /// this installs ring's.
     pub fn connect_tls(url: &str, tls: &RedisTls) -> Result<Self> {
         Self::connect_tls_with_timeout(url, tls, DEFAULT_TIMEOUT)
     }

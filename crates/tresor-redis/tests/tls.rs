@@ -17,7 +17,13 @@ use tresor_redis::{Error, RedisConnection, RedisNonceStore, RedisTls};
 
 /// A TLS-only server whose certificate comes from `pki`; with
 /// `client_auth`, it requires a client certificate from the same CA.
-fn tls_server(test: &str, pki: &Pki, client_auth: bool) -> Option<RedisServer> {
+/// The directory of its certificate files goes with it (a restart reads
+/// them again).
+fn tls_server(
+    test: &str,
+    pki: &Pki,
+    client_auth: bool,
+) -> Option<(RedisServer, tempfile::TempDir)> {
     let dir = tempfile::tempdir().unwrap();
     let write = |name: &str, text: &str| {
         let path = dir.path().join(name);
@@ -34,10 +40,7 @@ fn tls_server(test: &str, pki: &Pki, client_auth: bool) -> Option<RedisServer> {
         "--tls-auth-clients".to_owned(),
         if client_auth { "yes" } else { "no" }.to_owned(),
     ];
-    let server = RedisServer::start_tls(test, args);
-    // The server has read its files once it listens.
-    drop(dir);
-    server
+    RedisServer::start_tls(test, args).map(|server| (server, dir))
 }
 
 fn ca(pki: &Pki) -> RedisTls {
@@ -59,7 +62,8 @@ fn chain(e: &Error) -> String {
 #[test]
 fn the_right_ca_connects_and_checks_nonces() {
     let pki = pki(&["localhost", "127.0.0.1"], "tresor");
-    let Some(server) = tls_server("the_right_ca_connects_and_checks_nonces", &pki, false) else {
+    let Some((server, _certs)) = tls_server("the_right_ca_connects_and_checks_nonces", &pki, false)
+    else {
         return;
     };
     let connection = RedisConnection::connect_tls(&server.tls_url("127.0.0.1"), &ca(&pki)).unwrap();
@@ -75,7 +79,7 @@ fn the_right_ca_connects_and_checks_nonces() {
 #[test]
 fn a_wrong_ca_is_refused() {
     let pki = pki(&["localhost", "127.0.0.1"], "tresor");
-    let Some(server) = tls_server("a_wrong_ca_is_refused", &pki, false) else {
+    let Some((server, _certs)) = tls_server("a_wrong_ca_is_refused", &pki, false) else {
         return;
     };
     let other = support::pki::pki(&["localhost", "127.0.0.1"], "tresor");
@@ -91,10 +95,53 @@ fn a_wrong_ca_is_refused() {
 }
 
 #[test]
+fn the_platform_roots_do_not_trust_a_private_ca() {
+    let pki = pki(&["localhost", "127.0.0.1"], "tresor");
+    let Some((server, _certs)) =
+        tls_server("the_platform_roots_do_not_trust_a_private_ca", &pki, false)
+    else {
+        return;
+    };
+    // connect without a RedisTls: the platform's roots, not the test CA.
+    let e = RedisConnection::connect(&server.tls_url("127.0.0.1")).unwrap_err();
+    assert!(matches!(e, Error::Unreachable { .. }), "{e:?}");
+    assert!(
+        chain(&e).contains("invalid peer certificate"),
+        "{}",
+        chain(&e)
+    );
+}
+
+#[test]
+fn reconnects_over_tls_after_a_restart() {
+    let pki = pki(&["localhost", "127.0.0.1"], "tresor");
+    let Some((mut server, _certs)) = tls_server("reconnects_over_tls_after_a_restart", &pki, false)
+    else {
+        return;
+    };
+    let store = RedisNonceStore::new(
+        RedisConnection::connect_tls(&server.tls_url("127.0.0.1"), &ca(&pki)).unwrap(),
+    );
+    store.check_and_remember("k1", "n1", now() + 300).unwrap();
+    server.restart();
+    // The manager reconnects (and verifies again) by itself.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match store.check_and_remember("k1", "n2", now() + 300) {
+            Ok(()) => break,
+            Err(e) => {
+                assert!(std::time::Instant::now() < deadline, "{e:?}");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+#[test]
 fn a_wrong_host_name_is_refused() {
     // The certificate names another host; the server is still on 127.0.0.1.
     let pki = pki(&["db.other.invalid"], "tresor");
-    let Some(server) = tls_server("a_wrong_host_name_is_refused", &pki, false) else {
+    let Some((server, _certs)) = tls_server("a_wrong_host_name_is_refused", &pki, false) else {
         return;
     };
     let e = RedisConnection::connect_tls(&server.tls_url("127.0.0.1"), &ca(&pki)).unwrap_err();
@@ -106,7 +153,8 @@ fn a_wrong_host_name_is_refused() {
 #[test]
 fn mutual_tls_needs_the_client_certificate() {
     let pki = pki(&["localhost", "127.0.0.1"], "tresor");
-    let Some(server) = tls_server("mutual_tls_needs_the_client_certificate", &pki, true) else {
+    let Some((server, _certs)) = tls_server("mutual_tls_needs_the_client_certificate", &pki, true)
+    else {
         return;
     };
     let url = server.tls_url("127.0.0.1");
