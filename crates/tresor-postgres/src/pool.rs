@@ -110,11 +110,8 @@ impl std::fmt::Display for ConnectError {
     }
 }
 
-impl std::error::Error for ConnectError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
+// No `source`: the message already holds the causes.
+impl std::error::Error for ConnectError {}
 
 impl r2d2::ManageConnection for Manager {
     type Connection = postgres::Client;
@@ -279,4 +276,28 @@ pub(crate) fn migrate(
     )?;
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libpq_verify_modes_read_as_require() {
+        for url in [
+            "postgres://api@db.example:5432/tresor?sslmode=verify-full",
+            "postgres://api@db.example:5432/tresor?sslmode=verify-ca",
+            "host=db.example user=api sslmode=verify-full",
+            "host=db.example user=api sslmode=require",
+        ] {
+            let config = parse(url).expect(url);
+            assert_eq!(config.get_ssl_mode(), SslMode::Require, "{url}");
+        }
+        let config = parse("host=db.example user=api sslmode=disable").expect("parses");
+        assert_eq!(config.get_ssl_mode(), SslMode::Disable);
+        let config = parse("host=db.example user=api").expect("parses");
+        assert_eq!(config.get_ssl_mode(), SslMode::Prefer);
+        assert!(parse("host=db.example sslmode=verify-everything").is_none());
+        assert!(parse("postgres://api@db.example/tresor?sslmode=allow").is_none());
+    }
 }

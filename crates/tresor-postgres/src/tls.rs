@@ -52,7 +52,7 @@ pub enum TlsError {
     SslModeDisable,
     /// rustls refused the configuration (no TLS version in common with
     /// the ring provider).
-    #[error("tls configuration refused: {0}")]
+    #[error("tls configuration refused")]
     Config(#[source] rustls::Error),
 }
 
