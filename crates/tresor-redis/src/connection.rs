@@ -85,11 +85,10 @@ impl RedisTls {
             });
         }
         // The PEM error could quote the key's text: not passed on.
-        if PrivateKeyDer::from_pem_slice(key_pem).is_err() {
-            return Err(Error::InvalidTls {
-                reason: "client key: no PEM private key",
-            });
-        }
+        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|_| Error::InvalidTls {
+            reason: "client key: no PEM private key",
+        })?;
+        check_client_key(chain, key)?;
         Ok(Self {
             client: Some((cert_chain_pem.to_vec(), Zeroizing::new(key_pem.to_vec()))),
             ..self
@@ -112,6 +111,27 @@ impl RedisTls {
     pub fn has_client_auth(&self) -> bool {
         self.client.is_some()
     }
+}
+
+/// Whether rustls (on ring) takes `key` for `chain`: a supported key that
+/// fits the certificate. Checked now rather than at the first connection.
+#[allow(deprecated)] // ring lacks the post-quantum key exchange; kept, as everywhere in tresor
+fn check_client_key(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<()> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|builder| {
+            builder
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_client_auth_cert(chain, key)
+        })
+        .map(drop)
+        .map_err(|_| Error::InvalidTls {
+            reason: "client key: unsupported, or it does not fit the certificate",
+        })
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

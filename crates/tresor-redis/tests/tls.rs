@@ -214,6 +214,15 @@ fn bad_pem_is_refused_without_being_echoed() {
         .unwrap_err();
     assert!(matches!(e, Error::InvalidTls { .. }), "{e:?}");
     assert!(!format!("{e} {e:?}").contains("c2VjcmV0"));
+    // A key that does not fit the certificate.
+    let other = support::pki::pki(&["localhost"], "tresor");
+    let e = ca(&pki)
+        .client_auth(
+            pki.client_cert_pem.as_bytes(),
+            other.client_key_pem.as_bytes(),
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidTls { .. }), "{e:?}");
     // No certificate in the chain.
     let e = ca(&pki)
         .client_auth(b"", pki.client_key_pem.as_bytes())
