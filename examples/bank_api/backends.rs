@@ -22,6 +22,7 @@ use tresor::credentials::assertion::ReplayCache;
 use tresor::credentials::{CredentialStore, SqliteStore};
 use tresor::httpsig::{MemoryNonceStore, NonceStore};
 
+use crate::Options;
 use crate::client::BoxError;
 use crate::data::DataDir;
 
@@ -40,15 +41,22 @@ pub(crate) struct Backends {
 /// what they do not. Blocks.
 pub(crate) fn open(
     data: &DataDir,
-    postgres: Option<&str>,
-    redis: Option<&str>,
+    options: &Options,
     created: &mut Vec<&'static str>,
 ) -> Result<Backends, BoxError> {
+    let (postgres, redis) = (options.postgres.as_deref(), options.redis.as_deref());
     let (store, audit): (Box<dyn CredentialStore>, AuditTrail) = match postgres {
-        Some(url) => (
-            Box::new(tresor_postgres::PostgresStore::connect(url)?),
-            AuditTrail::postgres(url)?,
-        ),
+        Some(url) => {
+            let tls = match &options.postgres_ca {
+                Some(ca) => Some(tresor_postgres::PostgresTls::from_ca_file(ca)?),
+                None => None,
+            };
+            let store = match &tls {
+                Some(tls) => tresor_postgres::PostgresStore::connect_tls(url, tls)?,
+                None => tresor_postgres::PostgresStore::connect(url)?,
+            };
+            (Box::new(store), AuditTrail::postgres(url, tls.as_ref())?)
+        }
         None => {
             let audit_dir = data.path("audit");
             if !audit_dir.exists() {
@@ -62,7 +70,13 @@ pub(crate) fn open(
     };
     let (nonces, replay): (Arc<dyn NonceStore>, Option<Arc<dyn ReplayCache>>) = match redis {
         Some(url) => {
-            let connection = tresor_redis::RedisConnection::connect(url)?;
+            let connection = match &options.redis_ca {
+                Some(ca) => tresor_redis::RedisConnection::connect_tls(
+                    url,
+                    &tresor_redis::RedisTls::from_ca_file(ca)?,
+                )?,
+                None => tresor_redis::RedisConnection::connect(url)?,
+            };
             (
                 Arc::new(tresor_redis::RedisNonceStore::new(connection.clone())),
                 Some(Arc::new(tresor_redis::RedisReplayCache::new(connection))),
@@ -109,7 +123,7 @@ impl AuditTrail {
         Ok(Self::File(Arc::new(Mutex::new(AuditLog::open(store)?))))
     }
 
-    fn postgres(_url: &str) -> Result<Self, BoxError> {
+    fn postgres(_url: &str, _tls: Option<&tresor_postgres::PostgresTls>) -> Result<Self, BoxError> {
         Err("the PostgreSQL audit log is not wired in yet".into())
     }
 

@@ -74,8 +74,10 @@ fn parse_options() -> Result<Options, String> {
             }
             "--postgres" => o.postgres = Some(value("--postgres")?),
             "--redis" => o.redis = Some(value("--redis")?),
+            "--postgres-ca" => o.postgres_ca = Some(PathBuf::from(value("--postgres-ca")?)),
+            "--redis-ca" => o.redis_ca = Some(PathBuf::from(value("--redis-ca")?)),
             "-h" | "--help" => {
-                return Err("usage: bank_api [--data-dir DIR] [--load N] [--concurrency C] [--serve [--listen ADDR]] [--postgres URL] [--redis URL]".into());
+                return Err("usage: bank_api [--data-dir DIR] [--load N] [--concurrency C] [--serve [--listen ADDR]] [--postgres URL [--postgres-ca FILE]] [--redis URL [--redis-ca FILE]]".into());
             }
             other => return Err(format!("unknown argument {other}")),
         }

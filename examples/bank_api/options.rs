@@ -18,6 +18,12 @@ pub(crate) struct Options {
     /// `--redis URL`: nonces, assertion ids and rate limits in this Redis,
     /// shared with every other instance given it.
     pub(crate) redis: Option<String>,
+    /// `--postgres-ca FILE`: connect to PostgreSQL over TLS, trusting this
+    /// CA (PEM) only.
+    pub(crate) postgres_ca: Option<PathBuf>,
+    /// `--redis-ca FILE`: connect to Redis (`rediss://`) trusting this CA
+    /// (PEM) only.
+    pub(crate) redis_ca: Option<PathBuf>,
     /// How long a client may take over its TLS handshake and over each
     /// request head (request line and headers); then the server closes the
     /// connection (slow clients, slowloris). Not a flag: the router's
@@ -40,6 +46,8 @@ impl Default for Options {
             listen: None,
             postgres: None,
             redis: None,
+            postgres_ca: None,
+            redis_ca: None,
             header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(10),
         }

@@ -492,6 +492,22 @@ pub(crate) async fn run(demo: &Demo, options: &Options) -> Result<bool, BoxError
     if !checkpoint_verified || !inclusion_verified {
         t.fail("checkpoint or inclusion proof did not verify");
     }
+    // The whole log, every leaf and subtree hash recomputed (the other
+    // instances' records too, when it is shared).
+    let log_verified = match demo.app.with_audit(|app| app.audit.verify()).await {
+        Some(Ok(size)) => {
+            println!("  whole log of {size} records verified");
+            true
+        }
+        Some(Err(e)) => {
+            t.fail(&format!("the audit log does not verify: {e}"));
+            false
+        }
+        None => {
+            t.fail("the audit log could not be verified");
+            false
+        }
+    };
 
     // Each refusal is in the audit log with its precise reason, and no
     // secret, token or signature is anywhere in it.
@@ -559,6 +575,7 @@ pub(crate) async fn run(demo: &Demo, options: &Options) -> Result<bool, BoxError
         "unexpected": t.unexpected,
         "audit_size": audit_size,
         "checkpoint_verified": checkpoint_verified,
+        "log_verified": log_verified,
         "inclusion_verified": inclusion_verified,
         "throughput_rps": (throughput * 10.0).round() / 10.0,
         "latency_us": { "p50": pct(50), "p99": pct(99) },

@@ -215,12 +215,7 @@ fn prepare(options: &Options) -> Result<Prepared, BoxError> {
         |p| Ok(LocalPepper::load(p)?),
         |p| Ok(LocalPepper::create(p)?),
     )?;
-    let backends = backends::open(
-        &data,
-        options.postgres.as_deref(),
-        options.redis.as_deref(),
-        &mut keys.created,
-    )?;
+    let backends = backends::open(&data, options, &mut keys.created)?;
     let store = Arc::new(SwitchStore {
         inner: backends.store,
         down: AtomicBool::new(false),
