@@ -209,7 +209,7 @@ async fn two_instances_share_one_truth() {
     let demo_token = token(&mut conn_a, &a.demo).await;
     let started = Instant::now();
     let (mut ok, mut limited) = (0u32, 0u32);
-    for i in 0..(3 * setup::DEMO_RATE as u32) {
+    for i in 0..(3 * setup::DEMO_RATE) {
         let conn = if i % 2 == 0 { &mut conn_a } else { &mut conn_b };
         let reply = conn.send(read_account(&a.demo, &demo_token)).await.unwrap();
         match reply.status {
@@ -219,7 +219,7 @@ async fn two_instances_share_one_truth() {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let allowed = setup::DEMO_RATE * (1.0 + elapsed) + 2.0;
+    let allowed = f64::from(setup::DEMO_RATE) * (1.0 + elapsed) + 2.0;
     assert!(
         f64::from(ok) <= allowed && limited > 0,
         "{ok} accepted, {limited} limited in {elapsed:.2} s: the limit is per instance"

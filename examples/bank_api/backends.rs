@@ -19,7 +19,7 @@ use std::time::Duration;
 use tresor::audit::file::{FileStoreOptions, SyncPolicy};
 use tresor::audit::{AuditLog, AuditSink, FileStore, Hash};
 use tresor::credentials::assertion::ReplayCache;
-use tresor::credentials::{CredentialStore, SqliteStore};
+use tresor::credentials::{CredentialStore, RateLimitStore, SqliteStore};
 use tresor::httpsig::{MemoryNonceStore, NonceStore};
 
 use crate::Options;
@@ -32,6 +32,8 @@ pub(crate) struct Backends {
     pub(crate) nonces: Arc<dyn NonceStore>,
     /// `None`: the assertion verifier's own in-memory cache.
     pub(crate) replay: Option<Arc<dyn ReplayCache>>,
+    /// `None`: rate limits counted in this process.
+    pub(crate) rate: Option<Arc<dyn RateLimitStore>>,
     pub(crate) audit: AuditTrail,
     /// Names for the report: `embedded`, or what is shared.
     pub(crate) label: String,
@@ -68,7 +70,12 @@ pub(crate) fn open(
             )
         }
     };
-    let (nonces, replay): (Arc<dyn NonceStore>, Option<Arc<dyn ReplayCache>>) = match redis {
+    type Shared = (
+        Arc<dyn NonceStore>,
+        Option<Arc<dyn ReplayCache>>,
+        Option<Arc<dyn RateLimitStore>>,
+    );
+    let (nonces, replay, rate): Shared = match redis {
         Some(url) => {
             let connection = match &options.redis_ca {
                 Some(ca) => tresor_redis::RedisConnection::connect_tls(
@@ -79,11 +86,15 @@ pub(crate) fn open(
             };
             (
                 Arc::new(tresor_redis::RedisNonceStore::new(connection.clone())),
-                Some(Arc::new(tresor_redis::RedisReplayCache::new(connection))),
+                Some(Arc::new(tresor_redis::RedisReplayCache::new(
+                    connection.clone(),
+                ))),
+                Some(Arc::new(tresor_redis::RedisRateLimitStore::new(connection))),
             )
         }
         None => (
             Arc::new(MemoryNonceStore::new(2_000_000).per_key_limit(1_000_000)),
+            None,
             None,
         ),
     };
@@ -97,6 +108,7 @@ pub(crate) fn open(
         store,
         nonces,
         replay,
+        rate,
         audit,
         label,
     })

@@ -6,12 +6,13 @@ use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{self, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -35,7 +36,10 @@ use tresor::audit::{
 };
 use tresor::credentials::client::ClientRecord;
 use tresor::credentials::store::StoredClient;
-use tresor::credentials::{ClientId, CredentialStore, Registry, TokenEndpoint, TokenVerifier};
+use tresor::credentials::{
+    ClientId, CredentialStore, FailureQuota, MemoryRateLimitStore, RateLimitStore, Registry,
+    TokenEndpoint, TokenVerifier,
+};
 use tresor::envelope::{Context, Envelope, LocalKek, SealOptions};
 use tresor::httpsig::response_layer::SignResponseLayer;
 use tresor::httpsig::tower::VerifyLayer;
@@ -161,41 +165,55 @@ fn signature_reason(error: &SigError) -> &'static str {
 }
 
 // ---------------------------------------------------------------------------
-// Rate limits: a token bucket per client.
+// Rate limits: GCRA per client (a burst of one second's worth), in this
+// process or in a store that every instance shares.
 
-struct Bucket {
-    tokens: f64,
-    at: Instant,
+pub(crate) struct RequestLimits {
+    store: Arc<dyn RateLimitStore>,
+    /// Whether a call blocks on a network round trip.
+    remote: bool,
+    quotas: HashMap<String, u32>,
+    default_rate: u32,
 }
 
-pub(crate) struct RateLimiter {
-    buckets: Mutex<HashMap<String, Bucket>>,
-    quotas: HashMap<String, f64>,
-    default_rate: f64,
+/// Why a request may not go ahead.
+enum Limit {
+    /// Over the client's rate: the seconds to wait.
+    Exceeded(u64),
+    /// The shared store did not answer.
+    Unavailable,
 }
 
-impl RateLimiter {
-    /// `Ok` or the seconds to wait. Burst = one second's worth.
-    fn check(&self, client: &str) -> Result<(), u64> {
+impl RequestLimits {
+    /// The limit of `client`: `rate` requests per second, as a burst too.
+    fn quota(&self, client: &str) -> FailureQuota {
         let rate = self
             .quotas
             .get(client)
             .copied()
             .unwrap_or(self.default_rate);
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        let b = buckets.entry(client.to_owned()).or_insert(Bucket {
-            tokens: rate,
-            at: now,
-        });
-        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(rate);
-        b.at = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            Ok(())
+        FailureQuota::per_second(NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN))
+    }
+
+    /// Takes one request from `client`'s allowance.
+    async fn check(&self, client: &str) -> Result<(), Limit> {
+        let (key, quota) = (format!("requests:{client}"), self.quota(client));
+        let taken = if self.remote {
+            let store = Arc::clone(&self.store);
+            tokio::task::spawn_blocking(move || store.take(&key, quota))
+                .await
+                .map_err(|_| Limit::Unavailable)?
         } else {
-            // At most a second's wait: the burst is one second of quota.
-            Err(1)
+            self.store.take(&key, quota)
+        };
+        match taken {
+            Ok(None) => Ok(()),
+            Ok(Some(wait)) => {
+                // Whole seconds, rounded up (Retry-After has no fractions).
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                Err(Limit::Exceeded(secs.max(1)))
+            }
+            Err(_) => Err(Limit::Unavailable),
         }
     }
 }
@@ -220,7 +238,7 @@ pub(crate) struct App {
     pub(crate) monitor: RefusalMonitor,
     pub(crate) note_signer: NoteSigner,
     pub(crate) origin: String,
-    pub(crate) rate: RateLimiter,
+    pub(crate) rate: RequestLimits,
     pub(crate) incidents: AtomicU64,
     pub(crate) audit_failures: AtomicU64,
     kek_lock: Mutex<()>,
@@ -242,8 +260,11 @@ pub(crate) struct AppParts {
     pub(crate) pseudonymizer: Arc<Pseudonymizer>,
     pub(crate) note_signer: NoteSigner,
     pub(crate) origin: String,
-    pub(crate) quotas: HashMap<String, f64>,
-    pub(crate) default_rate: f64,
+    /// Requests per second by client id; `default_rate` for the others.
+    pub(crate) quotas: HashMap<String, u32>,
+    pub(crate) default_rate: u32,
+    /// The shared rate-limit store (`None`: one in this process).
+    pub(crate) rate_store: Option<Arc<dyn RateLimitStore>>,
 }
 
 impl App {
@@ -282,8 +303,11 @@ impl App {
             ),
             note_signer: p.note_signer,
             origin: p.origin,
-            rate: RateLimiter {
-                buckets: Mutex::new(HashMap::new()),
+            rate: RequestLimits {
+                remote: p.rate_store.is_some(),
+                store: p
+                    .rate_store
+                    .unwrap_or_else(|| Arc::new(MemoryRateLimitStore::default())),
                 quotas: p.quotas,
                 default_rate: p.default_rate,
             },
@@ -658,15 +682,22 @@ impl Signed {
             }
         };
         ctx.set_client(&client, kid);
-        if let Err(wait) = app.rate.check(&client) {
-            let mut r = ctx.refuse(
-                "rate_limited",
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-            );
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-            return Err(r);
+        match app.rate.check(&client).await {
+            Ok(()) => {}
+            Err(Limit::Exceeded(wait)) => {
+                let mut r = ctx.refuse(
+                    "rate_limited",
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+                return Err(r);
+            }
+            Err(Limit::Unavailable) => {
+                ctx.set_reason("rate_limit_unavailable");
+                return Err(unavailable());
+            }
         }
         let Need::Token(scope) = need else {
             return Ok(Principal { client });

@@ -36,7 +36,7 @@ pub(crate) const CHECKPOINT_KEY_NAME: &str = "bank-api.tresor.example";
 pub(crate) const LOG_ORIGIN: &str = "bank-api.tresor.example/audit";
 pub(crate) const SCOPES: [&str; 2] = ["orders:write", "accounts:read"];
 /// The demo client's rate limit (requests per second, burst the same).
-pub(crate) const DEMO_RATE: f64 = 40.0;
+pub(crate) const DEMO_RATE: u32 = 40;
 
 /// Everything the scenario needs.
 pub(crate) struct Demo {
@@ -269,11 +269,13 @@ fn prepare(options: &Options) -> Result<Prepared, BoxError> {
     let hook = AuditLogHook::with_sink(backends.audit.sink())
         .pseudonymize_source(Arc::clone(&pseudonymizer))
         .request_ids(|_| server::CURRENT_REQUEST.with(|c| c.borrow().clone()));
-    let registry = Arc::new(
-        Registry::builder(store.clone(), Arc::new(pepper))
-            .audit(Arc::new(hook))
-            .build()?,
-    );
+    let registry = Arc::new({
+        let mut builder = Registry::builder(store.clone(), Arc::new(pepper)).audit(Arc::new(hook));
+        if let Some(shared) = &backends.rate {
+            builder = builder.shared_rate_limits(Arc::clone(shared));
+        }
+        builder.build()?
+    });
 
     // Clients: registered once, with proof of possession of their keys.
     let demo_key = keys.private_key("client-ed25519.pem", "demo client key")?;
@@ -328,7 +330,7 @@ fn prepare(options: &Options) -> Result<Prepared, BoxError> {
     let endpoint = TokenEndpoint::new(Arc::clone(&registry), issuer).assertions(assertions);
 
     let mut quotas = HashMap::new();
-    quotas.insert(clients.load.clone(), 1_000_000.0);
+    quotas.insert(clients.load.clone(), 1_000_000);
     let app = Arc::new(
         App::new(AppParts {
             registry: Arc::clone(&registry),
@@ -343,6 +345,7 @@ fn prepare(options: &Options) -> Result<Prepared, BoxError> {
             origin: LOG_ORIGIN.to_owned(),
             quotas,
             default_rate: DEMO_RATE,
+            rate_store: backends.rate.clone(),
         })
         .map_err(|e| e.to_string())?,
     );
