@@ -61,7 +61,8 @@
 //! - checking them: [`Checkpoint`], [`NoteSigner`] and [`NoteVerifier`] for
 //!   signed checkpoints ([`NoteSign`] for a log key held in an HSM),
 //!   [`verify_log`] and the [`LogReport`] it returns;
-//! - [`Error`] and [`Result`].
+//! - [`Error`] and [`Result`], and [`BackendError`], the cause a store
+//!   outside this crate (a database) gives its failures.
 //!
 //! # Example
 //!
@@ -118,7 +119,7 @@ mod store;
 pub mod verify;
 
 pub use checkpoint::Checkpoint;
-pub use error::{Error, Result};
+pub use error::{BackendError, Error, Result};
 pub use file::{FileStore, FileStoreOptions, SyncPolicy};
 pub use log::AuditLog;
 pub use memory::MemoryStore;
