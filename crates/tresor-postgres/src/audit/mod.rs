@@ -264,6 +264,51 @@ impl PostgresLog {
         Ok(log)
     }
 
+    /// Opens the existing log `name` without changing the database: no
+    /// migration, no log created. For readers and auditors, who should not
+    /// need the right to create tables.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] of kind [`NotFound`](std::io::ErrorKind::NotFound)
+    /// (as `FileStore` reports a missing log) if the database holds no
+    /// audit tables or no log `name`; [`Error::Backend`] if its audit
+    /// schema is not [`AUDIT_SCHEMA_VERSION`] (run a writer of this build,
+    /// or upgrade); as [`PostgresLog::from_config`].
+    pub fn open_existing(config: Config, options: PoolOptions, name: &str) -> Result<Self> {
+        check_name(name)?;
+        let log = Self {
+            pool: pool::build(config, options),
+            name: name.into(),
+        };
+        let mut conn = log.conn()?;
+        let missing = || {
+            Error::from(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no audit log named {name:?} in the database"),
+            ))
+        };
+        match pool::schema_version(&mut conn, COMPONENT).map_err(db_error)? {
+            0 => return Err(missing()),
+            AUDIT_SCHEMA_VERSION => {}
+            found => {
+                return Err(Error::backend(format!(
+                    "the database's audit schema is version {found}, this build knows \
+                     {AUDIT_SCHEMA_VERSION}"
+                )));
+            }
+        }
+        let exists = conn
+            .query_opt("SELECT 1 FROM tresor_audit_logs WHERE log = $1", &[&name])
+            .map_err(db_error)?
+            .is_some();
+        if !exists {
+            return Err(missing());
+        }
+        drop(conn);
+        Ok(log)
+    }
+
     /// The log's name within its database.
     pub fn name(&self) -> &str {
         &self.name
