@@ -204,3 +204,28 @@ impl From<io::Error> for Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outages_are_told_apart_from_other_store_failures() {
+        let down = Error::unavailable(io::Error::new(
+            io::ErrorKind::ConnectionRefused,
+            "connection refused",
+        ));
+        assert!(down.is_unavailable());
+        assert_eq!(down.to_string(), "log store unavailable: connection refused");
+        let source = std::error::Error::source(&down).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("connection refused"));
+
+        let refused = Error::backend("permission denied for table tresor_audit_nodes");
+        assert!(!refused.is_unavailable());
+        assert_eq!(
+            refused.to_string(),
+            "log store failed: permission denied for table tresor_audit_nodes"
+        );
+        assert!(!Error::from(io::Error::other("disk")).is_unavailable());
+    }
+}

@@ -39,9 +39,10 @@
 //! 3. One statement inserts every entry and node (arrays through `UNNEST`)
 //!    and updates the head row; then `COMMIT`.
 //!
-//! Five round trips per batch whatever its size (`BEGIN`, the locked read,
-//! the write, `COMMIT`, and the pool's connection check), so writers batch:
-//! a batch of 100 entries costs about what one entry costs.
+//! Seven round trips per batch whatever its size (the pool's connection
+//! check, `BEGIN`, the locked read and the write, each prepared then run,
+//! and `COMMIT`), so writers batch: a batch of 100 entries costs little more
+//! than one entry.
 //! [`PostgresLogWriter`] does the batching for servers whose request
 //! handlers append one record at a time (group commit).
 //!
