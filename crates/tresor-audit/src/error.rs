@@ -216,7 +216,10 @@ mod tests {
             "connection refused",
         ));
         assert!(down.is_unavailable());
-        assert_eq!(down.to_string(), "log store unavailable: connection refused");
+        assert_eq!(
+            down.to_string(),
+            "log store unavailable: connection refused"
+        );
         let source = std::error::Error::source(&down).map(ToString::to_string);
         assert_eq!(source.as_deref(), Some("connection refused"));
 

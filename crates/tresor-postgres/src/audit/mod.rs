@@ -82,11 +82,11 @@
 //!
 //! A server that is down or restarting, a broken connection, or no pooled
 //! connection within the checkout timeout is
-//! [`Error::Unavailable`](tresor_audit::Error::Unavailable)
-//! ([`Error::is_unavailable`](tresor_audit::Error::is_unavailable)); other
-//! database errors are [`Error::Backend`](tresor_audit::Error::Backend); a
+//! [`Error::Unavailable`]
+//! ([`Error::is_unavailable`]); other
+//! database errors are [`Error::Backend`]; a
 //! head row that disagrees with itself, or a missing row below the head, is
-//! [`Error::Corrupt`](tresor_audit::Error::Corrupt). The pool replaces
+//! [`Error::Corrupt`]. The pool replaces
 //! broken connections, so appends work again by themselves once the server
 //! returns. Errors and `Debug` never show the connection string.
 //!
