@@ -19,6 +19,9 @@
 //!   CRC32C per entry, O(1) lookups, fsync on every append or group commit,
 //!   and recovery that truncates a torn final entry but refuses to open a log
 //!   altered before it. The layout is specified in `FORMAT.md`.
+//!   For several writer processes, `tresor-postgres` keeps a log in
+//!   PostgreSQL (`PostgresLog`) and reads it back as a `LogStore` snapshot;
+//!   its outages are [`Error::Unavailable`].
 //! - **Signed checkpoints** ([`Checkpoint`]) in the C2SP `tlog-checkpoint`
 //!   format inside a C2SP `signed-note` ([`note`]) with Ed25519 keys in the
 //!   note key formats, so existing witnesses and note tooling read them;

@@ -64,3 +64,8 @@ pub use credentials::{PostgresStore, SCHEMA_VERSION};
 pub use pool::PoolOptions;
 
 pub use postgres::Config;
+
+/// The README's examples, compiled as doctests.
+#[cfg(all(doctest, feature = "credentials", feature = "audit"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -220,11 +220,14 @@ impl PostgresLog {
     ///
     /// # Errors
     ///
-    /// As [`PostgresLog::from_config`]; [`Error::Backend`] if `url` is not
-    /// a connection string (the message never repeats it).
+    /// As [`PostgresLog::from_config`]; [`Error::Malformed`] if `url` is
+    /// not a connection string (the message never repeats it).
     pub fn connect(url: &str, name: &str) -> Result<Self> {
-        let config = pool::parse(url)
-            .ok_or_else(|| Error::backend("invalid PostgreSQL connection string"))?;
+        // Never the string itself: it may hold a password.
+        let config = pool::parse(url).ok_or_else(|| Error::Malformed {
+            what: "PostgreSQL connection string",
+            reason: "neither a postgres:// URL nor key=value pairs".into(),
+        })?;
         Self::from_config(config, PoolOptions::default(), name)
     }
 
@@ -233,7 +236,7 @@ impl PostgresLog {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidAppend`] for a name that is empty, longer than
+    /// [`Error::Malformed`] for a name that is empty, longer than
     /// [`MAX_LOG_NAME_LEN`] or holds control characters;
     /// [`Error::Unavailable`] if the server cannot be reached;
     /// [`Error::Backend`] if the database's audit schema is newer than
@@ -510,8 +513,8 @@ fn check_name(name: &str) -> Result<()> {
     } else {
         return Ok(());
     };
-    Err(Error::InvalidAppend {
-        index: 0,
+    Err(Error::Malformed {
+        what: "log name",
         reason: reason.into(),
     })
 }
