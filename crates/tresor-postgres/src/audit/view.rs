@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
+use postgres::types::Type;
 use tresor_audit::merkle::CompactRange;
 use tresor_audit::{Error, Hash, LogStore, Node, Result};
 
@@ -122,7 +123,7 @@ impl PostgresLogView {
         let end = start.saturating_add(PAGE_ENTRIES).min(self.size);
         let mut conn = self.log.conn()?;
         let rows = conn
-            .query(
+            .query_typed(
                 "SELECT idx, bytes FROM (
                     SELECT idx, bytes,
                            sum(octet_length(bytes)) OVER (ORDER BY idx) - octet_length(bytes)
@@ -133,10 +134,10 @@ impl PostgresLogView {
                  WHERE before < $4
                  ORDER BY idx",
                 &[
-                    &self.log.name(),
-                    &to_i64(start)?,
-                    &to_i64(end)?,
-                    &PAGE_BYTES,
+                    (&self.log.name(), Type::TEXT),
+                    (&to_i64(start)?, Type::INT8),
+                    (&to_i64(end)?, Type::INT8),
+                    (&PAGE_BYTES, Type::INT8),
                 ],
             )
             .map_err(db_error)?;
@@ -188,12 +189,17 @@ impl PostgresLogView {
             .collect::<Result<Vec<_>>>()?;
         let mut conn = self.log.conn()?;
         let rows = conn
-            .query(
+            .query_typed(
                 "SELECT n.level, n.idx, n.hash
                  FROM unnest($2::smallint[], $3::bigint[], $4::bigint[]) AS r (level, lo, hi)
                  JOIN tresor_audit_nodes AS n
                    ON n.log = $1 AND n.level = r.level AND n.idx BETWEEN r.lo AND r.hi",
-                &[&self.log.name(), &levels, &from, &to],
+                &[
+                    (&self.log.name(), Type::TEXT),
+                    (&levels, Type::INT2_ARRAY),
+                    (&from, Type::INT8_ARRAY),
+                    (&to, Type::INT8_ARRAY),
+                ],
             )
             .map_err(db_error)?;
         drop(conn);
