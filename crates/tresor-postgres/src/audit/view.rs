@@ -154,16 +154,7 @@ impl PostgresLogView {
             return Err(missing_entry(start));
         }
         let got_end = start + entries.len() as u64;
-        // The nodes completed by entries start..got_end: at level l, node i
-        // ends at leaf (i + 1)·2^l − 1, so i + 1 runs over
-        // ⌈(start + 1) / 2^l⌉ ..= ⌊got_end / 2^l⌋.
-        let ranges: Vec<(u8, u64, u64)> = (0u8..64)
-            .filter_map(|level| {
-                let lo = lo_ceil(start + 1, level);
-                let hi = got_end >> level;
-                (lo <= hi).then(|| (level, lo - 1, hi - 1))
-            })
-            .collect();
+        let ranges = completed_ranges(start, got_end);
         let nodes = self.fetch_nodes(&ranges)?;
         let mut cache = self.lock();
         cache.first = start;
@@ -222,6 +213,19 @@ impl PostgresLogView {
         }
         Ok(nodes)
     }
+}
+
+/// The nodes that entries `start..end` complete, as `(level, first index,
+/// last index)` per level: at level l, node i ends at leaf (i + 1)·2^l − 1,
+/// so i + 1 runs over ⌈(start + 1) / 2^l⌉ ..= ⌊end / 2^l⌋.
+fn completed_ranges(start: u64, end: u64) -> Vec<(u8, u64, u64)> {
+    (0u8..64)
+        .filter_map(|level| {
+            let lo = lo_ceil(start.saturating_add(1), level);
+            let hi = end >> level;
+            (lo <= hi && lo > 0).then(|| (level, lo - 1, hi - 1))
+        })
+        .collect()
 }
 
 /// `⌈n / 2^level⌉`.
@@ -311,5 +315,38 @@ impl LogStore for PostgresLogView {
         }
         cache.nodes.insert((level, index), hash);
         Ok(hash)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use tresor_audit::merkle::{self, CompactRange};
+
+    use super::completed_ranges;
+
+    /// The ranges a page fetches are exactly the nodes its entries
+    /// complete, as `CompactRange::append` emits them.
+    #[test]
+    fn a_page_fetches_the_nodes_its_entries_complete() {
+        let mut range = CompactRange::new();
+        let mut completed = Vec::new();
+        for i in 0..300u64 {
+            let nodes = range.append(merkle::leaf_hash(&i.to_be_bytes()));
+            completed.push(nodes.iter().map(|n| (n.level, n.index)).collect::<Vec<_>>());
+        }
+        for start in 0..130u64 {
+            for end in start + 1..start + 140 {
+                let want: BTreeSet<(u8, u64)> = (start..end)
+                    .flat_map(|i| completed[usize::try_from(i).unwrap_or(0)].clone())
+                    .collect();
+                let got: BTreeSet<(u8, u64)> = completed_ranges(start, end)
+                    .into_iter()
+                    .flat_map(|(level, lo, hi)| (lo..=hi).map(move |i| (level, i)))
+                    .collect();
+                assert_eq!(got, want, "entries {start}..{end}");
+            }
+        }
     }
 }
