@@ -597,6 +597,10 @@ fn four_processes_append_ten_thousand_records_each() {
     }
     assert_eq!(covered.len(), 40_000);
     assert_eq!(memory_log(&view).root(), view.root());
+    let start = Instant::now();
+    let report = verify_log(&log.snapshot().unwrap(), None).unwrap();
+    assert_eq!(report.root, view.root());
+    eprintln!("verify_log over 40000 entries: {:?}", start.elapsed());
 }
 
 #[test]
