@@ -32,6 +32,21 @@
 //!    the previous one committed: no two batches can claim the same
 //!    indexes (a fork) or leave indexes out (a gap). The primary keys make
 //!    a duplicate index impossible even if that reasoning were wrong.
+//!
+//!    Why this lock rather than another: it belongs to the transaction, so
+//!    `COMMIT`, `ROLLBACK` and a dead connection all release it, and no
+//!    writer can hold it outside the transaction that uses it (a session
+//!    advisory lock can outlive an error path); it is per log, so logs in
+//!    one database do not wait for each other; under the default `READ
+//!    COMMITTED` isolation the waiting writer then reads the head as just
+//!    committed, with no retry loop (`SERIALIZABLE` would instead abort
+//!    all but one of the concurrent writers with serialization failures to
+//!    retry); and readers, which take no lock, never wait for it. One
+//!    operational caveat: a writer whose machine vanishes without closing
+//!    its connection holds the lock until the server notices, so set
+//!    `idle_in_transaction_session_timeout` (a few seconds is plenty: a
+//!    batch holds the lock for two statements) or TCP keepalives on the
+//!    server. A writer process that dies is noticed at once.
 //! 2. Rebuilds the right edge ([`CompactRange`]) from the head row, checks
 //!    it against the stored root, and appends the leaves with
 //!    `tresor_audit::merkle`: the new node hashes, size and root. No hash is
