@@ -19,6 +19,8 @@
 // The example's modules, included whole: the test uses part of them.
 #![allow(dead_code, clippy::unwrap_used, clippy::indexing_slicing)]
 
+#[path = "../examples/bank_api/backends.rs"]
+mod backends;
 #[path = "../examples/bank_api/client.rs"]
 mod client;
 #[path = "../examples/bank_api/data.rs"]
@@ -446,7 +448,7 @@ async fn stalled_bodies(demo: &Demo, token: &str) -> Vec<String> {
              content-type: application/x-www-form-urlencoded\r\n{length}\r\n\r\n"
         )
     };
-    let audit_before = demo.app.audit.lock().unwrap().size();
+    let audit_before = demo.app.audit.size().unwrap();
     let cut = BODY_TIMEOUT.saturating_sub(Duration::from_millis(500))
         ..BODY_TIMEOUT + Duration::from_secs(3);
     let stall = |what, head: String, sent: &'static [u8], trickled, allowed| Stall {
@@ -558,9 +560,10 @@ async fn stalled_bodies(demo: &Demo, token: &str) -> Vec<String> {
         }
     }
     // The timeouts are audited, with their reason.
-    let log = demo.app.audit.lock().unwrap();
-    let timeouts = (audit_before..log.size())
-        .filter_map(|i| log.entry(i).ok())
+    let audit = &demo.app.audit;
+    let entries = audit.entries(audit_before, audit.size().unwrap()).unwrap();
+    let timeouts = entries
+        .iter()
         .filter(|e| String::from_utf8_lossy(e).contains("body_read_timeout"))
         .count();
     if timeouts != 3 {

@@ -18,8 +18,18 @@
 //! ```text
 //! cargo run --release --example bank_api -- [--data-dir DIR] [--load N] [--concurrency C]
 //! cargo run --release --example bank_api -- --serve [--listen 127.0.0.1:8443]
+//! cargo run --release --example bank_api -- --postgres postgres://tresor@127.0.0.1/bank --redis redis://127.0.0.1:6379
 //! ```
+//!
+//! With `--postgres` and `--redis`, the state several instances must share
+//! leaves the process: client registrations and the audit log go to
+//! PostgreSQL, nonces, client-assertion ids and rate limits to Redis
+//! (`backends.rs`). Instances given the same URLs (and the same data
+//! directory, for the keys) are one API behind a load balancer: a request
+//! replayed against another instance is refused, rate limits count across
+//! all of them, and they append to one audit log.
 
+mod backends;
 mod client;
 mod data;
 mod options;
@@ -62,8 +72,12 @@ fn parse_options() -> Result<Options, String> {
                 }
                 o.listen = Some(addr);
             }
+            "--postgres" => o.postgres = Some(value("--postgres")?),
+            "--redis" => o.redis = Some(value("--redis")?),
+            "--postgres-ca" => o.postgres_ca = Some(PathBuf::from(value("--postgres-ca")?)),
+            "--redis-ca" => o.redis_ca = Some(PathBuf::from(value("--redis-ca")?)),
             "-h" | "--help" => {
-                return Err("usage: bank_api [--data-dir DIR] [--load N] [--concurrency C] [--serve [--listen ADDR]]".into());
+                return Err("usage: bank_api [--data-dir DIR] [--load N] [--concurrency C] [--serve [--listen ADDR]] [--postgres URL [--postgres-ca FILE]] [--redis URL [--redis-ca FILE]]".into());
             }
             other => return Err(format!("unknown argument {other}")),
         }

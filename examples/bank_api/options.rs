@@ -5,12 +5,25 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Command-line options.
+#[derive(Clone)]
 pub(crate) struct Options {
     pub(crate) data_dir: PathBuf,
     pub(crate) load: usize,
     pub(crate) concurrency: usize,
     pub(crate) serve: bool,
     pub(crate) listen: Option<SocketAddr>,
+    /// `--postgres URL`: client registrations and the audit log in this
+    /// PostgreSQL database, shared with every other instance given it.
+    pub(crate) postgres: Option<String>,
+    /// `--redis URL`: nonces, assertion ids and rate limits in this Redis,
+    /// shared with every other instance given it.
+    pub(crate) redis: Option<String>,
+    /// `--postgres-ca FILE`: connect to PostgreSQL over TLS, trusting this
+    /// CA (PEM) only.
+    pub(crate) postgres_ca: Option<PathBuf>,
+    /// `--redis-ca FILE`: connect to Redis (`rediss://`) trusting this CA
+    /// (PEM) only.
+    pub(crate) redis_ca: Option<PathBuf>,
     /// How long a client may take over its TLS handshake and over each
     /// request head (request line and headers); then the server closes the
     /// connection (slow clients, slowloris). Not a flag: the router's
@@ -31,6 +44,10 @@ impl Default for Options {
             concurrency: 32,
             serve: false,
             listen: None,
+            postgres: None,
+            redis: None,
+            postgres_ca: None,
+            redis_ca: None,
             header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(10),
         }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::http::{Method, StatusCode};
 use base64ct::{Base64, Encoding};
 
-use tresor::audit::{Checkpoint, merkle};
+use tresor::audit::{AuditRecord, Checkpoint, merkle};
 use tresor::httpsig::{Algorithm, PrivateKey, SigningKey};
 
 use crate::Options;
@@ -80,7 +80,7 @@ fn now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
 }
 
-fn form_token_request(scope: &str, assertion: Option<&str>) -> Vec<u8> {
+pub(crate) fn form_token_request(scope: &str, assertion: Option<&str>) -> Vec<u8> {
     let scope = scope.replace(':', "%3A").replace(' ', "+");
     let mut body = format!("grant_type=client_credentials&scope={scope}");
     if let Some(a) = assertion {
@@ -92,7 +92,7 @@ fn form_token_request(scope: &str, assertion: Option<&str>) -> Vec<u8> {
     body.into_bytes()
 }
 
-fn token_call(body: Vec<u8>, basic: Option<String>) -> Call {
+pub(crate) fn token_call(body: Vec<u8>, basic: Option<String>) -> Call {
     Call {
         method: Method::POST,
         path: "/oauth/token".to_owned(),
@@ -136,7 +136,12 @@ pub(crate) async fn run(demo: &Demo, options: &Options) -> Result<bool, BoxError
         demo.secret.as_str()
     );
 
-    let audit_start = demo.app.audit.lock().map(|l| l.size()).unwrap_or(0);
+    let audit_start = demo
+        .app
+        .with_audit(|app| app.audit.size())
+        .await
+        .and_then(Result::ok)
+        .unwrap_or(0);
     let mut t = Tally::default();
     let me = &demo.demo;
     let mut conn = demo.connect().await?;
@@ -487,20 +492,38 @@ pub(crate) async fn run(demo: &Demo, options: &Options) -> Result<bool, BoxError
     if !checkpoint_verified || !inclusion_verified {
         t.fail("checkpoint or inclusion proof did not verify");
     }
+    // The whole log, every leaf and subtree hash recomputed (the other
+    // instances' records too, when it is shared).
+    let log_verified = match demo.app.with_audit(|app| app.audit.verify()).await {
+        Some(Ok(size)) => {
+            println!("  whole log of {size} records verified");
+            true
+        }
+        Some(Err(e)) => {
+            t.fail(&format!("the audit log does not verify: {e}"));
+            false
+        }
+        None => {
+            t.fail("the audit log could not be verified");
+            false
+        }
+    };
 
     // Each refusal is in the audit log with its precise reason, and no
     // secret, token or signature is anywhere in it.
     let audit_size = {
-        let log = demo
+        let (size, entries) = demo
             .app
-            .audit
-            .lock()
-            .map_err(|_| "audit log lock poisoned")?;
+            .with_audit(move |app| {
+                let size = app.audit.size()?;
+                Ok::<_, BoxError>((size, app.audit.entries(audit_start, size)?))
+            })
+            .await
+            .ok_or("the audit log could not be read")??;
         let mut reasons = BTreeMap::<String, u64>::new();
         let mut leaked = false;
-        for i in audit_start..log.size() {
-            let entry = log.entry(i)?;
-            let text = String::from_utf8_lossy(&entry);
+        for entry in &entries {
+            let text = String::from_utf8_lossy(entry);
             if text.contains(demo.secret.as_str())
                 || text.contains(&token)
                 || text.contains(&read_only)
@@ -508,7 +531,7 @@ pub(crate) async fn run(demo: &Demo, options: &Options) -> Result<bool, BoxError
             {
                 leaked = true;
             }
-            if let Ok(r) = log.record(i)
+            if let Ok(r) = AuditRecord::from_canonical(entry)
                 && let Some(reason) = r.details().get("reason").and_then(|v| v.as_str())
             {
                 *reasons.entry(reason.to_owned()).or_default() += 1;
@@ -538,7 +561,7 @@ pub(crate) async fn run(demo: &Demo, options: &Options) -> Result<bool, BoxError
             "  audit reasons this run: {}",
             serde_json::to_string(&reasons)?
         );
-        log.size()
+        size
     };
     let failures = demo.app.audit_failures.load(Ordering::Relaxed);
     if failures > 0 {
@@ -552,9 +575,11 @@ pub(crate) async fn run(demo: &Demo, options: &Options) -> Result<bool, BoxError
         "unexpected": t.unexpected,
         "audit_size": audit_size,
         "checkpoint_verified": checkpoint_verified,
+        "log_verified": log_verified,
         "inclusion_verified": inclusion_verified,
         "throughput_rps": (throughput * 10.0).round() / 10.0,
         "latency_us": { "p50": pct(50), "p99": pct(99) },
+        "backends": demo.app.backends.as_str(),
     });
     println!("{report}");
     Ok(t.unexpected == 0)

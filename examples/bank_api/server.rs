@@ -31,19 +31,17 @@ use tower::{Layer, ServiceExt};
 
 use tresor::audit::monitor::RefusalMonitor;
 use tresor::audit::{
-    Actor, AuditLog, AuditRecord, Checkpoint, FileStore, NoteSigner, Outcome, Pseudonymizer,
-    Timestamp,
+    Actor, AuditRecord, Checkpoint, NoteSigner, Outcome, Pseudonymizer, Timestamp,
 };
 use tresor::credentials::client::ClientRecord;
 use tresor::credentials::store::StoredClient;
-use tresor::credentials::{
-    ClientId, CredentialStore, Registry, SqliteStore, TokenEndpoint, TokenVerifier,
-};
+use tresor::credentials::{ClientId, CredentialStore, Registry, TokenEndpoint, TokenVerifier};
 use tresor::envelope::{Context, Envelope, LocalKek, SealOptions};
 use tresor::httpsig::response_layer::SignResponseLayer;
 use tresor::httpsig::tower::VerifyLayer;
 use tresor::httpsig::{Error as SigError, Signer, Verified, Verifier};
 
+use crate::backends::AuditTrail;
 use crate::profile;
 
 /// The largest request body the API reads.
@@ -58,7 +56,7 @@ pub(crate) const INCIDENT_WINDOW_SECS: u64 = 60;
 // that an outage answers 503, never 401.
 
 pub(crate) struct SwitchStore {
-    pub(crate) inner: SqliteStore,
+    pub(crate) inner: Box<dyn CredentialStore>,
     pub(crate) down: AtomicBool,
 }
 
@@ -155,6 +153,7 @@ fn signature_reason(error: &SigError) -> &'static str {
         SigError::AlgorithmNotAllowed { .. } => "signature_algorithm",
         SigError::LimitExceeded { what, .. } if *what == "body size" => "body_too_large",
         SigError::LimitExceeded { .. } => "limit_exceeded",
+        SigError::Unavailable { what, .. } if *what == "nonce store" => "nonce_store_unavailable",
         SigError::Unavailable { .. } => "backend_unavailable",
         SigError::Malformed { .. } => "signature_malformed",
         _ => "signature_invalid",
@@ -211,7 +210,12 @@ pub(crate) struct App {
     pub(crate) tokens: TokenVerifier,
     pub(crate) envelope: Envelope,
     pub(crate) kek_dir: PathBuf,
-    pub(crate) audit: Arc<Mutex<AuditLog<FileStore>>>,
+    pub(crate) audit: AuditTrail,
+    /// `embedded`, or which shared backends the state is in.
+    pub(crate) backends: String,
+    /// This instance's tag in request ids (random: instances that share an
+    /// audit log must not write the same ids).
+    pub(crate) instance: String,
     pub(crate) pseudonymizer: Arc<Pseudonymizer>,
     pub(crate) monitor: RefusalMonitor,
     pub(crate) note_signer: NoteSigner,
@@ -233,7 +237,8 @@ pub(crate) struct AppParts {
     pub(crate) endpoint: TokenEndpoint,
     pub(crate) tokens: TokenVerifier,
     pub(crate) kek_dir: PathBuf,
-    pub(crate) audit: Arc<Mutex<AuditLog<FileStore>>>,
+    pub(crate) audit: AuditTrail,
+    pub(crate) backends: String,
     pub(crate) pseudonymizer: Arc<Pseudonymizer>,
     pub(crate) note_signer: NoteSigner,
     pub(crate) origin: String,
@@ -268,6 +273,8 @@ impl App {
             envelope: Envelope::new(keyring),
             kek_dir: p.kek_dir,
             audit: p.audit,
+            backends: p.backends,
+            instance: random_id().chars().take(8).collect(),
             pseudonymizer: p.pseudonymizer,
             monitor: RefusalMonitor::new(
                 INCIDENT_THRESHOLD,
@@ -344,7 +351,9 @@ impl App {
         Ok(())
     }
 
-    fn owner_of(&self, kid: &str) -> Result<Option<String>, ()> {
+    /// The client that owns key `kid` (cached; a miss asks the registry on
+    /// the blocking pool: its store may be a database).
+    async fn owner_of(self: &Arc<Self>, kid: &str) -> Result<Option<String>, ()> {
         if let Some(c) = self
             .key_owners
             .lock()
@@ -353,7 +362,11 @@ impl App {
         {
             return Ok(Some(c));
         }
-        match self.registry.client_for_key(kid) {
+        let (app, key) = (Arc::clone(self), kid.to_owned());
+        let found = tokio::task::spawn_blocking(move || app.registry.client_for_key(&key))
+            .await
+            .map_err(|_| ())?;
+        match found {
             Ok(Some((record, _))) => {
                 let id = record.id.to_string();
                 if let Ok(mut m) = self.key_owners.lock() {
@@ -367,14 +380,54 @@ impl App {
     }
 
     /// Appends a record; a failure is counted (and would page an operator).
+    /// Blocks on a shared log: callers on the runtime use
+    /// [`App::audit_request_async`].
     fn append(&self, record: &AuditRecord) {
-        let ok = self
-            .audit
-            .lock()
-            .is_ok_and(|mut log| log.append(record).is_ok());
-        if !ok {
+        if self.audit.sink().append_record(record).is_err() {
             self.audit_failures.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// [`App::audit_request`] from the async runtime: inline for the
+    /// embedded log, on the blocking pool for a shared one. The answer
+    /// waits for its record either way.
+    async fn audit_request_async(
+        self: &Arc<Self>,
+        ctx: &Ctx,
+        method: &Method,
+        path: &str,
+        status: StatusCode,
+    ) {
+        if !self.audit.is_remote() {
+            self.audit_request(ctx, method, path, status);
+            return;
+        }
+        let (app, ctx, method, path) = (
+            Arc::clone(self),
+            ctx.clone(),
+            method.clone(),
+            path.to_owned(),
+        );
+        let done = tokio::task::spawn_blocking(move || {
+            app.audit_request(&ctx, &method, &path, status);
+        })
+        .await;
+        if done.is_err() {
+            self.audit_failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Runs `f`, which reads the audit trail: inline for the embedded log,
+    /// on the blocking pool for a shared one. `None` if it could not run.
+    pub(crate) async fn with_audit<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&App) -> T + Send + 'static,
+    ) -> Option<T> {
+        if !self.audit.is_remote() {
+            return Some(f(self));
+        }
+        let app = Arc::clone(self);
+        tokio::task::spawn_blocking(move || f(&app)).await.ok()
     }
 
     fn raise(&self, subject: &str, request_id: &str) {
@@ -571,7 +624,7 @@ impl Signed {
     /// signing profile, the signing client, its rate limit, the access
     /// token (issued to the same client) and its scope.
     #[allow(clippy::result_large_err)]
-    fn authorize(&self, need: Need) -> Result<Principal, Response<Body>> {
+    async fn authorize(&self, need: Need) -> Result<Principal, Response<Body>> {
         let (app, ctx, headers) = (&self.app, &self.ctx, &self.headers);
         // The profile's route rule (the rest is the layer's policy): a call
         // that needs a token covers its `authorization`.
@@ -590,7 +643,7 @@ impl Signed {
             return Err(r);
         }
         let kid = self.verified.key_id();
-        let client = match app.owner_of(kid) {
+        let client = match app.owner_of(kid).await {
             Ok(Some(c)) => c,
             Ok(None) => {
                 return Err(ctx.refuse(
@@ -670,7 +723,7 @@ fn valid_id(s: &str) -> bool {
 type Answer = Result<Response<Body>, Response<Body>>;
 
 async fn token(req: Signed, body: Bytes) -> Answer {
-    req.authorize(Need::Nothing)?;
+    req.authorize(Need::Nothing).await?;
     let Signed {
         app,
         ctx,
@@ -718,7 +771,7 @@ async fn token(req: Signed, body: Bytes) -> Answer {
 }
 
 async fn create_order(req: Signed, Path(account): Path<String>, body: Bytes) -> Answer {
-    let principal = req.authorize(Need::Token(Some("orders:write")))?;
+    let principal = req.authorize(Need::Token(Some("orders:write"))).await?;
     let (app, ctx) = (&req.app, &req.ctx);
     if !valid_id(&account) {
         return Err(ctx.refuse(
@@ -788,7 +841,7 @@ async fn create_order(req: Signed, Path(account): Path<String>, body: Bytes) -> 
 }
 
 async fn get_order(req: Signed, Path((account, order_id)): Path<(String, String)>) -> Answer {
-    req.authorize(Need::Token(Some("accounts:read")))?;
+    req.authorize(Need::Token(Some("accounts:read"))).await?;
     req.not_erased(&account)?;
     let (app, ctx) = (&req.app, &req.ctx);
     let sealed = app
@@ -822,7 +875,7 @@ async fn get_order(req: Signed, Path((account, order_id)): Path<(String, String)
 }
 
 async fn get_account(req: Signed, Path(account): Path<String>) -> Answer {
-    req.authorize(Need::Token(Some("accounts:read")))?;
+    req.authorize(Need::Token(Some("accounts:read"))).await?;
     req.not_erased(&account)?;
     let orders = req
         .app
@@ -837,7 +890,7 @@ async fn get_account(req: Signed, Path(account): Path<String>) -> Answer {
 }
 
 async fn erase(req: Signed, Path(account): Path<String>) -> Answer {
-    req.authorize(Need::Token(Some("orders:write")))?;
+    req.authorize(Need::Token(Some("orders:write"))).await?;
     if !valid_id(&account) {
         return Err(error(StatusCode::BAD_REQUEST, "invalid_request"));
     }
@@ -855,15 +908,18 @@ async fn erase(req: Signed, Path(account): Path<String>) -> Answer {
 }
 
 async fn checkpoint(req: Signed) -> Answer {
-    req.authorize(Need::Token(None))?;
-    let app = &req.app;
-    let note = app.audit.lock().ok().and_then(|mut log| {
-        log.sync().ok()?;
-        Checkpoint::new(&app.origin, log.size(), log.root())
-            .ok()?
-            .sign(&[&app.note_signer])
-            .ok()
-    });
+    req.authorize(Need::Token(None)).await?;
+    let note = req
+        .app
+        .with_audit(|app| {
+            let (size, root) = app.audit.head().ok()?;
+            Checkpoint::new(&app.origin, size, root)
+                .ok()?
+                .sign(&[&app.note_signer])
+                .ok()
+        })
+        .await
+        .flatten();
     let note = note.ok_or_else(unavailable)?;
     let mut r = Response::new(Body::from(note));
     r.headers_mut().insert(
@@ -874,7 +930,7 @@ async fn checkpoint(req: Signed) -> Answer {
 }
 
 async fn proof(req: Signed) -> Answer {
-    req.authorize(Need::Token(None))?;
+    req.authorize(Need::Token(None)).await?;
     let mut index = None;
     let mut size = None;
     for pair in req.uri.query().unwrap_or("").split('&') {
@@ -891,16 +947,19 @@ async fn proof(req: Signed) -> Answer {
             "invalid_request",
         ));
     };
-    let answer = req.app.audit.lock().ok().and_then(|log| {
-        let proof = log.inclusion_proof(index, size).ok()?;
-        let entry = log.entry(index).ok()?;
-        Some(serde_json::json!({
-            "index": index,
-            "size": size,
-            "entry": Base64::encode_string(&entry),
-            "proof": proof.iter().map(hex::encode).collect::<Vec<_>>(),
-        }))
-    });
+    let answer = req
+        .app
+        .with_audit(move |app| {
+            let (entry, proof) = app.audit.proof(index, size).ok()?;
+            Some(serde_json::json!({
+                "index": index,
+                "size": size,
+                "entry": Base64::encode_string(&entry),
+                "proof": proof.iter().map(hex::encode).collect::<Vec<_>>(),
+            }))
+        })
+        .await
+        .flatten();
     answer.map(|v| json(StatusCode::OK, &v)).ok_or_else(|| {
         req.ctx.refuse(
             "proof_unavailable",
@@ -1118,7 +1177,7 @@ where
     };
     let n = app.next_request.fetch_add(1, Ordering::Relaxed);
     let ctx = Ctx {
-        id: format!("req-{}-{n}", std::process::id()),
+        id: format!("req-{}-{n}", app.instance),
         source: peer.ip(),
         found: Arc::default(),
     };
@@ -1138,7 +1197,8 @@ where
         });
         let _ = drained.await;
     }
-    app.audit_request(&ctx, &method, &path, response.status());
+    app.audit_request_async(&ctx, &method, &path, response.status())
+        .await;
     if let Ok(v) = HeaderValue::try_from(ctx.id.as_str()) {
         response.headers_mut().insert("x-request-id", v);
     }

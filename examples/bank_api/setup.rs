@@ -4,27 +4,27 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use tresor::audit::file::{FileStoreOptions, SyncPolicy};
-use tresor::audit::{AuditLog, FileStore, NoteSigner, NoteVerifier, PseudonymKey, Pseudonymizer};
+use tresor::audit::{NoteSigner, NoteVerifier, PseudonymKey, Pseudonymizer};
 use tresor::credentials::audit_log::AuditLogHook;
 use tresor::credentials::{
-    AssertionVerifier, ClientId, JwsAlgorithm, LocalPepper, Registry, SqliteStore, TokenEndpoint,
-    TokenIssuer, TokenSigningKey,
+    AssertionVerifier, ClientId, JwsAlgorithm, LocalPepper, Registry, TokenEndpoint, TokenIssuer,
+    TokenSigningKey,
 };
 use tresor::httpsig::response_layer::response_policy;
 use tresor::httpsig::{
-    Algorithm, DigestAlgorithm, KeyMap, MemoryNonceStore, PrivateKey, Signer, SigningKey, Verifier,
+    Algorithm, DigestAlgorithm, KeyMap, PrivateKey, Signer, SigningKey, Verifier,
 };
 use zeroize::Zeroizing;
 
 use crate::Options;
+use crate::backends;
 use crate::client::{BoxError, Conn, Identity};
 use crate::data::{DataDir, write_new};
 use crate::server::{self, App, AppParts, SwitchStore};
@@ -118,7 +118,87 @@ struct Clients {
     load: String,
 }
 
+/// What start-up prepares on a blocking thread (files, databases).
+struct Prepared {
+    data: DataDir,
+    pki: tls::Pki,
+    app: Arc<App>,
+    verifier: Verifier,
+    server_key: PrivateKey,
+    note_verifier: NoteVerifier,
+    demo_key: PrivateKey,
+    load_key: PrivateKey,
+    clients: Clients,
+    secret: Zeroizing<String>,
+    created: Vec<&'static str>,
+}
+
 pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
+    // Key files, SQLite, PostgreSQL and Redis all block: off the runtime.
+    let owned = options.clone();
+    let Prepared {
+        data,
+        pki,
+        app,
+        verifier,
+        server_key,
+        note_verifier,
+        demo_key,
+        load_key,
+        clients,
+        secret,
+        created,
+    } = tokio::task::spawn_blocking(move || prepare(&owned)).await??;
+    let server_kid = server_key.thumbprint();
+    let server_public = server_key.public_key();
+    let response_signer = Signer::new(Arc::new(server_key), server_kid.clone())
+        .content_digest(Some(DigestAlgorithm::Sha512));
+
+    let listen = options
+        .listen
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+    let listener = TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let server_tls = Arc::new(tls::server_config(pki.chain, pki.key)?);
+    let server = tokio::spawn(server::serve(
+        Arc::clone(&app),
+        verifier,
+        response_signer,
+        listener,
+        server_tls,
+        server::Timeouts {
+            header_read: options.header_read_timeout,
+            body_read: options.body_read_timeout,
+        },
+    ));
+
+    let mut keys = KeyMap::new();
+    let server_public_jwk = server_public.to_jwk();
+    keys.insert(server_kid, server_public);
+    let responses = Arc::new(Verifier::new(Arc::new(keys), response_policy()?));
+    let identity = |key: PrivateKey, client_id: &str| Identity {
+        kid: key.thumbprint(),
+        key: Arc::new(key) as Arc<dyn SigningKey>,
+        client_id: client_id.to_owned(),
+    };
+    Ok(Demo {
+        addr,
+        tls: Arc::new(tls::client_config(pki.ca)?),
+        responses,
+        demo: identity(demo_key, &clients.demo),
+        load: identity(load_key, &clients.load),
+        secret,
+        app,
+        note_verifier,
+        data,
+        server_public_jwk,
+        created,
+        server,
+    })
+}
+
+/// Start-up's blocking part: keys, stores, registrations, the application.
+fn prepare(options: &Options) -> Result<Prepared, BoxError> {
     let data = DataDir::open(&options.data_dir)?;
     let mut keys = KeyFiles {
         data: &data,
@@ -135,8 +215,9 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
         |p| Ok(LocalPepper::load(p)?),
         |p| Ok(LocalPepper::create(p)?),
     )?;
+    let backends = backends::open(&data, options, &mut keys.created)?;
     let store = Arc::new(SwitchStore {
-        inner: SqliteStore::open(data.path("credentials.sqlite"))?,
+        inner: backends.store,
         down: AtomicBool::new(false),
     });
     let pseudonym_key = keys.load_or(
@@ -150,20 +231,6 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
         },
     )?;
     let pseudonymizer = Arc::new(Pseudonymizer::new(pseudonym_key).with_purpose("bank-api audit"));
-    let audit_dir = data.path("audit");
-    if !audit_dir.exists() {
-        keys.created.push("audit log");
-    }
-    // Group commit: durable within 256 records or 50 ms, and on every
-    // checkpoint (which syncs first).
-    let log_store = FileStore::open(
-        &audit_dir,
-        FileStoreOptions::default().with_sync(SyncPolicy::Group {
-            entries: 256,
-            interval: Duration::from_millis(50),
-        }),
-    )?;
-    let log = Arc::new(Mutex::new(AuditLog::open(log_store)?));
     let note_signer = keys.load_or(
         "checkpoint.key",
         "checkpoint signing key",
@@ -199,7 +266,7 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
         },
     )?;
 
-    let hook = AuditLogHook::new(Arc::clone(&log))
+    let hook = AuditLogHook::with_sink(backends.audit.sink())
         .pseudonymize_source(Arc::clone(&pseudonymizer))
         .request_ids(|_| server::CURRENT_REQUEST.with(|c| c.borrow().clone()));
     let registry = Arc::new(
@@ -254,8 +321,11 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
 
     let issuer = TokenIssuer::new(ISSUER, AUDIENCE, Arc::new(token_key));
     let tokens = issuer.verifier();
-    let endpoint = TokenEndpoint::new(Arc::clone(&registry), issuer)
-        .assertions(AssertionVerifier::new(ISSUER));
+    let mut assertions = AssertionVerifier::new(ISSUER);
+    if let Some(cache) = backends.replay {
+        assertions = assertions.replay_cache(cache);
+    }
+    let endpoint = TokenEndpoint::new(Arc::clone(&registry), issuer).assertions(assertions);
 
     let mut quotas = HashMap::new();
     quotas.insert(clients.load.clone(), 1_000_000.0);
@@ -266,7 +336,8 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
             endpoint,
             tokens,
             kek_dir: data.path("kek"),
-            audit: log,
+            audit: backends.audit,
+            backends: backends.label,
             pseudonymizer,
             note_signer,
             origin: LOG_ORIGIN.to_owned(),
@@ -279,55 +350,20 @@ pub(crate) async fn start(options: &Options) -> Result<Demo, BoxError> {
     // The request verifier: the signing profile (`profile::policy`); only
     // its route-dependent rule is checked after the layer.
     let policy = crate::profile::policy()?;
-    let verifier = Verifier::new(registry.clone(), policy).nonce_store(Arc::new(
-        MemoryNonceStore::new(2_000_000).per_key_limit(1_000_000),
-    ));
-    let server_kid = server_key.thumbprint();
-    let server_public = server_key.public_key();
-    let response_signer = Signer::new(Arc::new(server_key), server_kid.clone())
-        .content_digest(Some(DigestAlgorithm::Sha512));
-
-    let listen = options
-        .listen
-        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
-    let listener = TcpListener::bind(listen).await?;
-    let addr = listener.local_addr()?;
-    let server_tls = Arc::new(tls::server_config(pki.chain, pki.key)?);
-    let server = tokio::spawn(server::serve(
-        Arc::clone(&app),
-        verifier,
-        response_signer,
-        listener,
-        server_tls,
-        server::Timeouts {
-            header_read: options.header_read_timeout,
-            body_read: options.body_read_timeout,
-        },
-    ));
-
+    let verifier = Verifier::new(registry.clone(), policy).nonce_store(backends.nonces);
     let created = keys.created;
-    let mut keys = KeyMap::new();
-    let server_public_jwk = server_public.to_jwk();
-    keys.insert(server_kid, server_public);
-    let responses = Arc::new(Verifier::new(Arc::new(keys), response_policy()?));
-    let identity = |key: PrivateKey, client_id: &str| Identity {
-        kid: key.thumbprint(),
-        key: Arc::new(key) as Arc<dyn SigningKey>,
-        client_id: client_id.to_owned(),
-    };
-    Ok(Demo {
-        addr,
-        tls: Arc::new(tls::client_config(pki.ca)?),
-        responses,
-        demo: identity(demo_key, &clients.demo),
-        load: identity(load_key, &clients.load),
-        secret,
-        app,
-        note_verifier,
+    Ok(Prepared {
         data,
-        server_public_jwk,
+        pki,
+        app,
+        verifier,
+        server_key,
+        note_verifier,
+        demo_key,
+        load_key,
+        clients,
+        secret,
         created,
-        server,
     })
 }
 

@@ -61,6 +61,8 @@
 //! - storing them: [`FileStore`] with [`FileStoreOptions`] and
 //!   [`SyncPolicy`], [`MemoryStore`] for tests, and the [`LogStore`] trait
 //!   with its [`Node`] and [`Hash`](type@Hash) for other stores;
+//! - sharing them: [`AuditSink`], what handlers and hooks append to,
+//!   whether the log is this process's or one several servers share;
 //! - checking them: [`Checkpoint`], [`NoteSigner`] and [`NoteVerifier`] for
 //!   signed checkpoints ([`NoteSign`] for a log key held in an HSM),
 //!   [`verify_log`] and the [`LogReport`] it returns;
@@ -118,6 +120,7 @@ pub mod monitor;
 pub mod note;
 pub mod pseudonym;
 pub mod record;
+pub mod sink;
 mod store;
 pub mod verify;
 
@@ -129,6 +132,7 @@ pub use memory::MemoryStore;
 pub use note::{NoteSign, NoteSigner, NoteVerifier};
 pub use pseudonym::{PseudonymKey, Pseudonymizer};
 pub use record::{Actor, AuditRecord, Outcome, Timestamp};
+pub use sink::AuditSink;
 pub use store::{Hash, LogStore, Node};
 pub use verify::{LogReport, verify_log};
 

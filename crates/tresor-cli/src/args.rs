@@ -563,9 +563,11 @@ pub(crate) enum ClientCommand {
 /// The credential store, shared by the `client` commands.
 #[derive(Debug, Args)]
 pub(crate) struct StoreArgs {
-    /// The credential store, an SQLite database file. Only `client register`
-    /// creates it.
-    #[arg(long, value_name = "PATH")]
+    /// The credential store: an SQLite database file (only `client
+    /// register` creates it), or a PostgreSQL database given as
+    /// `postgres://user@host/db` (its tables are created or migrated on
+    /// first use; give `--pepper` with it).
+    #[arg(long, value_name = "PATH|URL")]
     pub(crate) store: PathBuf,
 }
 

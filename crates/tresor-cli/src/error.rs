@@ -134,10 +134,15 @@ impl CliError {
     }
 
     /// The message on one line: line breaks that a file name or an
-    /// operating-system message might carry become spaces.
+    /// operating-system message might carry become spaces. A store's
+    /// failure names its cause (a database's "connection refused"): those
+    /// messages carry neither secrets nor connection strings.
     pub(crate) fn one_line(&self) -> String {
-        self.to_string()
-            .chars()
+        let mut text = self.to_string();
+        if let CliError::Credentials(tresor_credentials::Error::Storage { source }) = self {
+            text = format!("{text}: {source}");
+        }
+        text.chars()
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect()
     }

@@ -4,7 +4,9 @@
 //!
 //! Every server that uses both crates writes this glue, so it lives here:
 //! [`auth_event_record`] turns an [`AuthEvent`] into a record, and
-//! [`AuditLogHook`] appends it to a shared [`AuditLog`].
+//! [`AuditLogHook`] appends it to an [`AuditSink`]: a shared [`AuditLog`]
+//! (`Arc<Mutex<AuditLog<S>>>`), or a log several servers share in a
+//! database (`tresor_postgres`).
 //!
 //! # What a record holds
 //!
@@ -31,10 +33,12 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
-use tresor_audit::{Actor, AuditLog, AuditRecord, LogStore, Outcome, Pseudonymizer, Timestamp};
+#[cfg(doc)]
+use tresor_audit::AuditLog;
+use tresor_audit::{Actor, AuditRecord, AuditSink, Outcome, Pseudonymizer, Timestamp};
 
 use crate::audit::{AuthAudit, AuthEvent, AuthOutcome, FailureReason};
 
@@ -104,17 +108,17 @@ pub fn auth_event_record(
 
 type RequestIdFn = Arc<dyn Fn(&AuthEvent<'_>) -> Option<String> + Send + Sync>;
 
-/// An [`AuthAudit`] hook appending one record per attempt to a shared
-/// [`AuditLog`] (see the [module documentation](self)).
-pub struct AuditLogHook<S: LogStore> {
-    log: Arc<Mutex<AuditLog<S>>>,
+/// An [`AuthAudit`] hook appending one record per attempt to an
+/// [`AuditSink`] (see the [module documentation](self)).
+pub struct AuditLogHook {
+    log: Arc<dyn AuditSink>,
     pseudonymizer: Option<Arc<Pseudonymizer>>,
     request_ids: Option<RequestIdFn>,
     appended: AtomicU64,
     failures: AtomicU64,
 }
 
-impl<S: LogStore> fmt::Debug for AuditLogHook<S> {
+impl fmt::Debug for AuditLogHook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuditLogHook")
             .field("pseudonymized_source", &self.pseudonymizer.is_some())
@@ -124,12 +128,18 @@ impl<S: LogStore> fmt::Debug for AuditLogHook<S> {
     }
 }
 
-impl<S: LogStore> AuditLogHook<S> {
+impl AuditLogHook {
     /// A hook appending to `log`, which the server shares with its other
-    /// writers.
-    pub fn new(log: Arc<Mutex<AuditLog<S>>>) -> Self {
+    /// writers: an `Arc<Mutex<AuditLog<S>>>`, or any other [`AuditSink`].
+    pub fn new<A: AuditSink + 'static>(log: Arc<A>) -> Self {
+        Self::with_sink(log)
+    }
+
+    /// A hook appending to `sink`, an [`AuditSink`] already shared as a
+    /// trait object.
+    pub fn with_sink(sink: Arc<dyn AuditSink>) -> Self {
         Self {
-            log,
+            log: sink,
             pseudonymizer: None,
             request_ids: None,
             appended: AtomicU64::new(0),
@@ -176,7 +186,7 @@ impl<S: LogStore> AuditLogHook<S> {
     }
 }
 
-impl<S: LogStore + Send> AuthAudit for AuditLogHook<S> {
+impl AuthAudit for AuditLogHook {
     fn record(&self, event: &AuthEvent<'_>) {
         let request_id = self
             .request_ids
@@ -184,11 +194,8 @@ impl<S: LogStore + Send> AuthAudit for AuditLogHook<S> {
             .and_then(|f| f(event))
             .unwrap_or_else(|| format!("auth-{}", event.time));
         let source = self.source(event.source);
-        let appended = auth_event_record(event, &request_id, &source).is_ok_and(|record| {
-            self.log
-                .lock()
-                .is_ok_and(|mut log| log.append(&record).is_ok())
-        });
+        let appended = auth_event_record(event, &request_id, &source)
+            .is_ok_and(|record| self.log.append_record(&record).is_ok());
         let counter = if appended {
             &self.appended
         } else {
@@ -203,7 +210,8 @@ mod tests {
     use super::*;
     use crate::{ClientId, Registry, SqliteStore};
     use secrecy::SecretString;
-    use tresor_audit::MemoryStore;
+    use std::sync::Mutex;
+    use tresor_audit::{AuditLog, MemoryStore};
 
     #[test]
     fn each_attempt_is_one_record_without_the_secret() -> Result<(), Box<dyn std::error::Error>> {

@@ -5,7 +5,9 @@ use tresor_credentials::client::{ClientId, ClientRecord};
 use tresor_credentials::store::{CredentialStore, StoredClient};
 use tresor_credentials::{Error, Result};
 
+use crate::handle::PoolHandle;
 use crate::pool::{self, Conn, MigrateError, Pool, PoolOptions};
+use crate::tls::PostgresTls;
 
 /// The newest schema version of the credential tables this build knows.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -35,14 +37,14 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE tresor_clients (
 /// `tresor_credentials::store::conformance`), shared by any number of
 /// processes.
 pub struct PostgresStore {
-    pool: Pool,
+    pool: PoolHandle,
 }
 
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the configuration: it may hold a password.
         f.debug_struct("PostgresStore")
-            .field("max_size", &self.pool.max_size())
+            .field("max_size", &self.pool.pool().map(Pool::max_size))
             .finish_non_exhaustive()
     }
 }
@@ -58,9 +60,37 @@ impl PostgresStore {
     }
 
     /// Connects with `config` and `options` and applies the migrations.
+    /// No TLS: `sslmode=require` in `config` fails rather than connecting
+    /// in plaintext; use [`from_config_tls`](Self::from_config_tls).
     pub fn from_config(config: Config, options: PoolOptions) -> Result<Self> {
-        let pool = pool::build(config, options);
-        let store = Self { pool };
+        Self::with_pool(pool::build(config, options))
+    }
+
+    /// [`connect`](Self::connect) over TLS: every connection is encrypted
+    /// and the server authenticated by `tls` (its certificate chains to
+    /// the trusted CA and names the host of `url`), or it is not made.
+    /// `sslmode` may be absent, `prefer`, `require`, `verify-ca` or
+    /// `verify-full` (all mean TLS, fully verified); `disable` is refused.
+    pub fn connect_tls(url: &str, tls: &PostgresTls) -> Result<Self> {
+        let config = pool::parse(url)
+            .ok_or_else(|| Error::storage("invalid PostgreSQL connection string"))?;
+        Self::from_config_tls(config, PoolOptions::default(), tls)
+    }
+
+    /// [`from_config`](Self::from_config) over TLS (see
+    /// [`connect_tls`](Self::connect_tls)).
+    pub fn from_config_tls(
+        config: Config,
+        options: PoolOptions,
+        tls: &PostgresTls,
+    ) -> Result<Self> {
+        Self::with_pool(pool::build_tls(config, options, tls).map_err(Error::storage)?)
+    }
+
+    fn with_pool(pool: Pool) -> Result<Self> {
+        let store = Self {
+            pool: PoolHandle::new(pool),
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -72,7 +102,11 @@ impl PostgresStore {
     }
 
     fn conn(&self) -> Result<Conn> {
-        self.pool.get().map_err(Error::storage)
+        self.pool
+            .pool()
+            .ok_or_else(|| Error::storage("the store is closed"))?
+            .get()
+            .map_err(Error::storage)
     }
 
     fn migrate(&self) -> Result<()> {

@@ -44,8 +44,49 @@
 //! (credentials: [`Error::SchemaTooNew`](tresor_credentials::Error::SchemaTooNew))
 //! and left untouched, never downgraded.
 //!
-//! TLS (rustls) is not implemented yet: connect over loopback or a trusted
-//! network only.
+//!
+//! # TLS
+//!
+//! [`PostgresStore::connect_tls`] connects through rustls on the ring
+//! provider (no OpenSSL) with a [`PostgresTls`]: the private CA that alone
+//! is trusted, and optionally a client certificate (mutual TLS). Every
+//! connection is encrypted and the server authenticated, or it is not
+//! made:
+//!
+//! - the server's certificate must chain to the CA and name the `host` of
+//!   the connection string (a DNS name, or an IP address among the
+//!   certificate's IP addresses; with `hostaddr`, `host` is still the name
+//!   verified); there is no mode that accepts any certificate;
+//! - `sslmode` absent, `prefer`, `require`, `verify-ca` or `verify-full`
+//!   all mean TLS, fully verified (stricter than libpq's `prefer`,
+//!   `require` and `verify-ca`); a server without TLS is refused, never
+//!   used in plaintext; `sslmode=disable` is refused
+//!   ([`TlsError::SslModeDisable`]).
+//!
+//! Without a `PostgresTls` ([`PostgresStore::connect`]), `sslmode=prefer`
+//! (the default) and `disable` connect in plaintext, and `sslmode=require`
+//! (or `verify-ca`, `verify-full`) fails to connect rather than fall back.
+//! A refused certificate is an outage like any failed connection; its
+//! error says why.
+//!
+//! ```no_run
+//! # #[cfg(feature = "credentials")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use tresor_postgres::{PostgresStore, PostgresTls};
+//!
+//! let tls = PostgresTls::from_ca_file("/etc/bank/postgres-ca.pem")?
+//!     // Optional: mutual TLS (`clientcert=verify-full` or `cert` in pg_hba.conf).
+//!     .client_auth_files("/etc/bank/api-client.pem", "/etc/bank/api-client-key.pem")?;
+//! let store = PostgresStore::connect_tls(
+//!     "postgres://api@db.bank.internal:5432/tresor?sslmode=verify-full",
+//!     &tls,
+//! )?;
+//! # let _ = store;
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "credentials"))]
+//! # fn main() {}
+//! ```
 
 // The crate docs link to the items of every store feature.
 #![cfg_attr(
@@ -57,7 +98,9 @@
 pub mod audit;
 #[cfg(feature = "credentials")]
 mod credentials;
+mod handle;
 mod pool;
+mod tls;
 
 #[cfg(feature = "audit")]
 pub use audit::{
@@ -68,6 +111,7 @@ pub use audit::{
 #[cfg(feature = "credentials")]
 pub use credentials::{PostgresStore, SCHEMA_VERSION};
 pub use pool::PoolOptions;
+pub use tls::{PostgresTls, TlsError};
 
 pub use postgres::Config;
 

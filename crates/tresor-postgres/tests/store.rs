@@ -134,3 +134,19 @@ fn a_server_that_is_not_there_is_an_outage() {
     let err = PostgresStore::from_config(config, options).unwrap_err();
     assert!(err.is_unavailable(), "{err:?}");
 }
+
+#[test]
+fn a_store_may_be_dropped_inside_an_async_task() {
+    let Some(admin) = admin() else { return };
+    let db = fresh_db(&admin);
+    // Used (so the pool holds an open connection), then dropped where an
+    // async server drops its state: on a thread driving async tasks. The
+    // synchronous client's close would panic there; the store closes its
+    // connections on a thread of its own.
+    let store = PostgresStore::from_config(db, PoolOptions::default()).unwrap();
+    assert!(store.list().unwrap().is_empty());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async move { drop(store) });
+}

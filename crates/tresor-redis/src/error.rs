@@ -35,6 +35,23 @@ pub enum Error {
     /// letters, digits and `:_-.`.
     #[error("invalid key prefix")]
     InvalidPrefix,
+    /// The TLS configuration is unusable: a malformed or empty PEM, a key
+    /// that does not fit, a url that is not `rediss://`, or the
+    /// `#insecure` fragment. Never shows key material.
+    #[error("invalid redis tls configuration: {reason}")]
+    InvalidTls {
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A certificate or key file could not be read.
+    #[error("cannot read {path}")]
+    TlsFile {
+        /// The file's path (never its content).
+        path: String,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

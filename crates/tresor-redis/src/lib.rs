@@ -30,6 +30,14 @@
 //! With `noeviction`, a full Redis refuses the write, which is an outage
 //! here, not an acceptance.
 //!
+//! # TLS
+//!
+//! `rediss://` goes through rustls on ring (no OpenSSL, no native-tls).
+//! [`RedisConnection::connect_tls`] with a [`RedisTls`] trusts only a
+//! private CA, optionally presents a client certificate, and always
+//! verifies the server's certificate and host name: there is no fallback
+//! to plaintext and no `#insecure` mode.
+//!
 //! # Key layout
 //!
 //! Under a prefix (default `tresor:nonce:` and `tresor:jti:`), with `H` the
@@ -80,7 +88,7 @@ mod nonce;
 #[cfg(feature = "credentials")]
 mod replay;
 
-pub use connection::{DEFAULT_TIMEOUT, RedisConnection};
+pub use connection::{DEFAULT_TIMEOUT, RedisConnection, RedisTls};
 pub use error::{Error, Result};
 #[cfg(feature = "httpsig")]
 pub use nonce::{DEFAULT_NONCE_KEY_LIMIT, DEFAULT_NONCE_PREFIX, RedisNonceStore};

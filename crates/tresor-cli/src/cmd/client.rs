@@ -3,8 +3,11 @@
 //! `add-key`, `assertion`, `suspend`, `reactivate`, and `secret check`, on
 //! top of [`tresor_credentials`].
 //!
-//! The store is an SQLite file ([`SqliteStore`]); the pepper a
-//! [`LocalPepper`] key file, by default beside the store. Only the commands
+//! The store is an SQLite file ([`SqliteStore`]) or, with `--store
+//! postgres://…`, a PostgreSQL database shared by several servers
+//! (`tresor_postgres::PostgresStore`); the pepper a [`LocalPepper`] key
+//! file, by default beside an SQLite store (a PostgreSQL store needs
+//! `--pepper`), or HMAC keys in a PKCS#11 token. Only the commands
 //! that make or check a MAC (`register`, `authenticate`, `rotate-secret`,
 //! `key-challenge`, `add-key`) read the pepper; the others get a pepper
 //! that refuses every use, so listing or revoking needs no access to it.
@@ -15,16 +18,16 @@
 //! buffers that are wiped when dropped.
 
 use std::io::{self, BufRead, IsTerminal, Read, Write};
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 use tresor_credentials::secrecy::SecretString;
 use tresor_credentials::{
-    ClientId, FixedClock, LocalPepper, Pepper, Registry, SqliteStore, client::ClientRecord,
-    client::KeyState, client::SecretId, keys::KeyOptions, secret::SecretPrefix,
-    secret::validate_secret_format, secret::validate_secret_with_prefix,
+    ClientId, CredentialStore, FixedClock, LocalPepper, Pepper, Registry, SqliteStore,
+    client::ClientRecord, client::KeyState, client::SecretId, keys::KeyOptions,
+    secret::SecretPrefix, secret::validate_secret_format, secret::validate_secret_with_prefix,
 };
 use tresor_pkcs11::Pkcs11Pepper;
 use zeroize::Zeroizing;
@@ -46,8 +49,20 @@ const MAX_SECRET_INPUT: usize = 4096;
 
 // ---- store and pepper ------------------------------------------------------
 
-/// Opens the store; only `create` makes a new database file.
-fn open_store(args: &StoreArgs, create: bool) -> Result<Arc<SqliteStore>> {
+/// Whether `--store` names a PostgreSQL database (`postgres://…` or
+/// `postgresql://…`) rather than an SQLite file.
+fn postgres_url(args: &StoreArgs) -> Option<&str> {
+    let text = args.store.to_str()?;
+    (text.starts_with("postgres://") || text.starts_with("postgresql://")).then_some(text)
+}
+
+/// Opens the store: a PostgreSQL database (`--store postgres://…`, its
+/// migrations applied) or an SQLite file, of which only `create` makes a
+/// new one.
+fn open_store(args: &StoreArgs, create: bool) -> Result<Arc<dyn CredentialStore>> {
+    if let Some(url) = postgres_url(args) {
+        return open_postgres(url);
+    }
     let path = &args.store;
     if !create && path.symlink_metadata().is_err() {
         return Err(CliError::Usage(format!(
@@ -60,10 +75,37 @@ fn open_store(args: &StoreArgs, create: bool) -> Result<Arc<SqliteStore>> {
     Ok(Arc::new(SqliteStore::open(path)?))
 }
 
+#[cfg(feature = "postgres")]
+fn open_postgres(url: &str) -> Result<Arc<dyn CredentialStore>> {
+    // The error never repeats the URL: it may hold a password.
+    Ok(Arc::new(tresor_postgres::PostgresStore::connect(url)?))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(_url: &str) -> Result<Arc<dyn CredentialStore>> {
+    Err(CliError::Usage(
+        "--store postgres://…: this tresor was built without the `postgres` feature".into(),
+    ))
+}
+
+/// The pepper's path: `--pepper`, or for an SQLite store its path with
+/// `.pepper` appended. A PostgreSQL store has no path to put it beside:
+/// `--pepper` is then required.
+fn pepper_path(pepper: &PepperArgs, store: &StoreArgs) -> Result<PathBuf> {
+    if postgres_url(store).is_some() && pepper.pepper.is_none() {
+        return Err(CliError::Usage(
+            "--store postgres://… needs --pepper FILE or --pepper pkcs11:…: the pepper is kept \
+             apart from the database"
+                .into(),
+        ));
+    }
+    Ok(pepper.path(&store.store))
+}
+
 /// Loads the pepper of an existing store: its key file, or the HMAC keys
 /// a `--pepper pkcs11:` URI names in a token.
-fn load_pepper(pepper: &PepperArgs, store: &Path) -> Result<Arc<dyn Pepper>> {
-    let path = pepper.path(store);
+fn load_pepper(pepper: &PepperArgs, store: &StoreArgs) -> Result<Arc<dyn Pepper>> {
+    let path = pepper_path(pepper, store)?;
     if let Some(uri) = hsm::uri(&path)? {
         return Ok(Arc::new(Pkcs11Pepper::open(&uri)?));
     }
@@ -80,11 +122,10 @@ fn load_pepper(pepper: &PepperArgs, store: &Path) -> Result<Arc<dyn Pepper>> {
 /// clients never gets a new pepper: their secrets would stop verifying.
 fn pepper_for_register(
     pepper: &PepperArgs,
-    store_path: &Path,
-    store: &SqliteStore,
+    store_args: &StoreArgs,
+    store: &dyn CredentialStore,
 ) -> Result<Arc<dyn Pepper>> {
-    use tresor_credentials::CredentialStore;
-    let path = pepper.path(store_path);
+    let path = pepper_path(pepper, store_args)?;
     if let Some(uri) = hsm::uri(&path)? {
         // A token's pepper is made with `tresor hsm keygen --kind hmac-sha256`.
         return Ok(Arc::new(Pkcs11Pepper::open(&uri)?));
@@ -142,9 +183,9 @@ fn registry_without_pepper(store: &StoreArgs) -> Result<Registry> {
 
 /// A registry over an existing store and its pepper.
 fn registry_with_pepper(store: &StoreArgs, pepper: &PepperArgs) -> Result<Registry> {
-    let sqlite = open_store(store, false)?;
-    let pepper = load_pepper(pepper, &store.store)?;
-    Ok(Registry::new(sqlite, pepper)?)
+    let opened = open_store(store, false)?;
+    let pepper = load_pepper(pepper, store)?;
+    Ok(Registry::new(opened, pepper)?)
 }
 
 /// Parses `--client-id` for the management commands (the value is not
@@ -357,7 +398,7 @@ fn client_json(record: &ClientRecord, now: i64) -> ClientJson<'_> {
 /// `tresor client register`.
 pub(crate) fn register(args: &ClientRegisterArgs) -> Result<()> {
     let store = open_store(&args.store, true)?;
-    let pepper = pepper_for_register(&args.pepper, &args.store.store, &store)?;
+    let pepper = pepper_for_register(&args.pepper, &args.store, store.as_ref())?;
     let registry = Registry::new(store, pepper)?;
     let (id, secret) = registry.register(&args.name, &args.scope)?;
     let secret_id = record(&registry, &id)?
@@ -382,7 +423,7 @@ struct Authenticated<'a> {
 /// secret included.
 pub(crate) fn authenticate(args: &ClientAuthenticateArgs) -> Result<()> {
     let store = open_store(&args.client.store, false)?;
-    let pepper = load_pepper(&args.pepper, &args.client.store.store)?;
+    let pepper = load_pepper(&args.pepper, &args.client.store)?;
     let mut builder = Registry::builder(store, pepper);
     if let Some(now) = args.now {
         builder = builder.clock(Arc::new(FixedClock::new(now)));

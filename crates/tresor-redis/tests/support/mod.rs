@@ -9,11 +9,15 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+pub mod pki;
+
 pub struct RedisServer {
     child: Child,
     port: u16,
     program: PathBuf,
     dir: tempfile::TempDir,
+    /// The TLS arguments, for a server that listens with TLS only.
+    tls: Option<Vec<String>>,
 }
 
 fn program() -> Option<PathBuf> {
@@ -30,9 +34,16 @@ fn required() -> bool {
     std::env::var("TRESOR_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
 }
 
-fn spawn(program: &PathBuf, port: u16, dir: &tempfile::TempDir) -> Child {
-    let child = Command::new(program)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+fn spawn(program: &PathBuf, port: u16, dir: &tempfile::TempDir, tls: Option<&[String]>) -> Child {
+    let mut command = Command::new(program);
+    match tls {
+        None => command.args(["--port", &port.to_string()]),
+        Some(args) => command
+            .args(["--port", "0", "--tls-port", &port.to_string()])
+            .args(args),
+    };
+    let child = command
+        .args(["--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no"])
         .arg("--dir")
         .arg(dir.path())
@@ -56,6 +67,17 @@ impl RedisServer {
     /// A fresh server, or `None` (after printing why) when none is
     /// installed and services are not required.
     pub fn start(test: &str) -> Option<Self> {
+        Self::start_with(test, None)
+    }
+
+    /// A fresh server that listens with TLS only (`--port 0 --tls-port`),
+    /// with `tls_args` (`--tls-cert-file` and the like), or `None` as
+    /// [`start`](Self::start).
+    pub fn start_tls(test: &str, tls_args: Vec<String>) -> Option<Self> {
+        Self::start_with(test, Some(tls_args))
+    }
+
+    fn start_with(test: &str, tls: Option<Vec<String>>) -> Option<Self> {
         let Some(program) = program() else {
             assert!(
                 !required(),
@@ -70,17 +92,32 @@ impl RedisServer {
             .unwrap()
             .port();
         let dir = tempfile::tempdir().unwrap();
-        let child = spawn(&program, port, &dir);
+        let child = spawn(&program, port, &dir, tls.as_deref());
         Some(Self {
             child,
             port,
             program,
             dir,
+            tls,
         })
     }
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// The `rediss://` url of a TLS server, with `host` as the host name.
+    pub fn tls_url(&self, host: &str) -> String {
+        format!("rediss://{host}:{}/", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The server's scratch directory (certificates may go there).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// Kills the server (an outage).
@@ -106,7 +143,7 @@ impl RedisServer {
     /// Starts a new, empty server on the same port.
     pub fn restart(&mut self) {
         self.kill();
-        self.child = spawn(&self.program, self.port, &self.dir);
+        self.child = spawn(&self.program, self.port, &self.dir, self.tls.as_deref());
     }
 
     /// A plain synchronous client, to look at the keys.

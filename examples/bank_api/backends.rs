@@ -1,0 +1,196 @@
+//! Where the server's state lives: in the process and the data directory
+//! (the embedded default), or, with `--postgres` and `--redis`, in servers
+//! that several instances share.
+//!
+//! | state | embedded | shared |
+//! | --- | --- | --- |
+//! | client registrations | SQLite file | PostgreSQL (`tresor_postgres::PostgresStore`) |
+//! | audit log | segment files | PostgreSQL (`tresor_postgres::PostgresLog`) |
+//! | signature nonces | memory | Redis (`tresor_redis::RedisNonceStore`) |
+//! | client-assertion `jti`s | memory | Redis (`tresor_redis::RedisReplayCache`) |
+//! | rate limits | memory | Redis (`tresor_redis::RedisRateLimitStore`) |
+//!
+//! Everything here is built on a blocking thread: the PostgreSQL and Redis
+//! clients block until their server answers.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tresor::audit::file::{FileStoreOptions, SyncPolicy};
+use tresor::audit::{AuditLog, AuditSink, FileStore, Hash};
+use tresor::credentials::assertion::ReplayCache;
+use tresor::credentials::{CredentialStore, SqliteStore};
+use tresor::httpsig::{MemoryNonceStore, NonceStore};
+
+use crate::Options;
+use crate::client::BoxError;
+use crate::data::DataDir;
+
+/// The stores the server uses, embedded or shared.
+pub(crate) struct Backends {
+    pub(crate) store: Box<dyn CredentialStore>,
+    pub(crate) nonces: Arc<dyn NonceStore>,
+    /// `None`: the assertion verifier's own in-memory cache.
+    pub(crate) replay: Option<Arc<dyn ReplayCache>>,
+    pub(crate) audit: AuditTrail,
+    /// Names for the report: `embedded`, or what is shared.
+    pub(crate) label: String,
+}
+
+/// Opens the backends `postgres` and `redis` name, the embedded ones for
+/// what they do not. Blocks.
+pub(crate) fn open(
+    data: &DataDir,
+    options: &Options,
+    created: &mut Vec<&'static str>,
+) -> Result<Backends, BoxError> {
+    let (postgres, redis) = (options.postgres.as_deref(), options.redis.as_deref());
+    let (store, audit): (Box<dyn CredentialStore>, AuditTrail) = match postgres {
+        Some(url) => {
+            let tls = match &options.postgres_ca {
+                Some(ca) => Some(tresor_postgres::PostgresTls::from_ca_file(ca)?),
+                None => None,
+            };
+            let store = match &tls {
+                Some(tls) => tresor_postgres::PostgresStore::connect_tls(url, tls)?,
+                None => tresor_postgres::PostgresStore::connect(url)?,
+            };
+            (Box::new(store), AuditTrail::postgres(url, tls.as_ref())?)
+        }
+        None => {
+            let audit_dir = data.path("audit");
+            if !audit_dir.exists() {
+                created.push("audit log");
+            }
+            (
+                Box::new(SqliteStore::open(data.path("credentials.sqlite"))?),
+                AuditTrail::file(&audit_dir)?,
+            )
+        }
+    };
+    let (nonces, replay): (Arc<dyn NonceStore>, Option<Arc<dyn ReplayCache>>) = match redis {
+        Some(url) => {
+            let connection = match &options.redis_ca {
+                Some(ca) => tresor_redis::RedisConnection::connect_tls(
+                    url,
+                    &tresor_redis::RedisTls::from_ca_file(ca)?,
+                )?,
+                None => tresor_redis::RedisConnection::connect(url)?,
+            };
+            (
+                Arc::new(tresor_redis::RedisNonceStore::new(connection.clone())),
+                Some(Arc::new(tresor_redis::RedisReplayCache::new(connection))),
+            )
+        }
+        None => (
+            Arc::new(MemoryNonceStore::new(2_000_000).per_key_limit(1_000_000)),
+            None,
+        ),
+    };
+    let label = match (postgres, redis) {
+        (None, None) => "embedded".to_owned(),
+        (Some(_), None) => "postgres".to_owned(),
+        (None, Some(_)) => "redis".to_owned(),
+        (Some(_), Some(_)) => "postgres+redis".to_owned(),
+    };
+    Ok(Backends {
+        store,
+        nonces,
+        replay,
+        audit,
+        label,
+    })
+}
+
+/// The audit log: this process's segment files, or a log in PostgreSQL
+/// that every instance appends to.
+#[derive(Clone)]
+pub(crate) enum AuditTrail {
+    File(Arc<Mutex<AuditLog<FileStore>>>),
+}
+
+impl AuditTrail {
+    fn file(dir: &std::path::Path) -> Result<Self, BoxError> {
+        // Group commit: durable within 256 records or 50 ms, and on every
+        // checkpoint (which syncs first).
+        let store = FileStore::open(
+            dir,
+            FileStoreOptions::default().with_sync(SyncPolicy::Group {
+                entries: 256,
+                interval: Duration::from_millis(50),
+            }),
+        )?;
+        Ok(Self::File(Arc::new(Mutex::new(AuditLog::open(store)?))))
+    }
+
+    fn postgres(_url: &str, _tls: Option<&tresor_postgres::PostgresTls>) -> Result<Self, BoxError> {
+        Err("the PostgreSQL audit log is not wired in yet".into())
+    }
+
+    /// Where handlers and the authentication hook append.
+    pub(crate) fn sink(&self) -> Arc<dyn AuditSink> {
+        match self {
+            Self::File(log) => log.clone(),
+        }
+    }
+
+    /// Whether calls block on a network round trip (then callers on the
+    /// async runtime move them to the blocking pool).
+    pub(crate) fn is_remote(&self) -> bool {
+        match self {
+            Self::File(_) => false,
+        }
+    }
+
+    /// The log's size and tree head, after making every entry durable.
+    pub(crate) fn head(&self) -> Result<(u64, Hash), BoxError> {
+        match self {
+            Self::File(log) => {
+                let mut log = log.lock().map_err(|_| "audit log lock poisoned")?;
+                log.sync()?;
+                Ok((log.size(), log.root()))
+            }
+        }
+    }
+
+    /// The number of entries.
+    pub(crate) fn size(&self) -> Result<u64, BoxError> {
+        match self {
+            Self::File(log) => Ok(log.lock().map_err(|_| "audit log lock poisoned")?.size()),
+        }
+    }
+
+    /// Entry `index` and its inclusion proof in the tree of `size`.
+    pub(crate) fn proof(&self, index: u64, size: u64) -> Result<(Vec<u8>, Vec<Hash>), BoxError> {
+        match self {
+            Self::File(log) => {
+                let log = log.lock().map_err(|_| "audit log lock poisoned")?;
+                Ok((log.entry(index)?, log.inclusion_proof(index, size)?))
+            }
+        }
+    }
+
+    /// Walks the whole log, recomputing every hash (`verify_log`); its
+    /// size.
+    pub(crate) fn verify(&self) -> Result<u64, BoxError> {
+        match self {
+            Self::File(log) => {
+                let mut log = log.lock().map_err(|_| "audit log lock poisoned")?;
+                log.sync()?;
+                Ok(tresor::audit::verify_log(log.store(), None)?.size)
+            }
+        }
+    }
+
+    /// The entries `from..to`.
+    pub(crate) fn entries(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, BoxError> {
+        match self {
+            Self::File(log) => {
+                let log = log.lock().map_err(|_| "audit log lock poisoned")?;
+                (from..to)
+                    .map(|i| log.entry(i).map_err(Into::into))
+                    .collect()
+            }
+        }
+    }
+}
