@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use tresor_audit::verify::LogVerifier;
 use tresor_audit::{
-    Actor, AuditLog, AuditRecord, Checkpoint, Error, LogStore, MemoryStore, NoteSigner, Outcome,
-    Timestamp, merkle, verify_log,
+    Actor, AuditLog, AuditRecord, AuditSink, Checkpoint, Error, LogStore, MemoryStore, NoteSigner,
+    Outcome, Timestamp, merkle, verify_log,
 };
 use tresor_postgres::audit::{MAX_BATCH_ENTRIES, MAX_ENTRY_LEN};
 use tresor_postgres::{
@@ -335,9 +335,31 @@ fn group_commit_writer_batches_single_appends() {
         "{err}"
     );
     assert_eq!(writer.append(b"after".to_vec()).unwrap(), 1600);
+    // It is an AuditSink, what request handlers and hooks append to.
+    let sink: Arc<dyn AuditSink> = writer.clone();
+    assert_eq!(sink.append_record(&record(16, 0)).unwrap(), 1601);
+    drop(sink);
     // Dropping the last handle commits what is queued and joins the thread.
     drop(writer);
-    assert_eq!(log.head().unwrap().size, 1601);
+    assert_eq!(log.head().unwrap().size, 1602);
+}
+
+#[test]
+fn a_log_and_its_writer_may_be_dropped_inside_an_async_task() {
+    let Some(admin) = admin() else { return };
+    let db = Db::new(&admin);
+    // Used (so the pools hold open connections), then dropped where an
+    // async server drops its state: on a thread driving async tasks, where
+    // the synchronous client's close would panic.
+    let log = db.log("default");
+    let writer = log.writer(WriterOptions::default()).unwrap();
+    assert_eq!(writer.append(b"one".to_vec()).unwrap(), 0);
+    let view = log.snapshot().unwrap();
+    assert_eq!(view.size(), 1);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async move { drop((writer, view, log)) });
 }
 
 #[test]

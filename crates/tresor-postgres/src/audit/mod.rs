@@ -132,7 +132,9 @@ use postgres::types::Type;
 use tresor_audit::merkle::{self, CompactRange};
 use tresor_audit::{AuditRecord, Error, Hash, Result};
 
+use crate::handle::PoolHandle;
 use crate::pool::{self, Conn, MigrateError, Pool, PoolOptions};
+use crate::tls::PostgresTls;
 
 pub use view::PostgresLogView;
 pub use writer::{PostgresLogWriter, WriterOptions};
@@ -213,10 +215,12 @@ pub struct TreeHead {
 /// of threads and processes append to at once; see the [module
 /// docs](self) for the design and its guarantees.
 ///
-/// Cheap to clone: clones share the connection pool.
+/// Cheap to clone: clones share the connection pool. It may be dropped
+/// anywhere, an async task included: the last clone closes the pool's
+/// connections on a thread of its own.
 #[derive(Clone)]
 pub struct PostgresLog {
-    pool: Pool,
+    pool: Arc<PoolHandle>,
     name: Arc<str>,
 }
 
@@ -225,7 +229,7 @@ impl std::fmt::Debug for PostgresLog {
         // Never the configuration: it may hold a password.
         f.debug_struct("PostgresLog")
             .field("name", &self.name)
-            .field("max_size", &self.pool.max_size())
+            .field("max_size", &self.pool.pool().map(Pool::max_size))
             .finish_non_exhaustive()
     }
 }
@@ -240,16 +244,13 @@ impl PostgresLog {
     /// As [`PostgresLog::from_config`]; [`Error::Malformed`] if `url` is
     /// not a connection string (the message never repeats it).
     pub fn connect(url: &str, name: &str) -> Result<Self> {
-        // Never the string itself: it may hold a password.
-        let config = pool::parse(url).ok_or_else(|| Error::Malformed {
-            what: "PostgreSQL connection string",
-            reason: "neither a postgres:// URL nor key=value pairs".into(),
-        })?;
-        Self::from_config(config, PoolOptions::default(), name)
+        Self::from_config(parse_url(url)?, PoolOptions::default(), name)
     }
 
     /// Connects with `config` and `options`, applies the migrations, and
-    /// creates the log `name` (empty) if it does not exist.
+    /// creates the log `name` (empty) if it does not exist. No TLS:
+    /// `sslmode=require` in `config` fails rather than connecting in
+    /// plaintext; use [`PostgresLog::from_config_tls`].
     ///
     /// # Errors
     ///
@@ -260,8 +261,48 @@ impl PostgresLog {
     /// [`AUDIT_SCHEMA_VERSION`] (left untouched) or a statement fails.
     pub fn from_config(config: Config, options: PoolOptions, name: &str) -> Result<Self> {
         check_name(name)?;
+        Self::create(pool::build(config, options), name)
+    }
+
+    /// [`PostgresLog::connect`] over TLS: every connection is encrypted and
+    /// the server authenticated by `tls` (its certificate chains to the
+    /// trusted CA and names the host of `url`), or it is not made (see
+    /// [`PostgresTls`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`PostgresLog::from_config_tls`]; [`Error::Malformed`] if `url`
+    /// is not a connection string.
+    pub fn connect_tls(url: &str, tls: &PostgresTls, name: &str) -> Result<Self> {
+        Self::from_config_tls(parse_url(url)?, PoolOptions::default(), tls, name)
+    }
+
+    /// [`PostgresLog::from_config`] over TLS (see
+    /// [`PostgresLog::connect_tls`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`PostgresLog::from_config`]; [`Error::Backend`] if `config`
+    /// says `sslmode=disable`. A certificate refused is an outage
+    /// ([`Error::Unavailable`]) like any failed connection, its message
+    /// saying why.
+    pub fn from_config_tls(
+        config: Config,
+        options: PoolOptions,
+        tls: &PostgresTls,
+        name: &str,
+    ) -> Result<Self> {
+        check_name(name)?;
+        Self::create(
+            pool::build_tls(config, options, tls).map_err(Error::backend)?,
+            name,
+        )
+    }
+
+    /// Migrates and creates the log `name` on `pool`.
+    fn create(pool: Pool, name: &str) -> Result<Self> {
         let log = Self {
-            pool: pool::build(config, options),
+            pool: Arc::new(PoolHandle::new(pool)),
             name: name.into(),
         };
         let mut conn = log.conn()?;
@@ -282,6 +323,7 @@ impl PostgresLog {
             &[&&*log.name, &merkle::empty_root().as_slice()],
         )
         .map_err(db_error)?;
+        drop(conn);
         Ok(log)
     }
 
@@ -298,8 +340,33 @@ impl PostgresLog {
     /// or upgrade); as [`PostgresLog::from_config`].
     pub fn open_existing(config: Config, options: PoolOptions, name: &str) -> Result<Self> {
         check_name(name)?;
+        Self::open_pool(pool::build(config, options), name)
+    }
+
+    /// [`PostgresLog::open_existing`] over TLS (see
+    /// [`PostgresLog::connect_tls`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`PostgresLog::open_existing`] and
+    /// [`PostgresLog::from_config_tls`].
+    pub fn open_existing_tls(
+        config: Config,
+        options: PoolOptions,
+        tls: &PostgresTls,
+        name: &str,
+    ) -> Result<Self> {
+        check_name(name)?;
+        Self::open_pool(
+            pool::build_tls(config, options, tls).map_err(Error::backend)?,
+            name,
+        )
+    }
+
+    /// Checks that the log `name` exists on `pool`, changing nothing.
+    fn open_pool(pool: Pool, name: &str) -> Result<Self> {
         let log = Self {
-            pool: pool::build(config, options),
+            pool: Arc::new(PoolHandle::new(pool)),
             name: name.into(),
         };
         let mut conn = log.conn()?;
@@ -518,8 +585,20 @@ impl PostgresLog {
     }
 
     pub(crate) fn conn(&self) -> Result<Conn> {
-        self.pool.get().map_err(Error::unavailable)
+        self.pool
+            .pool()
+            .ok_or_else(|| Error::unavailable("the log's connection pool is closed"))?
+            .get()
+            .map_err(Error::unavailable)
     }
+}
+
+/// `url` as a configuration; never echoed (it may hold a password).
+fn parse_url(url: &str) -> Result<Config> {
+    pool::parse(url).ok_or_else(|| Error::Malformed {
+        what: "PostgreSQL connection string",
+        reason: "neither a postgres:// URL nor key=value pairs".into(),
+    })
 }
 
 /// A valid log name, or why not.

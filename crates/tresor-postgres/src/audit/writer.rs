@@ -4,7 +4,7 @@
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::thread::JoinHandle;
 
-use tresor_audit::{AuditRecord, Error, Result};
+use tresor_audit::{AuditRecord, AuditSink, Error, Result};
 
 use super::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_ENTRY_LEN, PostgresLog};
 
@@ -68,7 +68,8 @@ struct Request {
 /// [`MAX_ENTRY_LEN`] is refused to its caller alone and never joins a
 /// batch.
 ///
-/// For a web server: share it in an `Arc` and call `append` from
+/// For a web server: share it in an `Arc` (as an `Arc<dyn
+/// tresor_audit::AuditSink>`, which it implements) and call `append` from
 /// `tokio::task::spawn_blocking` (it blocks, and the `postgres` client must
 /// not run inside an async task). Dropping the writer commits what is
 /// queued, then stops and joins its thread.
@@ -164,6 +165,16 @@ impl PostgresLogWriter {
     /// The log written to.
     pub fn log(&self) -> &PostgresLog {
         &self.log
+    }
+}
+
+/// What request handlers and `tresor_credentials`' audit hook append to,
+/// as `Arc<dyn AuditSink>`: each record committed (group commit) before
+/// `append_record` returns its index. It blocks: call it from a plain
+/// thread or `tokio::task::spawn_blocking`.
+impl AuditSink for PostgresLogWriter {
+    fn append_record(&self, record: &AuditRecord) -> Result<u64> {
+        PostgresLogWriter::append_record(self, record)
     }
 }
 
