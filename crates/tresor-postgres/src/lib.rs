@@ -6,7 +6,8 @@
 //!   `credentials`, on by default);
 //! - [`PostgresLog`], a `tresor_audit` log that several processes append
 //!   to at once, serialised on a row lock of its tree head, with
-//!   [`PostgresLogWriter`] (group commit for request handlers) and
+//!   [`PostgresLogWriter`] (group commit for request handlers, a
+//!   [`tresor_audit::AuditSink`]) and
 //!   [`PostgresLogView`] (a `tresor_audit::LogStore` snapshot for proofs
 //!   and [`verify_log`](tresor_audit::verify_log)); feature `audit`, on by
 //!   default. The [`audit`] module documents the design.
