@@ -3,6 +3,8 @@
 use std::io;
 use std::path::PathBuf;
 
+pub use tresor_types::BackendError;
+
 /// Everything that can go wrong in `tresor-audit`.
 ///
 /// Tampering is reported precisely, with the position at fault: an audit
@@ -136,10 +138,55 @@ pub enum Error {
         /// The log directory.
         path: PathBuf,
     },
+
+    /// The log's store could not be reached: a database server down or
+    /// restarting, a connection lost mid-call, no pooled connection free in
+    /// time. An outage, not a fault of the log or the request: retry later
+    /// ([`Error::is_unavailable`]). For an append, nothing was acknowledged;
+    /// see the store's documentation for whether the entries may still have
+    /// been written (a commit whose answer was lost).
+    #[error("log store unavailable: {source}")]
+    Unavailable {
+        /// The store's error (never a connection string or a password).
+        #[source]
+        source: BackendError,
+    },
+
+    /// A store outside this crate (a database) failed for a reason other
+    /// than an outage: a statement refused, a permission missing, a row of
+    /// an unexpected shape. Retrying will not help; an operator must look.
+    #[error("log store failed: {source}")]
+    Backend {
+        /// The store's error (never a connection string or a password).
+        #[source]
+        source: BackendError,
+    },
     // Add new variants above this line, one small edit at a time.
 }
 
 impl Error {
+    /// An [`Error::Unavailable`] caused by `source` (any error, or a
+    /// message), for [`LogStore`](crate::LogStore) implementations whose
+    /// server or connection failed.
+    pub fn unavailable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Error::Unavailable {
+            source: BackendError::new(source),
+        }
+    }
+
+    /// An [`Error::Backend`] caused by `source` (any error, or a message).
+    pub fn backend(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Error::Backend {
+            source: BackendError::new(source),
+        }
+    }
+
+    /// Whether this is an outage of the log's store ([`Error::Unavailable`]):
+    /// the same call may succeed later, unchanged.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Error::Unavailable { .. })
+    }
+
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
         Error::Io {
@@ -157,3 +204,31 @@ impl From<io::Error> for Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outages_are_told_apart_from_other_store_failures() {
+        let down = Error::unavailable(io::Error::new(
+            io::ErrorKind::ConnectionRefused,
+            "connection refused",
+        ));
+        assert!(down.is_unavailable());
+        assert_eq!(
+            down.to_string(),
+            "log store unavailable: connection refused"
+        );
+        let source = std::error::Error::source(&down).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("connection refused"));
+
+        let refused = Error::backend("permission denied for table tresor_audit_nodes");
+        assert!(!refused.is_unavailable());
+        assert_eq!(
+            refused.to_string(),
+            "log store failed: permission denied for table tresor_audit_nodes"
+        );
+        assert!(!Error::from(io::Error::other("disk")).is_unavailable());
+    }
+}

@@ -19,6 +19,9 @@
 //!   CRC32C per entry, O(1) lookups, fsync on every append or group commit,
 //!   and recovery that truncates a torn final entry but refuses to open a log
 //!   altered before it. The layout is specified in `FORMAT.md`.
+//!   For several writer processes, `tresor-postgres` keeps a log in
+//!   PostgreSQL (`PostgresLog`) and reads it back as a `LogStore` snapshot;
+//!   its outages are [`Error::Unavailable`].
 //! - **Signed checkpoints** ([`Checkpoint`]) in the C2SP `tlog-checkpoint`
 //!   format inside a C2SP `signed-note` ([`note`]) with Ed25519 keys in the
 //!   note key formats, so existing witnesses and note tooling read them;
@@ -63,7 +66,8 @@
 //! - checking them: [`Checkpoint`], [`NoteSigner`] and [`NoteVerifier`] for
 //!   signed checkpoints ([`NoteSign`] for a log key held in an HSM),
 //!   [`verify_log`] and the [`LogReport`] it returns;
-//! - [`Error`] and [`Result`].
+//! - [`Error`] and [`Result`], and [`BackendError`], the cause a store
+//!   outside this crate (a database) gives its failures.
 //!
 //! # Example
 //!
@@ -121,7 +125,7 @@ mod store;
 pub mod verify;
 
 pub use checkpoint::Checkpoint;
-pub use error::{Error, Result};
+pub use error::{BackendError, Error, Result};
 pub use file::{FileStore, FileStoreOptions, SyncPolicy};
 pub use log::AuditLog;
 pub use memory::MemoryStore;

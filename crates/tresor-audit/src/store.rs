@@ -29,8 +29,15 @@ pub struct Node {
 
 /// Append-only storage of entries and perfect-subtree hashes.
 ///
-/// Implementations: the in-memory store (tests, benchmarks) and the file
-/// store (segment files, the embedded default).
+/// Implementations: the in-memory store (tests, benchmarks), the file
+/// store (segment files, the embedded default), and outside this crate
+/// `tresor-postgres`'s read-only `PostgresLogView` (a PostgreSQL log that
+/// several processes append to through their own transactions). Stores
+/// outside the crate report their outages as [`Error::Unavailable`] and
+/// other failures as [`Error::Backend`].
+///
+/// [`Error::Unavailable`]: crate::Error::Unavailable
+/// [`Error::Backend`]: crate::Error::Backend
 pub trait LogStore: Send {
     /// The number of entries appended (durable or not).
     fn len(&self) -> u64;

@@ -159,12 +159,18 @@ pub(crate) enum AuditCommand {
     VerifyProof(AuditVerifyProofArgs),
 }
 
-/// `--log DIR`, shared by the `audit` commands that read or write a log.
+/// `--log DIR|URL` and `--log-name NAME`, shared by the `audit` commands
+/// that read or write a log.
 #[derive(Debug, Args)]
 pub(crate) struct LogArgs {
-    /// The log directory (segment files, FORMAT.md of tresor-audit).
-    #[arg(long, value_name = "DIR")]
+    /// The log directory (segment files, FORMAT.md of tresor-audit), or a
+    /// PostgreSQL database: postgres://USER@HOST:PORT/DB (or postgresql://),
+    /// the password from PGPASSWORD rather than the URL.
+    #[arg(long, value_name = "DIR|URL")]
     pub(crate) log: PathBuf,
+    /// The log's name within the PostgreSQL database [default: default].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) log_name: Option<String>,
 }
 
 /// `tresor audit keygen`.

@@ -23,6 +23,8 @@ mod hsm;
 mod input;
 mod keys;
 mod output;
+#[cfg(feature = "postgres")]
+mod pglog;
 mod progress;
 mod proof;
 mod sigkeys;

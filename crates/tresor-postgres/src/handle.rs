@@ -8,7 +8,7 @@
 //! drops its pool, and with it every idle connection, on a short-lived
 //! thread of its own.
 
-#![cfg_attr(not(feature = "credentials"), allow(dead_code))]
+#![cfg_attr(not(any(feature = "credentials", feature = "audit")), allow(dead_code))]
 
 use crate::pool::Pool;
 

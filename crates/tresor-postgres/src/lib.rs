@@ -1,7 +1,16 @@
 //! PostgreSQL backends for tresor, for several API servers sharing one
-//! state: [`PostgresStore`], a
-//! [`CredentialStore`](tresor_credentials::CredentialStore) (feature
-//! `credentials`, on by default).
+//! state:
+//!
+//! - [`PostgresStore`], a
+//!   [`CredentialStore`](tresor_credentials::CredentialStore) (feature
+//!   `credentials`, on by default);
+//! - [`PostgresLog`], a `tresor_audit` log that several processes append
+//!   to at once, serialised on a row lock of its tree head, with
+//!   [`PostgresLogWriter`] (group commit for request handlers, a
+//!   [`tresor_audit::AuditSink`]) and
+//!   [`PostgresLogView`] (a `tresor_audit::LogStore` snapshot for proofs
+//!   and [`verify_log`](tresor_audit::verify_log)); feature `audit`, on by
+//!   default. The [`audit`] module documents the design.
 //!
 //! # Client and pool
 //!
@@ -15,21 +24,26 @@
 //!
 //! # Failures
 //!
-//! Any failure of the server or of the connection (down, refused, timed
-//! out, pool exhausted) is [`Error::Storage`](tresor_credentials::Error),
+//! For the credential store, any failure of the server or of the
+//! connection (down, refused, timed out, pool exhausted) is
+//! [`Error::Storage`](tresor_credentials::Error),
 //! an outage ([`Error::is_unavailable`](tresor_credentials::Error::is_unavailable)):
 //! the registry answers it as unavailable (503), never as an invalid
-//! client. Errors never carry the connection string or its password.
+//! client. For the audit log, an outage is
+//! [`tresor_audit::Error::Unavailable`] and other database failures
+//! [`tresor_audit::Error::Backend`]. Errors never carry the connection
+//! string or its password.
 //!
 //! # Migrations
 //!
-//! [`PostgresStore::connect`] applies the versioned migrations in one
+//! [`PostgresStore::connect`] and [`PostgresLog::connect`] apply their
+//! component's versioned migrations (`credentials`, `audit`) in one
 //! transaction under a transaction-level advisory lock, so several servers
 //! starting at once migrate once. The version is kept in the
 //! `tresor_schema` table; a database whose version is newer than
-//! [`SCHEMA_VERSION`] is refused with
-//! [`Error::SchemaTooNew`](tresor_credentials::Error::SchemaTooNew) and left
-//! untouched, never downgraded.
+//! [`SCHEMA_VERSION`] (credentials) or [`AUDIT_SCHEMA_VERSION`] is refused
+//! (credentials: [`Error::SchemaTooNew`](tresor_credentials::Error::SchemaTooNew))
+//! and left untouched, never downgraded.
 //!
 //!
 //! # TLS
@@ -75,11 +89,25 @@
 //! # fn main() {}
 //! ```
 
+// The crate docs link to the items of every store feature.
+#![cfg_attr(
+    not(all(feature = "credentials", feature = "audit")),
+    allow(rustdoc::broken_intra_doc_links)
+)]
+
+#[cfg(feature = "audit")]
+pub mod audit;
 #[cfg(feature = "credentials")]
 mod credentials;
 mod handle;
 mod pool;
 mod tls;
+
+#[cfg(feature = "audit")]
+pub use audit::{
+    AUDIT_SCHEMA_VERSION, AppendReceipt, PostgresLog, PostgresLogView, PostgresLogWriter, TreeHead,
+    WriterOptions,
+};
 
 #[cfg(feature = "credentials")]
 pub use credentials::{PostgresStore, SCHEMA_VERSION};
@@ -87,3 +115,8 @@ pub use pool::PoolOptions;
 pub use tls::{PostgresTls, TlsError};
 
 pub use postgres::Config;
+
+/// The README's examples, compiled as doctests.
+#[cfg(all(doctest, feature = "credentials", feature = "audit"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -2,7 +2,7 @@
 //! crate shares.
 
 // Without a store feature nothing uses the pool.
-#![cfg_attr(not(feature = "credentials"), allow(dead_code))]
+#![cfg_attr(not(any(feature = "credentials", feature = "audit")), allow(dead_code))]
 
 use std::future::Future;
 use std::pin::Pin;

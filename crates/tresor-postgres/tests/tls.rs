@@ -538,3 +538,42 @@ fn bad_pem_is_refused_without_being_echoed() {
     let e = PostgresTls::from_ca_file(Path::new("/nonexistent/ca.pem")).unwrap_err();
     assert!(matches!(e, TlsError::Read { .. }), "{e:?}");
 }
+
+/// The audit log over TLS: appends (direct and group commit), a snapshot
+/// that verifies, a reader that changes nothing; a wrong CA is an outage.
+#[cfg(feature = "audit")]
+#[test]
+fn the_audit_log_over_tls_appends_and_verifies() {
+    use tresor_postgres::{PostgresLog, WriterOptions};
+
+    let pki = pki(&["localhost", "127.0.0.1"], "certuser");
+    let Some(cluster) = Cluster::start("the_audit_log_over_tls_appends_and_verifies", Some(&pki))
+    else {
+        return;
+    };
+    let url = format!(
+        "postgres://tresor@127.0.0.1:{}/postgres?sslmode=verify-full",
+        cluster.port
+    );
+    let log = PostgresLog::connect_tls(&url, &ca(&pki), "default").unwrap();
+    log.append_batch(&[b"one".as_slice(), b"two"]).unwrap();
+    let writer = log.writer(WriterOptions::default()).unwrap();
+    assert_eq!(writer.append(b"three".to_vec()).unwrap(), 2);
+    drop(writer);
+    let report = tresor_audit::verify_log(&log.snapshot().unwrap(), None).unwrap();
+    assert_eq!(report.size, 3);
+
+    let config = cluster.url("sslmode=require").parse().unwrap();
+    let reader = PostgresLog::open_existing_tls(config, options(), &ca(&pki), "default").unwrap();
+    assert_eq!(reader.head().unwrap(), log.head().unwrap());
+
+    let other = self::pki(&["localhost", "127.0.0.1"], "certuser");
+    let config = cluster.url("sslmode=require").parse().unwrap();
+    let e = PostgresLog::from_config_tls(config, options(), &ca(&other), "default").unwrap_err();
+    assert!(e.is_unavailable(), "{e:?}");
+    assert!(
+        chain(&e).contains("invalid peer certificate"),
+        "{}",
+        chain(&e)
+    );
+}

@@ -14,6 +14,13 @@
 //!   opened it. `append` and `checkpoint` take the writer's lock (and
 //!   recover a log left by a crash): a checkpoint then only ever covers
 //!   synced entries.
+//! - **PostgreSQL**: `--log postgres://…` (or `postgresql://…`, feature
+//!   `postgres`) names a database, `--log-name` the log in it (default
+//!   `default`), through [`tresor_postgres::PostgresLog`]. `append` commits
+//!   each batch in one transaction and prints its lines once committed;
+//!   several `append`s (and servers) may write the same log at once.
+//!   The readers read a snapshot pinned at the size committed when they
+//!   start, and change nothing in the database.
 //! - **Keys**: the signer key file holds a secret and is created mode 0600;
 //!   it is read into a buffer wiped when dropped, and never printed.
 
@@ -23,14 +30,14 @@ use std::path::Path;
 use serde::Serialize;
 use tresor_audit::verify::LogVerifier;
 use tresor_audit::{
-    AuditLog, AuditRecord, Checkpoint, FileStore, FileStoreOptions, Hash, NoteSign, NoteSigner,
-    NoteVerifier, SyncPolicy, merkle, note,
+    AuditLog, AuditRecord, Checkpoint, FileStore, FileStoreOptions, Hash, LogStore, NoteSign,
+    NoteSigner, NoteVerifier, SyncPolicy, merkle, note,
 };
 use tresor_pkcs11::Pkcs11NoteSigner;
 
 use crate::args::{
     AuditAppendArgs, AuditCheckpointArgs, AuditConsistencyArgs, AuditKeygenArgs, AuditProveArgs,
-    AuditVerifyArgs,
+    AuditVerifyArgs, LogArgs,
 };
 use crate::error::{CliError, Result};
 use crate::hsm;
@@ -125,6 +132,42 @@ pub(crate) fn keygen(args: &AuditKeygenArgs) -> Result<()> {
 
 // ---- opening logs ------------------------------------------------------------
 
+/// Where `--log` points.
+enum Location<'a> {
+    /// A log directory.
+    Dir(&'a Path),
+    /// The log `name` in the PostgreSQL database at `url`.
+    #[cfg(feature = "postgres")]
+    Postgres { url: &'a str, name: &'a str },
+}
+
+/// `--log` and `--log-name` as a location: a URL is recognised by its
+/// scheme, `postgres://` or `postgresql://` (a directory of that name is
+/// reached as `./postgres:…`).
+fn locate(args: &LogArgs) -> Result<Location<'_>> {
+    let url = args
+        .log
+        .to_str()
+        .filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"));
+    match (url, args.log_name.as_deref()) {
+        #[cfg(feature = "postgres")]
+        (Some(url), name) => Ok(Location::Postgres {
+            url,
+            name: name.unwrap_or("default"),
+        }),
+        #[cfg(not(feature = "postgres"))]
+        (Some(_), _) => Err(CliError::Usage(
+            "--log postgres://…: this tresor was built without PostgreSQL support \
+             (feature `postgres`)"
+                .to_owned(),
+        )),
+        (None, Some(_)) => Err(CliError::Usage(
+            "--log-name names a log in a PostgreSQL database: give --log postgres://…".to_owned(),
+        )),
+        (None, None) => Ok(Location::Dir(&args.log)),
+    }
+}
+
 /// Opens an existing log for writing (takes the lock, recovers).
 fn open_writer(dir: &Path) -> Result<AuditLog<FileStore>> {
     let store = FileStore::open(dir, FileStoreOptions::default().with_create(false))
@@ -132,9 +175,18 @@ fn open_writer(dir: &Path) -> Result<AuditLog<FileStore>> {
     Ok(AuditLog::open(store)?)
 }
 
-/// Opens an existing log read-only: no lock, nothing written.
-fn open_reader(dir: &Path) -> Result<AuditLog<FileStore>> {
-    let store = FileStore::open_read_only(dir).map_err(|err| no_log(dir, err))?;
+/// Opens an existing log read-only: no lock, nothing written. A
+/// PostgreSQL log is a snapshot at its committed size.
+fn open_reader(args: &LogArgs) -> Result<AuditLog<Box<dyn LogStore>>> {
+    let store: Box<dyn LogStore> = match locate(args)? {
+        Location::Dir(dir) => {
+            Box::new(FileStore::open_read_only(dir).map_err(|err| no_log(dir, err))?)
+        }
+        #[cfg(feature = "postgres")]
+        Location::Postgres { url, name } => {
+            Box::new(crate::pglog::open(url, name, false)?.snapshot()?)
+        }
+    };
     Ok(AuditLog::open(store)?)
 }
 
@@ -152,22 +204,105 @@ fn no_log(dir: &Path, err: tresor_audit::Error) -> CliError {
 
 // ---- append ------------------------------------------------------------------
 
-/// Appended records whose lines are not printed yet: synced and printed
-/// together.
-struct Batch<'a> {
+/// Where `append` puts records: appended (or queued) by [`Sink::add`],
+/// made durable by [`Sink::commit`], which returns their index and leaf
+/// hash.
+trait Sink {
+    /// Appends or queues `record`.
+    fn add(&mut self, record: &AuditRecord) -> tresor_audit::Result<()>;
+    /// Whether the pending records should be committed before another.
+    fn full(&self) -> bool;
+    /// Makes the pending records durable; their index and leaf hash.
+    fn commit(&mut self) -> Result<Vec<(u64, Hash)>>;
+}
+
+/// A log directory: records are appended at once and synced together.
+struct FileSink {
     log: AuditLog<FileStore>,
     pending: Vec<(u64, Hash)>,
+}
+
+impl Sink for FileSink {
+    fn add(&mut self, record: &AuditRecord) -> tresor_audit::Result<()> {
+        self.pending.push(self.log.append(record)?);
+        Ok(())
+    }
+
+    fn full(&self) -> bool {
+        self.pending.len() >= MAX_PENDING
+    }
+
+    fn commit(&mut self) -> Result<Vec<(u64, Hash)>> {
+        if !self.pending.is_empty() {
+            self.log.sync()?;
+        }
+        Ok(std::mem::take(&mut self.pending))
+    }
+}
+
+/// A PostgreSQL log: records are queued and appended in one transaction.
+#[cfg(feature = "postgres")]
+struct PostgresSink {
+    log: tresor_postgres::PostgresLog,
+    pending: Vec<Vec<u8>>,
+    bytes: usize,
+}
+
+/// The bytes of records `append` sends in one transaction, at most.
+#[cfg(feature = "postgres")]
+const MAX_PENDING_BYTES: usize = 32 << 20;
+
+#[cfg(feature = "postgres")]
+impl Sink for PostgresSink {
+    fn add(&mut self, record: &AuditRecord) -> tresor_audit::Result<()> {
+        let bytes = record.canonical_bytes()?;
+        if bytes.len() > tresor_postgres::audit::MAX_ENTRY_LEN {
+            return Err(tresor_audit::Error::InvalidRecord {
+                reason: format!(
+                    "a record of {} bytes exceeds the {} a log stores",
+                    bytes.len(),
+                    tresor_postgres::audit::MAX_ENTRY_LEN
+                ),
+            });
+        }
+        self.bytes += bytes.len();
+        self.pending.push(bytes);
+        Ok(())
+    }
+
+    fn full(&self) -> bool {
+        self.pending.len() >= MAX_PENDING || self.bytes >= MAX_PENDING_BYTES
+    }
+
+    fn commit(&mut self) -> Result<Vec<(u64, Hash)>> {
+        if self.pending.is_empty() {
+            return Ok(Vec::new());
+        }
+        let receipt = self.log.append_batch(&self.pending)?;
+        self.bytes = 0;
+        Ok(receipt
+            .indexes()
+            .zip(self.pending.drain(..))
+            .map(|(index, bytes)| (index, merkle::leaf_hash(&bytes)))
+            .collect())
+    }
+}
+
+/// Appended records whose lines are not printed yet: committed and printed
+/// together.
+struct Batch<'a> {
+    sink: Box<dyn Sink>,
     stdout: BufWriter<io::StdoutLock<'a>>,
 }
 
 impl Batch<'_> {
-    /// Syncs the log, then prints the pending records' lines.
+    /// Makes the pending records durable, then prints their lines.
     fn commit(&mut self) -> Result<()> {
-        if self.pending.is_empty() {
+        let committed = self.sink.commit()?;
+        if committed.is_empty() {
             return Ok(());
         }
-        self.log.sync()?;
-        for (index, leaf) in self.pending.drain(..) {
+        for (index, leaf) in committed {
             writeln!(self.stdout, "{index} {}", hex::encode(leaf)).map_err(CliError::Stdout)?;
         }
         self.stdout.flush().map_err(CliError::Stdout)
@@ -211,13 +346,26 @@ fn parse_line(line: &[u8]) -> Result<Option<AuditRecord>, String> {
 /// once it is durable.
 pub(crate) fn append(args: &AuditAppendArgs) -> Result<()> {
     let input = Input::open(args.input.as_deref(), false)?;
-    let store = FileStore::open(
-        &args.log.log,
-        FileStoreOptions::default().with_sync(SyncPolicy::Manual),
-    )?;
+    let sink: Box<dyn Sink> = match locate(&args.log)? {
+        Location::Dir(dir) => {
+            let store = FileStore::open(
+                dir,
+                FileStoreOptions::default().with_sync(SyncPolicy::Manual),
+            )?;
+            Box::new(FileSink {
+                log: AuditLog::open(store)?,
+                pending: Vec::new(),
+            })
+        }
+        #[cfg(feature = "postgres")]
+        Location::Postgres { url, name } => Box::new(PostgresSink {
+            log: crate::pglog::open(url, name, true)?,
+            pending: Vec::new(),
+            bytes: 0,
+        }),
+    };
     let mut batch = Batch {
-        log: AuditLog::open(store)?,
-        pending: Vec::new(),
+        sink,
         stdout: BufWriter::new(io::stdout().lock()),
     };
     let mut reader = BufReader::with_capacity(APPEND_BUFFER, input.into_reader());
@@ -226,7 +374,7 @@ pub(crate) fn append(args: &AuditAppendArgs) -> Result<()> {
     let result = loop {
         // Nothing more buffered: make the batch durable and acknowledge it
         // before the next read, which may wait for the producer.
-        if reader.buffer().is_empty() || batch.pending.len() >= MAX_PENDING {
+        if reader.buffer().is_empty() || batch.sink.full() {
             batch.commit()?;
         }
         number += 1;
@@ -245,8 +393,8 @@ pub(crate) fn append(args: &AuditAppendArgs) -> Result<()> {
                 });
             }
         };
-        match batch.log.append(&record) {
-            Ok(appended) => batch.pending.push(appended),
+        match batch.sink.add(&record) {
+            Ok(()) => {}
             Err(err) => {
                 break Err(CliError::AuditLine {
                     line: number,
@@ -287,8 +435,19 @@ pub(crate) fn checkpoint(args: &AuditCheckpointArgs) -> Result<()> {
         }
     };
     let origin = args.origin.as_deref().unwrap_or(signer.name());
-    let log = open_writer(&args.log.log)?;
-    let signed = Checkpoint::new(origin, log.size(), log.root())?.sign_with(&[signer.as_ref()])?;
+    let (size, root) = match locate(&args.log)? {
+        Location::Dir(dir) => {
+            let log = open_writer(dir)?;
+            (log.size(), log.root())
+        }
+        // Only committed entries are ever visible: no lock needed.
+        #[cfg(feature = "postgres")]
+        Location::Postgres { url, name } => {
+            let view = crate::pglog::open(url, name, false)?.snapshot()?;
+            (view.size(), view.root())
+        }
+    };
+    let signed = Checkpoint::new(origin, size, root)?.sign_with(&[signer.as_ref()])?;
     let mut stdout = io::stdout().lock();
     stdout
         .write_all(signed.as_bytes())
@@ -309,8 +468,13 @@ struct VerifySummary {
 
 /// `tresor audit verify`: walks the whole log read-only, and checks the
 /// checkpoint against it.
+// Without PostgreSQL support a location is always a directory.
+#[cfg_attr(
+    not(feature = "postgres"),
+    allow(clippy::infallible_destructuring_match)
+)]
 pub(crate) fn verify(args: &AuditVerifyArgs) -> Result<()> {
-    let dir = &args.log.log;
+    let location = locate(&args.log)?;
     let checkpoint = match (&args.checkpoint, &args.vkey) {
         (Some(note_path), Some(vkey)) => {
             let text = read_small_text(note_path, note::MAX_NOTE_LEN as u64, "checkpoint")?;
@@ -318,11 +482,19 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> Result<()> {
         }
         _ => None,
     };
-    let store = FileStore::open_read_only(dir).map_err(|err| no_log(dir, err))?;
     let mut verifier = LogVerifier::new().canonical_records(true);
     if let Some((note, known)) = &checkpoint {
         verifier = verifier.checkpoint(note, known, known[0].name());
     }
+    let dir = match location {
+        Location::Dir(dir) => dir,
+        #[cfg(feature = "postgres")]
+        Location::Postgres { url, name } => {
+            let view = crate::pglog::open(url, name, false)?.snapshot()?;
+            return print_verified(&verifier.verify(&view)?);
+        }
+    };
+    let store = FileStore::open_read_only(dir).map_err(|err| no_log(dir, err))?;
     let report = verifier.verify(&store)?;
     // The read-only open skips bytes after the last complete record: a
     // torn or altered final record, or a writer appending right now.
@@ -335,6 +507,11 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> Result<()> {
             report.size, torn.bytes, torn.offset
         )));
     }
+    print_verified(&report)
+}
+
+/// Prints what `verify` established.
+fn print_verified(report: &tresor_audit::LogReport) -> Result<()> {
     print_json(
         &VerifySummary {
             size: report.size,
@@ -359,7 +536,7 @@ fn inconsistent(err: tresor_audit::Error) -> CliError {
 /// `tresor audit prove`: prints the inclusion proof of entry `--index` in
 /// the tree of `--size` entries.
 pub(crate) fn prove(args: &AuditProveArgs) -> Result<()> {
-    let log = open_reader(&args.log.log)?;
+    let log = open_reader(&args.log)?;
     let size = args.size.unwrap_or(log.size());
     if size > log.size() {
         return Err(CliError::Usage(format!(
@@ -387,7 +564,7 @@ pub(crate) fn prove(args: &AuditProveArgs) -> Result<()> {
 /// `tresor audit consistency`: prints the consistency proof between the
 /// trees of `--old` and `--new` entries.
 pub(crate) fn consistency(args: &AuditConsistencyArgs) -> Result<()> {
-    let log = open_reader(&args.log.log)?;
+    let log = open_reader(&args.log)?;
     let new = args.new.unwrap_or(log.size());
     let old = args.old;
     if new > log.size() {

@@ -1,0 +1,53 @@
+//! Audit logs in PostgreSQL for `tresor audit … --log postgres://…`
+//! (feature `postgres`), through [`tresor_postgres::PostgresLog`].
+//!
+//! The URL is never printed: it may hold a password. The password is best
+//! given in `PGPASSWORD` rather than in the URL, where other users of the
+//! machine could read it in the process list.
+
+use std::io;
+use std::time::Duration;
+
+use tresor_postgres::{Config, PoolOptions, PostgresLog};
+
+use crate::error::{CliError, Result};
+
+/// How long a command waits for the server before failing as unavailable.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens the log `name` in the database at `url`. A writer (`create`)
+/// applies the migrations and creates the log if needed; a reader changes
+/// nothing and fails if there is no such log.
+pub(crate) fn open(url: &str, name: &str, create: bool) -> Result<PostgresLog> {
+    let mut config: Config = url.parse().map_err(|_| {
+        CliError::Usage(
+            "--log: not a valid PostgreSQL URL (postgres://USER@HOST:PORT/DB)".to_owned(),
+        )
+    })?;
+    if config.get_password().is_none()
+        && let Ok(password) = std::env::var("PGPASSWORD")
+    {
+        config.password(password);
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(TIMEOUT);
+    }
+    let options = PoolOptions {
+        max_size: 2,
+        checkout_timeout: TIMEOUT,
+    };
+    let log = if create {
+        PostgresLog::from_config(config, options, name)
+    } else {
+        PostgresLog::open_existing(config, options, name)
+    };
+    log.map_err(|err| match err {
+        tresor_audit::Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => {
+            CliError::Usage(format!(
+                "no audit log named {name:?} in the PostgreSQL database \
+                 (`tresor audit append` creates one)"
+            ))
+        }
+        other => other.into(),
+    })
+}
