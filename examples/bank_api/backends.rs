@@ -22,9 +22,14 @@ use tresor::credentials::assertion::ReplayCache;
 use tresor::credentials::{CredentialStore, RateLimitStore, SqliteStore};
 use tresor::httpsig::{MemoryNonceStore, NonceStore};
 
+use tresor_postgres::{PostgresLog, PostgresLogView, PostgresLogWriter, WriterOptions};
+
 use crate::Options;
 use crate::client::BoxError;
 use crate::data::DataDir;
+
+/// The name of the shared audit log within its database.
+const AUDIT_LOG_NAME: &str = "bank-api";
 
 /// The stores the server uses, embedded or shared.
 pub(crate) struct Backends {
@@ -119,6 +124,12 @@ pub(crate) fn open(
 #[derive(Clone)]
 pub(crate) enum AuditTrail {
     File(Arc<Mutex<AuditLog<FileStore>>>),
+    /// The log, and the group-commit writer every handler appends through
+    /// (each append returns once its batch is committed).
+    Postgres {
+        log: PostgresLog,
+        writer: Arc<PostgresLogWriter>,
+    },
 }
 
 impl AuditTrail {
@@ -135,14 +146,26 @@ impl AuditTrail {
         Ok(Self::File(Arc::new(Mutex::new(AuditLog::open(store)?))))
     }
 
-    fn postgres(_url: &str, _tls: Option<&tresor_postgres::PostgresTls>) -> Result<Self, BoxError> {
-        Err("the PostgreSQL audit log is not wired in yet".into())
+    fn postgres(url: &str, tls: Option<&tresor_postgres::PostgresTls>) -> Result<Self, BoxError> {
+        let log = match tls {
+            Some(tls) => PostgresLog::connect_tls(url, tls, AUDIT_LOG_NAME)?,
+            None => PostgresLog::connect(url, AUDIT_LOG_NAME)?,
+        };
+        let writer = Arc::new(log.writer(WriterOptions::default())?);
+        Ok(Self::Postgres { log, writer })
+    }
+
+    /// A consistent view of the shared log as committed now, opened for
+    /// proofs and reads.
+    fn snapshot(log: &PostgresLog) -> Result<AuditLog<PostgresLogView>, BoxError> {
+        Ok(AuditLog::open(log.snapshot()?)?)
     }
 
     /// Where handlers and the authentication hook append.
     pub(crate) fn sink(&self) -> Arc<dyn AuditSink> {
         match self {
             Self::File(log) => log.clone(),
+            Self::Postgres { writer, .. } => writer.clone(),
         }
     }
 
@@ -151,6 +174,7 @@ impl AuditTrail {
     pub(crate) fn is_remote(&self) -> bool {
         match self {
             Self::File(_) => false,
+            Self::Postgres { .. } => true,
         }
     }
 
@@ -162,6 +186,11 @@ impl AuditTrail {
                 log.sync()?;
                 Ok((log.size(), log.root()))
             }
+            // Committed is durable.
+            Self::Postgres { log, .. } => {
+                let head = log.head()?;
+                Ok((head.size, head.root))
+            }
         }
     }
 
@@ -169,6 +198,7 @@ impl AuditTrail {
     pub(crate) fn size(&self) -> Result<u64, BoxError> {
         match self {
             Self::File(log) => Ok(log.lock().map_err(|_| "audit log lock poisoned")?.size()),
+            Self::Postgres { log, .. } => Ok(log.head()?.size),
         }
     }
 
@@ -177,6 +207,10 @@ impl AuditTrail {
         match self {
             Self::File(log) => {
                 let log = log.lock().map_err(|_| "audit log lock poisoned")?;
+                Ok((log.entry(index)?, log.inclusion_proof(index, size)?))
+            }
+            Self::Postgres { log, .. } => {
+                let log = Self::snapshot(log)?;
                 Ok((log.entry(index)?, log.inclusion_proof(index, size)?))
             }
         }
@@ -191,6 +225,9 @@ impl AuditTrail {
                 log.sync()?;
                 Ok(tresor::audit::verify_log(log.store(), None)?.size)
             }
+            Self::Postgres { log, .. } => {
+                Ok(tresor::audit::verify_log(&log.snapshot()?, None)?.size)
+            }
         }
     }
 
@@ -199,6 +236,12 @@ impl AuditTrail {
         match self {
             Self::File(log) => {
                 let log = log.lock().map_err(|_| "audit log lock poisoned")?;
+                (from..to)
+                    .map(|i| log.entry(i).map_err(Into::into))
+                    .collect()
+            }
+            Self::Postgres { log, .. } => {
+                let log = Self::snapshot(log)?;
                 (from..to)
                     .map(|i| log.entry(i).map_err(Into::into))
                     .collect()
