@@ -1,5 +1,6 @@
 //! A throwaway `redis-server` per test: from `TRESOR_REDIS_SERVER` or the
-//! `PATH`, on a free 127.0.0.1 port, killed on drop. Without one the tests
+//! `PATH`, on a free 127.0.0.1 port, in a temporary directory, as the
+//! unprivileged `redis` user when the tests run as root, killed on drop. Without one the tests
 //! print `skipped: …` and pass, unless `TRESOR_REQUIRE_SERVICES=1`.
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
@@ -34,8 +35,48 @@ fn required() -> bool {
     std::env::var("TRESOR_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
 }
 
+/// The `redis` account's uid and gid, when this process runs as root and
+/// the account exists (Debian's package makes it): the server then runs as
+/// that unprivileged user, never as root.
+fn unprivileged() -> Option<(u32, u32)> {
+    let id = |args: &[&str]| -> Option<u32> {
+        let out = Command::new("id").args(args).output().ok()?;
+        out.status.success().then_some(())?;
+        String::from_utf8(out.stdout).ok()?.trim().parse().ok()
+    };
+    if id(&["-u"])? != 0 {
+        return None;
+    }
+    Some((id(&["-u", "redis"])?, id(&["-g", "redis"])?))
+}
+
 fn spawn(program: &PathBuf, port: u16, dir: &tempfile::TempDir, tls: Option<&[String]>) -> Child {
-    let mut command = Command::new(program);
+    let mut command = match unprivileged() {
+        Some((uid, gid)) => {
+            // Its directory, and the files its arguments name (TLS keys),
+            // become the server's; `setpriv` execs, so the child is the
+            // server itself (signals and kills reach it).
+            let give = |path: &std::path::Path| {
+                std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
+            };
+            give(dir.path());
+            for entry in std::fs::read_dir(dir.path()).unwrap() {
+                give(&entry.unwrap().path());
+            }
+            for arg in tls.unwrap_or_default() {
+                let path = std::path::Path::new(arg);
+                if path.is_file() {
+                    give(path);
+                }
+            }
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid", &uid.to_string(), "--regid", &gid.to_string()])
+                .args(["--clear-groups", "--"])
+                .arg(program);
+            c
+        }
+        None => Command::new(program),
+    };
     match tls {
         None => command.args(["--port", &port.to_string()]),
         Some(args) => command
