@@ -15,7 +15,6 @@ use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tresor_audit::verify::LogVerifier;
@@ -25,87 +24,12 @@ use tresor_audit::{
 };
 use tresor_postgres::audit::{MAX_BATCH_ENTRIES, MAX_ENTRY_LEN};
 use tresor_postgres::{
-    AUDIT_SCHEMA_VERSION, Config, PoolOptions, PostgresLog, PostgresLogView, WriterOptions,
+    AUDIT_SCHEMA_VERSION, PoolOptions, PostgresLog, PostgresLogView, WriterOptions,
 };
 
-/// The admin configuration, or `None` (test skipped) when no server is set.
-fn admin() -> Option<Config> {
-    let Ok(url) = std::env::var("TRESOR_POSTGRES_URL") else {
-        if std::env::var("TRESOR_REQUIRE_SERVICES").as_deref() == Ok("1") {
-            panic!("TRESOR_POSTGRES_URL not set and TRESOR_REQUIRE_SERVICES=1");
-        }
-        eprintln!(
-            "skipped: TRESOR_POSTGRES_URL not set (a PostgreSQL on 127.0.0.1; see .ci/lib/postgres.sh)"
-        );
-        return None;
-    };
-    let config: Config = url.parse().expect("TRESOR_POSTGRES_URL parses");
-    for host in config.get_hosts() {
-        match host {
-            postgres::config::Host::Tcp(h) => {
-                assert!(
-                    h == "127.0.0.1" || h == "localhost",
-                    "tests connect only to loopback"
-                )
-            }
-            #[allow(unreachable_patterns)]
-            _ => panic!("tests connect only to 127.0.0.1"),
-        }
-    }
-    Some(config)
-}
+mod support;
 
-/// A fresh database, dropped (its connections closed) when this is.
-struct Db {
-    admin: Config,
-    name: String,
-    config: Config,
-}
-
-impl Db {
-    fn new(admin: &Config) -> Self {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "tresor_audit_{}_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .subsec_nanos()
-        );
-        let mut client = admin.connect(postgres::NoTls).unwrap();
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
-        let mut config = admin.clone();
-        config.dbname(&name);
-        Self {
-            admin: admin.clone(),
-            name,
-            config,
-        }
-    }
-
-    fn log(&self, name: &str) -> PostgresLog {
-        PostgresLog::from_config(self.config.clone(), PoolOptions::default(), name).unwrap()
-    }
-
-    fn client(&self) -> postgres::Client {
-        self.config.connect(postgres::NoTls).unwrap()
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        if let Ok(mut client) = self.admin.connect(postgres::NoTls) {
-            let _ = client.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
+use support::{Db, admin};
 
 fn record(writer: u32, seq: u64) -> AuditRecord {
     AuditRecord::builder()

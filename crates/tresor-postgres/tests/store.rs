@@ -5,58 +5,12 @@
 //! `TRESOR_REQUIRE_SERVICES=1`, which makes it fail.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use tresor_credentials::{CredentialStore, Error, store::conformance};
 use tresor_postgres::{Config, PoolOptions, PostgresStore, SCHEMA_VERSION};
 
-/// The admin configuration, or `None` (test skipped) when no server is set.
-fn admin() -> Option<Config> {
-    let Ok(url) = std::env::var("TRESOR_POSTGRES_URL") else {
-        if std::env::var("TRESOR_REQUIRE_SERVICES").as_deref() == Ok("1") {
-            panic!("TRESOR_POSTGRES_URL not set and TRESOR_REQUIRE_SERVICES=1");
-        }
-        eprintln!(
-            "skipped: TRESOR_POSTGRES_URL not set (a PostgreSQL on 127.0.0.1; see .ci/lib/postgres.sh)"
-        );
-        return None;
-    };
-    let config: Config = url.parse().expect("TRESOR_POSTGRES_URL parses");
-    for host in config.get_hosts() {
-        match host {
-            postgres::config::Host::Tcp(h) => {
-                assert!(
-                    h == "127.0.0.1" || h == "localhost",
-                    "tests connect only to loopback"
-                )
-            }
-            #[allow(unreachable_patterns)]
-            _ => panic!("tests connect only to 127.0.0.1"),
-        }
-    }
-    Some(config)
-}
+mod support;
 
-/// A fresh, empty database on the server; its configuration.
-fn fresh_db(admin: &Config) -> Config {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let name = format!(
-        "tresor_t_{}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos()
-    );
-    let mut client = admin.connect(postgres::NoTls).unwrap();
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    let mut config = admin.clone();
-    config.dbname(&name);
-    config
-}
+use support::{Db, admin};
 
 fn store(config: &Config) -> PostgresStore {
     PostgresStore::from_config(config.clone(), PoolOptions::default()).unwrap()
@@ -65,19 +19,27 @@ fn store(config: &Config) -> PostgresStore {
 #[test]
 fn conformance_suite() {
     let Some(admin) = admin() else { return };
-    conformance::run_all(|| store(&fresh_db(&admin)));
+    let dbs = std::sync::Mutex::new(Vec::new());
+    conformance::run_all(|| {
+        let db = Db::new(&admin);
+        let store = store(&db.config);
+        dbs.lock().unwrap().push(db);
+        store
+    });
 }
 
 #[test]
 fn eight_threads_race_one_update() {
     let Some(admin) = admin() else { return };
-    conformance::concurrent_updates(std::sync::Arc::new(store(&fresh_db(&admin))), 8, 10);
+    let db = Db::new(&admin);
+    conformance::concurrent_updates(std::sync::Arc::new(store(&db.config)), 8, 10);
 }
 
 #[test]
 fn migrations_fresh_idempotent_concurrent_and_newer_refused() {
     let Some(admin) = admin() else { return };
-    let db = fresh_db(&admin);
+    let fresh = Db::new(&admin);
+    let db = fresh.config.clone();
     // Four stores starting at once on an empty database: one migrates.
     let handles: Vec<_> = (0..4)
         .map(|_| {
@@ -138,7 +100,8 @@ fn a_server_that_is_not_there_is_an_outage() {
 #[test]
 fn a_store_may_be_dropped_inside_an_async_task() {
     let Some(admin) = admin() else { return };
-    let db = fresh_db(&admin);
+    let fresh = Db::new(&admin);
+    let db = fresh.config.clone();
     // Used (so the pool holds an open connection), then dropped where an
     // async server drops its state: on a thread driving async tasks. The
     // synchronous client's close would panic there; the store closes its
