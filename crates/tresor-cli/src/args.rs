@@ -566,7 +566,8 @@ pub(crate) struct StoreArgs {
     /// The credential store: an SQLite database file (only `client
     /// register` creates it), or a PostgreSQL database given as
     /// `postgres://user@host/db` (its tables are created or migrated on
-    /// first use; give `--pepper` with it).
+    /// first use; give `--pepper` with it; the password from PGPASSWORD
+    /// rather than the URL).
     #[arg(long, value_name = "PATH|URL")]
     pub(crate) store: PathBuf,
 }

@@ -1,5 +1,7 @@
-//! Audit logs in PostgreSQL for `tresor audit … --log postgres://…`
-//! (feature `postgres`), through [`tresor_postgres::PostgresLog`].
+//! PostgreSQL for `tresor audit … --log postgres://…` (through
+//! [`tresor_postgres::PostgresLog`]) and `tresor client … --store
+//! postgres://…` (through `tresor_postgres::PostgresStore`), feature
+//! `postgres`.
 //!
 //! The URL is never printed: it may hold a password. The password is best
 //! given in `PGPASSWORD` rather than in the URL, where other users of the
@@ -15,14 +17,14 @@ use crate::error::{CliError, Result};
 /// How long a command waits for the server before failing as unavailable.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Opens the log `name` in the database at `url`. A writer (`create`)
-/// applies the migrations and creates the log if needed; a reader changes
-/// nothing and fails if there is no such log.
-pub(crate) fn open(url: &str, name: &str, create: bool) -> Result<PostgresLog> {
+/// The connection settings of `url` for the command-line flag `flag`: the
+/// password from `PGPASSWORD` when the URL has none, a 10 s connect
+/// timeout unless the URL sets one, and a pool of two connections.
+pub(crate) fn config(url: &str, flag: &str) -> Result<(Config, PoolOptions)> {
     let mut config: Config = url.parse().map_err(|_| {
-        CliError::Usage(
-            "--log: not a valid PostgreSQL URL (postgres://USER@HOST:PORT/DB)".to_owned(),
-        )
+        CliError::Usage(format!(
+            "{flag}: not a valid PostgreSQL URL (postgres://USER@HOST:PORT/DB)"
+        ))
     })?;
     if config.get_password().is_none()
         && let Ok(password) = std::env::var("PGPASSWORD")
@@ -36,6 +38,14 @@ pub(crate) fn open(url: &str, name: &str, create: bool) -> Result<PostgresLog> {
         max_size: 2,
         checkout_timeout: TIMEOUT,
     };
+    Ok((config, options))
+}
+
+/// Opens the log `name` in the database at `url`. A writer (`create`)
+/// applies the migrations and creates the log if needed; a reader changes
+/// nothing and fails if there is no such log.
+pub(crate) fn open(url: &str, name: &str, create: bool) -> Result<PostgresLog> {
+    let (config, options) = config(url, "--log")?;
     let log = if create {
         PostgresLog::from_config(config, options, name)
     } else {

@@ -77,8 +77,11 @@ fn open_store(args: &StoreArgs, create: bool) -> Result<Arc<dyn CredentialStore>
 
 #[cfg(feature = "postgres")]
 fn open_postgres(url: &str) -> Result<Arc<dyn CredentialStore>> {
-    // The error never repeats the URL: it may hold a password.
-    Ok(Arc::new(tresor_postgres::PostgresStore::connect(url)?))
+    // The password may come from PGPASSWORD; errors never repeat the URL.
+    let (config, options) = crate::pglog::config(url, "--store")?;
+    Ok(Arc::new(tresor_postgres::PostgresStore::from_config(
+        config, options,
+    )?))
 }
 
 #[cfg(not(feature = "postgres"))]
