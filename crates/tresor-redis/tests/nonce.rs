@@ -1,4 +1,6 @@
-//! `RedisNonceStore` against a real redis-server.
+//! `RedisNonceStore` against a real redis-server: the `NonceStore`
+//! conformance suite (the same suite as the in-process
+//! `MemoryNonceStore`'s: the same semantics), then what is Redis's own.
 
 #![cfg(feature = "httpsig")]
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -6,11 +8,61 @@
 mod support;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use redis::Commands;
 use support::{RedisServer, now, sleep_until};
-use tresor_httpsig::{Error, NonceStore};
+use tresor_httpsig::nonce::conformance;
+use tresor_httpsig::{Error, MemoryNonceStore, NonceStore};
 use tresor_redis::RedisNonceStore;
+
+#[test]
+fn redis_store_passes_the_conformance_suite() {
+    let Some(server) = RedisServer::start("redis_store_passes_the_conformance_suite") else {
+        return;
+    };
+    let store = RedisNonceStore::connect(&server.url()).unwrap();
+    conformance::run_all(&store);
+    // Again, on the same server: the suite's key ids are fresh every time.
+    conformance::run_all(&store);
+    // Two API servers (two connections, the calls alternating between
+    // them) are one store.
+    let other = RedisNonceStore::connect(&server.url()).unwrap();
+    conformance::run_all(&Alternating([store, other], AtomicUsize::new(0)));
+}
+
+/// Each call on the next of two stores.
+struct Alternating([RedisNonceStore; 2], AtomicUsize);
+
+impl NonceStore for Alternating {
+    fn check_and_remember(
+        &self,
+        key_id: &str,
+        nonce: &str,
+        expires_at: i64,
+    ) -> tresor_httpsig::Result<()> {
+        let [a, b] = &self.0;
+        let store = if self.1.fetch_add(1, Ordering::Relaxed) % 2 == 0 { a } else { b };
+        store.check_and_remember(key_id, nonce, expires_at)
+    }
+}
+
+#[test]
+fn redis_store_key_share() {
+    let Some(server) = RedisServer::start("redis_store_key_share") else {
+        return;
+    };
+    let store = RedisNonceStore::connect(&server.url()).unwrap();
+    for share in [0, 1, 3] {
+        conformance::key_share(&store.clone().per_key_limit(share), share);
+    }
+}
+
+#[test]
+fn the_in_process_store_passes_the_same_suite() {
+    conformance::run_all(&MemoryNonceStore::new(10_000));
+    conformance::key_share(&MemoryNonceStore::new(1_000).per_key_limit(3), 3);
+}
 
 #[test]
 fn replay_is_refused_and_key_ids_are_independent() {
