@@ -50,7 +50,9 @@
 //! lower-case hex SHA-256 of the UTF-8 string (rate limits: see
 //! [below](#rate-limits)):
 //!
-//! - `PREFIX{H(key id)}:H(nonce)`: the string `1`, `EXAT expires + 1`;
+//! - `PREFIX{H(key id)}:H(nonce)`: the string `1`, `EXAT expires + 1`
+//!   (at most `EXAT 2^53 - 1`: a later expiry, up to `i64::MAX`, is
+//!   remembered until then, some 285 million years);
 //! - `PREFIX{H(key id)}:index`: a sorted set of `H(nonce)` scored by the
 //!   same expiry second, which counts the key's live entries; it expires
 //!   with its last entry.

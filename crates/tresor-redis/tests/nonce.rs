@@ -59,6 +59,34 @@ fn redis_store_key_share() {
 }
 
 #[test]
+fn a_nonce_nothing_bounds_in_time_is_remembered_not_unavailable() {
+    let Some(server) =
+        RedisServer::start("a_nonce_nothing_bounds_in_time_is_remembered_not_unavailable")
+    else {
+        return;
+    };
+    // The verifier passes i64::MAX for a signature without `expires` or
+    // `created` (a nonce the policy does not require); Redis used to
+    // answer every such call with an error (Lua rounds the expiry to a
+    // float `SET ... EXAT` refuses): 503 where the in-process store
+    // accepts. Now it is remembered until 2^53 - 1, as any expiry past it.
+    let store = RedisNonceStore::connect(&server.url()).unwrap();
+    for (nonce, exp) in [("max", i64::MAX), ("2^62", 1 << 62), ("2^53", 1 << 53)] {
+        store.check_and_remember("k", nonce, exp).unwrap();
+        assert_eq!(
+            store.check_and_remember("k", nonce, exp),
+            Err(Error::ReplayedNonce)
+        );
+    }
+    let mut client = server.client();
+    let keys: Vec<String> = client.keys("tresor:nonce:*").unwrap();
+    for key in keys {
+        let at: i64 = redis::cmd("EXPIRETIME").arg(&key).query(&mut client).unwrap();
+        assert_eq!(at, (1 << 53) - 1, "{key}");
+    }
+}
+
+#[test]
 fn the_in_process_store_passes_the_same_suite() {
     conformance::run_all(&MemoryNonceStore::new(10_000));
     conformance::key_share(&MemoryNonceStore::new(1_000).per_key_limit(3), 3);

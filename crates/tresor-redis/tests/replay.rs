@@ -60,6 +60,21 @@ fn redis_cache_client_quota() {
 }
 
 #[test]
+fn a_far_expiry_is_remembered_not_an_error() {
+    let Some(server) = RedisServer::start("a_far_expiry_is_remembered_not_an_error") else {
+        return;
+    };
+    // Lua used to round such expiries to a float `SET ... EXAT` refuses:
+    // an error where the in-process cache records the jti.
+    let cache = RedisReplayCache::connect(&server.url()).unwrap();
+    let client = id("clientA");
+    for (jti, exp) in [("max", i64::MAX), ("2^62", 1 << 62)] {
+        assert!(cache.check_and_record(&client, jti, exp, now()).unwrap());
+        assert!(!cache.check_and_record(&client, jti, exp, now()).unwrap());
+    }
+}
+
+#[test]
 fn the_in_process_cache_passes_the_same_suite() {
     conformance::run_all(&MemoryReplayCache::default());
     conformance::client_quota(&MemoryReplayCache::new(1_000).with_per_client_quota(3), 3);
