@@ -21,6 +21,11 @@
 //! - **Remembered through the expiry, inclusive.** An entry whose
 //!   signature or assertion expires at second `T` is kept until Redis's
 //!   clock reaches `T + 1`.
+//! - **The behaviour of the in-process stores.** `RedisNonceStore` and
+//!   `RedisReplayCache` pass the suites every store must pass,
+//!   `tresor_httpsig::nonce::conformance` and
+//!   `tresor_credentials::assertion::conformance`, in this crate's tests,
+//!   as `MemoryNonceStore` and `MemoryReplayCache` do.
 //! - **Fail closed.** A Redis that is down, slow (each call is bounded by
 //!   a timeout, default 250 ms) or refusing writes makes the check fail
 //!   as an outage of the store (503), never accept, never blame the

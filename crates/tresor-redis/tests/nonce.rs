@@ -42,7 +42,11 @@ impl NonceStore for Alternating {
         expires_at: i64,
     ) -> tresor_httpsig::Result<()> {
         let [a, b] = &self.0;
-        let store = if self.1.fetch_add(1, Ordering::Relaxed) % 2 == 0 { a } else { b };
+        let store = if self.1.fetch_add(1, Ordering::Relaxed) % 2 == 0 {
+            a
+        } else {
+            b
+        };
         store.check_and_remember(key_id, nonce, expires_at)
     }
 }
@@ -81,7 +85,10 @@ fn a_nonce_nothing_bounds_in_time_is_remembered_not_unavailable() {
     let mut client = server.client();
     let keys: Vec<String> = client.keys("tresor:nonce:*").unwrap();
     for key in keys {
-        let at: i64 = redis::cmd("EXPIRETIME").arg(&key).query(&mut client).unwrap();
+        let at: i64 = redis::cmd("EXPIRETIME")
+            .arg(&key)
+            .query(&mut client)
+            .unwrap();
         assert_eq!(at, (1 << 53) - 1, "{key}");
     }
 }

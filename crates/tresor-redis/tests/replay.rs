@@ -9,8 +9,8 @@ mod support;
 
 use std::sync::Arc;
 
-use support::{RedisServer, now, sleep_until};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use support::{RedisServer, now, sleep_until};
 
 use tresor_credentials::assertion::{MemoryReplayCache, ReplayCache, conformance};
 use tresor_credentials::client::ClientId;
@@ -43,7 +43,11 @@ impl ReplayCache for Alternating {
         now: i64,
     ) -> tresor_credentials::Result<bool> {
         let [a, b] = &self.0;
-        let cache = if self.1.fetch_add(1, Ordering::Relaxed) % 2 == 0 { a } else { b };
+        let cache = if self.1.fetch_add(1, Ordering::Relaxed) % 2 == 0 {
+            a
+        } else {
+            b
+        };
         cache.check_and_record(client_id, jti, expires, now)
     }
 }

@@ -179,10 +179,22 @@ pub fn past_expiry_is_not_a_replay(cache: &dyn ReplayCache) {
     let client = fresh_client();
     let past = now() - 10;
     recorded(cache, &client, "old", past, "an expiry already passed");
-    recorded(cache, &client, "old", past, "an expiry already passed, again");
+    recorded(
+        cache,
+        &client,
+        "old",
+        past,
+        "an expiry already passed, again",
+    );
     recorded(cache, &client, "old", now() - 1, "the second before now");
     let exp = now() + LIVE;
-    recorded(cache, &client, "old", exp, "after uses with expiries passed");
+    recorded(
+        cache,
+        &client,
+        "old",
+        exp,
+        "after uses with expiries passed",
+    );
     replayed(cache, &client, "old", exp, "then live");
 }
 
@@ -233,7 +245,13 @@ pub fn extreme_expiries(cache: &dyn ReplayCache) {
     for past in [i64::MIN, i64::MIN + 1, -1, 0] {
         recorded(cache, &client, "past", past, "an expiry far in the past");
     }
-    recorded(cache, &client, "past", now() + LIVE, "after far past expiries");
+    recorded(
+        cache,
+        &client,
+        "past",
+        now() + LIVE,
+        "after far past expiries",
+    );
     for (jti, exp) in [
         ("year", now() + 366 * 86_400),
         ("2^53", 1 << 53),
@@ -321,7 +339,13 @@ pub fn expiry_is_inclusive(cache: &dyn ReplayCache) {
     }
     let s = now();
     recorded(cache, &client, "this-second", s, "an expiry of this second");
-    recorded(cache, &client, "next-second", s + 1, "an expiry of the next second");
+    recorded(
+        cache,
+        &client,
+        "next-second",
+        s + 1,
+        "an expiry of the next second",
+    );
     let answer = call(cache, &client, "this-second", s);
     // Only conclusive if the second has not passed meanwhile.
     if now() == s {

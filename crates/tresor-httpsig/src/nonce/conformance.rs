@@ -239,18 +239,36 @@ pub fn hostile_inputs(store: &dyn NonceStore) {
         accepted(store, &base, value, exp, "a hostile nonce");
     }
     for value in &values {
-        accepted(store, &format!("{base}{value}"), "n", exp, "a hostile key id");
+        accepted(
+            store,
+            &format!("{base}{value}"),
+            "n",
+            exp,
+            "a hostile key id",
+        );
     }
     for value in &values {
         replayed(store, &base, value, exp, "a hostile nonce");
-        replayed(store, &format!("{base}{value}"), "n", exp, "a hostile key id");
+        replayed(
+            store,
+            &format!("{base}{value}"),
+            "n",
+            exp,
+            "a hostile key id",
+        );
     }
     // A key id that is entirely hostile cannot be made unique per run:
     // new or already seen (by an earlier run), but seen after one call.
     let short = now() + 60;
     for key in ["", "\0", "é€😀"] {
         let nonce = fresh_key_id("hostile-nonce");
-        accepted(store, key, &nonce, short, "a fresh nonce under a hostile key id");
+        accepted(
+            store,
+            key,
+            &nonce,
+            short,
+            "a fresh nonce under a hostile key id",
+        );
         replayed(store, key, &nonce, short, "a hostile key id");
         let first = store.check_and_remember(key, "", short);
         assert!(
@@ -258,7 +276,13 @@ pub fn hostile_inputs(store: &dyn NonceStore) {
             "conformance: {}: an answer, got {first:?}",
             shown(key, "")
         );
-        replayed(store, key, "", short, "an empty nonce under a hostile key id");
+        replayed(
+            store,
+            key,
+            "",
+            short,
+            "an empty nonce under a hostile key id",
+        );
     }
     // Long values: remembered, or refused cleanly.
     let long = format!("{base}{}", "x".repeat(64 * 1024));
@@ -384,7 +408,13 @@ pub fn expiry_is_inclusive(store: &dyn NonceStore) {
     }
     let s = now();
     accepted(store, &key, "this-second", s, "an expiry of this second");
-    accepted(store, &key, "next-second", s + 1, "an expiry of the next second");
+    accepted(
+        store,
+        &key,
+        "next-second",
+        s + 1,
+        "an expiry of the next second",
+    );
     let answer = store.check_and_remember(&key, "this-second", s);
     // Only conclusive if the second has not passed meanwhile.
     if now() == s {
