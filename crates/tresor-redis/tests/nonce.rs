@@ -42,7 +42,7 @@ impl NonceStore for Alternating {
         expires_at: i64,
     ) -> tresor_httpsig::Result<()> {
         let [a, b] = &self.0;
-        let store = if self.1.fetch_add(1, Ordering::Relaxed) % 2 == 0 {
+        let store = if self.1.fetch_add(1, Ordering::Relaxed).is_multiple_of(2) {
             a
         } else {
             b

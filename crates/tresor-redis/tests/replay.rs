@@ -43,7 +43,7 @@ impl ReplayCache for Alternating {
         now: i64,
     ) -> tresor_credentials::Result<bool> {
         let [a, b] = &self.0;
-        let cache = if self.1.fetch_add(1, Ordering::Relaxed) % 2 == 0 {
+        let cache = if self.1.fetch_add(1, Ordering::Relaxed).is_multiple_of(2) {
             a
         } else {
             b
