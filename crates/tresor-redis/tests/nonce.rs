@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use redis::Commands;
 use support::{RedisServer, now, sleep_until};
 use tresor_httpsig::nonce::conformance;
-use tresor_httpsig::{Error, MemoryNonceStore, NonceStore};
+use tresor_httpsig::{
+    Error, HmacKey, KeyMap, MemoryNonceStore, NonceStore, Policy, Signer, Verifier,
+};
 use tresor_redis::RedisNonceStore;
 
 #[test]
@@ -90,6 +92,41 @@ fn a_nonce_nothing_bounds_in_time_is_remembered_not_unavailable() {
             .query(&mut client)
             .unwrap();
         assert_eq!(at, (1 << 53) - 1, "{key}");
+    }
+}
+
+#[test]
+fn a_verifier_without_a_time_bound_accepts_once_then_refuses_a_replay() {
+    let Some(server) =
+        RedisServer::start("a_verifier_without_a_time_bound_accepts_once_then_refuses_a_replay")
+    else {
+        return;
+    };
+    // No maximum age and no `expires`: nothing bounds the signature, so
+    // the verifier remembers its nonce until i64::MAX. It used to be 503
+    // (Unavailable) with Redis, where the in-process store accepts.
+    let key = Arc::new(HmacKey::new(b"a shared secret of 32 bytes, ok!").unwrap());
+    let mut keys = KeyMap::new();
+    keys.insert("client-1", key.clone());
+    let policy = Policy::new().max_age(None);
+    let stores: [Arc<dyn NonceStore>; 2] = [
+        Arc::new(RedisNonceStore::connect(&server.url()).unwrap()),
+        Arc::new(MemoryNonceStore::new(100)),
+    ];
+    for store in stores {
+        let verifier = Verifier::new(Arc::new(keys.clone()), policy.clone()).nonce_store(store);
+        let mut request = http::Request::get("https://api.example/balance")
+            .body(Vec::<u8>::new())
+            .unwrap();
+        Signer::new(key.clone(), "client-1")
+            .random_nonce()
+            .sign_request(&mut request)
+            .unwrap();
+        verifier.verify_request(&request).unwrap();
+        assert_eq!(
+            verifier.verify_request(&request).map(|_| ()),
+            Err(Error::ReplayedNonce)
+        );
     }
 }
 
