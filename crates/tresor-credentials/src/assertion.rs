@@ -59,6 +59,9 @@ use crate::jwt::{self, JwsError};
 use crate::keys::{ClientPublicKey, Unusable, check_usable};
 use crate::registry::{Attempt, AuthMethod, AuthenticatedClient, Details, Registry};
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
 /// The `client_assertion_type` of a JWT client assertion (RFC 7523
 /// section 2.2).
 pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -106,6 +109,11 @@ pub trait ReplayCache: Send + Sync {
     /// and remembering share one bound and no second is left in which a
     /// captured assertion could be replayed. (A store with exclusive
     /// expiry, such as Redis `PX`, must be given one second more.)
+    ///
+    /// A replay is `false` whatever `expires` it presents; a `jti` whose
+    /// `expires` has already passed is recorded (`true`) and need not be
+    /// remembered. `conformance` (feature `conformance`) is the suite
+    /// every cache must pass.
     fn check_and_record(
         &self,
         client_id: &ClientId,

@@ -241,8 +241,9 @@
 //!   `client_secret_basic`/`client_secret_post`).
 //! - `http` (default): `TokenEndpoint::handle_http` for `http::Request`.
 //! - `conformance`: the suites every [`CredentialStore`]
-//!   (`store::conformance`) and every [`RateLimitStore`]
-//!   (`ratelimit::conformance`) must pass, as public test functions.
+//!   (`store::conformance`), every [`RateLimitStore`]
+//!   (`ratelimit::conformance`) and, with `httpsig`, every `ReplayCache`
+//!   (`assertion::conformance`) must pass, as public test functions.
 //!
 //! # What the crate root exports
 //!
@@ -303,8 +304,9 @@
 //!   [`RateLimitStore`] (GCRA; `ratelimit::conformance`, feature
 //!   `conformance`, is the suite every store must pass).
 //! - `keys` (feature `httpsig`): public keys, proof of possession, states.
-//! - `assertion` (feature `httpsig`): `private_key_jwt`, the replay cache,
-//!   and the client's side, `AssertionSigner`.
+//! - `assertion` (feature `httpsig`): `private_key_jwt`, the replay cache
+//!   (`assertion::conformance`, feature `conformance`, is the suite every
+//!   cache must pass), and the client's side, `AssertionSigner`.
 //! - [`jwt`]: strict compact JWS parsing and the accepted algorithms.
 //! - [`token`]: RFC 9068 access tokens.
 //! - [`endpoint`]: the token endpoint.

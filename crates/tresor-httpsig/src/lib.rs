@@ -145,6 +145,9 @@
 //!
 //! - `tower`: `tower::VerifyLayer` and `tower::SignLayer` (module
 //!   `tower`, with an axum example).
+//! - `conformance`: `nonce::conformance`, the suite every [`NonceStore`]
+//!   must pass ([`MemoryNonceStore`] and `tresor_redis::RedisNonceStore`
+//!   do), as public test functions to run against a store of your own.
 //!
 //! # Standards
 //!

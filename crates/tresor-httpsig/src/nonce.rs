@@ -6,6 +6,9 @@ use std::sync::{Arc, Mutex};
 use crate::error::{Error, Result};
 use tresor_types::{Clock, SystemClock};
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
 /// Remembers `(key id, nonce)` pairs so a signature cannot be replayed.
 ///
 /// The verifier calls it last, only after the signature verified, so a
@@ -23,6 +26,19 @@ pub trait NonceStore: Send + Sync {
     /// Atomically checks that `nonce` has not been seen for `key_id` and
     /// remembers it until `expires_at` (UNIX seconds):
     /// [`Error::ReplayedNonce`] if it was seen and has not expired.
+    ///
+    /// "Until" is **inclusive**: an entry is live while
+    /// `now <= expires_at` and may be forgotten only once
+    /// `now > expires_at` (a store with exclusive expiry, such as Redis
+    /// `EXAT`, must be given one second more). A replay is refused
+    /// whatever `expires_at` it presents; a nonce whose `expires_at` has
+    /// already passed is accepted and need not be remembered (the
+    /// verifier refuses its signature anyway). Key ids and nonces are
+    /// arbitrary strings compared exactly: `(key_id, nonce)` pairs are
+    /// distinct whenever either part differs.
+    ///
+    /// `conformance` (feature `conformance`) is the suite every store
+    /// must pass.
     /// A store that cannot remember the nonce must fail (not accept it):
     /// a store that is down (a lost connection, a timeout, a poisoned lock)
     /// fails with [`Error::Unavailable`] (never `ReplayedNonce`, which

@@ -69,6 +69,16 @@ redis.call('EXPIREAT', KEYS[2], tonumber(last[2]))
 return 1
 ";
 
+/// The latest `forget_at` passed to the script: `2^53 - 1`, the largest
+/// integer a Lua number (a double) holds exactly, and below the largest
+/// `EXAT` Redis takes (`i64::MAX / 1000`). Later expiries (up to
+/// `i64::MAX`, which the HTTP-signature verifier passes for a signature
+/// that nothing bounds in time) are remembered until then: some 285
+/// million years, forever in practice. Passed as they are, Lua would
+/// round them to a float that `SET ... EXAT` refuses, and the store would
+/// fail every such call as unavailable.
+pub(crate) const MAX_FORGET_AT: i64 = (1 << 53) - 1;
+
 /// What the script answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
@@ -77,7 +87,8 @@ pub(crate) enum Verdict {
     ShareUsed,
 }
 
-/// Runs [`CHECK_AND_RECORD`] for `(owner, value)` on `connection`.
+/// Runs [`CHECK_AND_RECORD`] for `(owner, value)` on `connection`, with
+/// `forget_at` at most [`MAX_FORGET_AT`].
 pub(crate) fn check_and_record(
     connection: &crate::RedisConnection,
     script: &redis::Script,
@@ -87,6 +98,7 @@ pub(crate) fn check_and_record(
     share: usize,
 ) -> Result<Verdict, crate::connection::CallError> {
     let (entry, index, member) = keys(prefix, owner, value);
+    let forget_at = forget_at.min(MAX_FORGET_AT);
     let answer: i64 = connection.run(|mut manager| async move {
         let answer: i64 = script
             .key(entry)

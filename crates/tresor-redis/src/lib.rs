@@ -21,6 +21,11 @@
 //! - **Remembered through the expiry, inclusive.** An entry whose
 //!   signature or assertion expires at second `T` is kept until Redis's
 //!   clock reaches `T + 1`.
+//! - **The behaviour of the in-process stores.** `RedisNonceStore` and
+//!   `RedisReplayCache` pass the suites every store must pass,
+//!   `tresor_httpsig::nonce::conformance` and
+//!   `tresor_credentials::assertion::conformance`, in this crate's tests,
+//!   as `MemoryNonceStore` and `MemoryReplayCache` do.
 //! - **Fail closed.** A Redis that is down, slow (each call is bounded by
 //!   a timeout, default 250 ms) or refusing writes makes the check fail
 //!   as an outage of the store (503), never accept, never blame the
@@ -50,7 +55,9 @@
 //! lower-case hex SHA-256 of the UTF-8 string (rate limits: see
 //! [below](#rate-limits)):
 //!
-//! - `PREFIX{H(key id)}:H(nonce)`: the string `1`, `EXAT expires + 1`;
+//! - `PREFIX{H(key id)}:H(nonce)`: the string `1`, `EXAT expires + 1`
+//!   (at most `EXAT 2^53 - 1`: a later expiry, up to `i64::MAX`, is
+//!   remembered until then, some 285 million years);
 //! - `PREFIX{H(key id)}:index`: a sorted set of `H(nonce)` scored by the
 //!   same expiry second, which counts the key's live entries; it expires
 //!   with its last entry.

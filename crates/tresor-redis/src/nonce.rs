@@ -22,9 +22,13 @@ pub const DEFAULT_NONCE_KEY_LIMIT: usize = 100_000;
 /// [`DEFAULT_NONCE_KEY_LIMIT`]) of live nonces, the entry is set to expire
 /// at `expires_at + 1` (Redis forgets a key at its expiry second; the
 /// nonce must be remembered through `expires_at`, inclusive, as
-/// [`tresor_httpsig::MemoryNonceStore`] does); else
-/// [`Error::LimitExceeded`] for that key id only. Key ids and nonces are
-/// hashed (SHA-256) into the keys, see the crate's documentation.
+/// [`tresor_httpsig::MemoryNonceStore`] does; an `expires_at` from
+/// `2^53 - 1` up to `i64::MAX`, which the verifier passes for a signature
+/// that nothing bounds in time, is remembered until the second `2^53 - 1`,
+/// forever in practice); else [`Error::LimitExceeded`] for that key id
+/// only. Key ids and nonces are hashed (SHA-256) into the keys, see the
+/// crate's documentation. It passes the suite every store must pass,
+/// `tresor_httpsig::nonce::conformance`, as the in-process store does.
 ///
 /// Any failure of Redis (a lost connection, a timeout, an error answer
 /// such as `OOM` under `maxmemory`) is [`Error::Unavailable`] with

@@ -24,8 +24,12 @@ pub const DEFAULT_REPLAY_CLIENT_QUOTA: usize = 1_000;
 /// [`DEFAULT_REPLAY_CLIENT_QUOTA`]) of live `jti`s, the entry is set to
 /// expire at `expires + 1` and the answer is `true`. The trait's `expires`
 /// is inclusive (live while `now <= expires`) and Redis's expiry
-/// exclusive, hence the second more. What expired is decided by the Redis
-/// server's clock (`now` is not used), so every API server agrees.
+/// exclusive, hence the second more (and at most `2^53 - 1`: a later
+/// `expires` is remembered until then, forever in practice). What expired
+/// is decided by the Redis server's clock (`now` is not used), so every
+/// API server agrees. It passes the suite every cache must pass,
+/// `tresor_credentials::assertion::conformance`, as the in-process cache
+/// does.
 ///
 /// A client at its quota, and any failure of Redis (a lost connection, a
 /// timeout, an error answer), is [`Error::Storage`] (whose

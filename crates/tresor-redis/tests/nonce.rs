@@ -1,4 +1,6 @@
-//! `RedisNonceStore` against a real redis-server.
+//! `RedisNonceStore` against a real redis-server: the `NonceStore`
+//! conformance suite (the same suite as the in-process
+//! `MemoryNonceStore`'s: the same semantics), then what is Redis's own.
 
 #![cfg(feature = "httpsig")]
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -6,11 +8,133 @@
 mod support;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use redis::Commands;
 use support::{RedisServer, now, sleep_until};
-use tresor_httpsig::{Error, NonceStore};
+use tresor_httpsig::nonce::conformance;
+use tresor_httpsig::{
+    Error, HmacKey, KeyMap, MemoryNonceStore, NonceStore, Policy, Signer, Verifier,
+};
 use tresor_redis::RedisNonceStore;
+
+#[test]
+fn redis_store_passes_the_conformance_suite() {
+    let Some(server) = RedisServer::start("redis_store_passes_the_conformance_suite") else {
+        return;
+    };
+    let store = RedisNonceStore::connect(&server.url()).unwrap();
+    conformance::run_all(&store);
+    // Again, on the same server: the suite's key ids are fresh every time.
+    conformance::run_all(&store);
+    // Two API servers (two connections, the calls alternating between
+    // them) are one store.
+    let other = RedisNonceStore::connect(&server.url()).unwrap();
+    conformance::run_all(&Alternating([store, other], AtomicUsize::new(0)));
+}
+
+/// Each call on the next of two stores.
+struct Alternating([RedisNonceStore; 2], AtomicUsize);
+
+impl NonceStore for Alternating {
+    fn check_and_remember(
+        &self,
+        key_id: &str,
+        nonce: &str,
+        expires_at: i64,
+    ) -> tresor_httpsig::Result<()> {
+        let [a, b] = &self.0;
+        let store = if self.1.fetch_add(1, Ordering::Relaxed).is_multiple_of(2) {
+            a
+        } else {
+            b
+        };
+        store.check_and_remember(key_id, nonce, expires_at)
+    }
+}
+
+#[test]
+fn redis_store_key_share() {
+    let Some(server) = RedisServer::start("redis_store_key_share") else {
+        return;
+    };
+    let store = RedisNonceStore::connect(&server.url()).unwrap();
+    for share in [0, 1, 3] {
+        conformance::key_share(&store.clone().per_key_limit(share), share);
+    }
+}
+
+#[test]
+fn a_nonce_nothing_bounds_in_time_is_remembered_not_unavailable() {
+    let Some(server) =
+        RedisServer::start("a_nonce_nothing_bounds_in_time_is_remembered_not_unavailable")
+    else {
+        return;
+    };
+    // The verifier passes i64::MAX for a signature without `expires` or
+    // `created` (a nonce the policy does not require); Redis used to
+    // answer every such call with an error (Lua rounds the expiry to a
+    // float `SET ... EXAT` refuses): 503 where the in-process store
+    // accepts. Now it is remembered until 2^53 - 1, as any expiry past it.
+    let store = RedisNonceStore::connect(&server.url()).unwrap();
+    for (nonce, exp) in [("max", i64::MAX), ("2^62", 1 << 62), ("2^53", 1 << 53)] {
+        store.check_and_remember("k", nonce, exp).unwrap();
+        assert_eq!(
+            store.check_and_remember("k", nonce, exp),
+            Err(Error::ReplayedNonce)
+        );
+    }
+    let mut client = server.client();
+    let keys: Vec<String> = client.keys("tresor:nonce:*").unwrap();
+    for key in keys {
+        let at: i64 = redis::cmd("EXPIRETIME")
+            .arg(&key)
+            .query(&mut client)
+            .unwrap();
+        assert_eq!(at, (1 << 53) - 1, "{key}");
+    }
+}
+
+#[test]
+fn a_verifier_without_a_time_bound_accepts_once_then_refuses_a_replay() {
+    let Some(server) =
+        RedisServer::start("a_verifier_without_a_time_bound_accepts_once_then_refuses_a_replay")
+    else {
+        return;
+    };
+    // No maximum age and no `expires`: nothing bounds the signature, so
+    // the verifier remembers its nonce until i64::MAX. It used to be 503
+    // (Unavailable) with Redis, where the in-process store accepts.
+    let key = Arc::new(HmacKey::new(b"a shared secret of 32 bytes, ok!").unwrap());
+    let mut keys = KeyMap::new();
+    keys.insert("client-1", key.clone());
+    let policy = Policy::new().max_age(None);
+    let stores: [Arc<dyn NonceStore>; 2] = [
+        Arc::new(RedisNonceStore::connect(&server.url()).unwrap()),
+        Arc::new(MemoryNonceStore::new(100)),
+    ];
+    for store in stores {
+        let verifier = Verifier::new(Arc::new(keys.clone()), policy.clone()).nonce_store(store);
+        let mut request = http::Request::get("https://api.example/balance")
+            .body(Vec::<u8>::new())
+            .unwrap();
+        Signer::new(key.clone(), "client-1")
+            .random_nonce()
+            .sign_request(&mut request)
+            .unwrap();
+        verifier.verify_request(&request).unwrap();
+        assert_eq!(
+            verifier.verify_request(&request).map(|_| ()),
+            Err(Error::ReplayedNonce)
+        );
+    }
+}
+
+#[test]
+fn the_in_process_store_passes_the_same_suite() {
+    conformance::run_all(&MemoryNonceStore::new(10_000));
+    conformance::key_share(&MemoryNonceStore::new(1_000).per_key_limit(3), 3);
+}
 
 #[test]
 fn replay_is_refused_and_key_ids_are_independent() {
