@@ -108,7 +108,16 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("bank_api: {e}");
+            // The error and its causes ("credential store failure: …"):
+            // library errors keep secrets and connection strings out.
+            let mut line = e.to_string();
+            let mut cause = e.source();
+            while let Some(c) = cause {
+                line.push_str(": ");
+                line.push_str(&c.to_string());
+                cause = c.source();
+            }
+            eprintln!("bank_api: {line}");
             ExitCode::FAILURE
         }
     }

@@ -298,7 +298,21 @@ fn prepare(options: &Options) -> Result<Prepared, BoxError> {
         // The secret was shown once and never stored: a new run rotates it
         // (the previous one stays valid for a minute) to show it again.
         let id = ClientId::parse(&clients.demo)?;
-        let (_, secret) = registry.rotate_secret(&id, Duration::from_secs(60))?;
+        let rotated = match registry.rotate_secret(&id, Duration::from_secs(60)) {
+            // A run within the last minute left its secret in its grace
+            // period: end that one now (its run is over, or it is another
+            // instance that has already used it), then rotate.
+            Err(tresor::credentials::Error::TooManyActiveSecrets { .. }) => {
+                if let Some(record) = registry.get(&id)? {
+                    for old in record.secrets.iter().filter(|s| s.expires.is_some()) {
+                        registry.revoke_secret(&id, &old.id)?;
+                    }
+                }
+                registry.rotate_secret(&id, Duration::from_secs(60))
+            }
+            other => other,
+        };
+        let (_, secret) = rotated?;
         (clients, Zeroizing::new(secret.expose_secret().to_owned()))
     } else {
         let scopes: Vec<&str> = SCOPES.to_vec();
