@@ -11,98 +11,23 @@
 mod common;
 
 use std::process::Output;
-use std::sync::atomic::{AtomicU64, Ordering};
 
+use common::postgres::Db;
 use common::{Sandbox, failure};
 use serde_json::Value;
-
-/// The server's URL, or `None` (test skipped) when none is set.
-fn server(test: &str) -> Option<String> {
-    let Ok(url) = std::env::var("TRESOR_POSTGRES_URL") else {
-        assert!(
-            std::env::var("TRESOR_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "{test}: TRESOR_POSTGRES_URL not set and TRESOR_REQUIRE_SERVICES=1"
-        );
-        eprintln!(
-            "skipped {test}: TRESOR_POSTGRES_URL not set (a PostgreSQL on 127.0.0.1; see .ci/lib/postgres.sh)"
-        );
-        return None;
-    };
-    let config: postgres::Config = url.parse().expect("TRESOR_POSTGRES_URL parses");
-    for host in config.get_hosts() {
-        match host {
-            postgres::config::Host::Tcp(h) => {
-                assert!(h == "127.0.0.1" || h == "localhost", "loopback only");
-            }
-            #[allow(unreachable_patterns)]
-            _ => panic!("tests connect only to 127.0.0.1"),
-        }
-    }
-    Some(url)
-}
-
-/// A fresh database on the server, dropped when the value is.
-struct Database {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl Database {
-    fn create(admin: &str) -> Self {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "tresor_cli_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut client = postgres::Client::connect(admin, postgres::NoTls).unwrap();
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap();
-        let (base, _) = admin.rsplit_once('/').unwrap();
-        assert!(!admin.contains('?'), "a URL without parameters");
-        Self {
-            admin: admin.to_owned(),
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
-            let _ = client.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
-
-fn ok(dir: &Sandbox, args: &[&str], stdin: Option<&[u8]>) -> String {
-    let out = dir.run_with(args, stdin);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap()
 }
 
-fn authenticate(dir: &Sandbox, url: &str, pepper: &str, id: &str, secret: &str) -> Output {
-    dir.run_with(
+fn authenticate(dir: &Sandbox, db: &Db, pepper: &str, id: &str, secret: &str) -> Output {
+    db.run(
+        dir,
         &[
             "client",
             "authenticate",
             "--store",
-            url,
+            &db.url,
             "--pepper",
             pepper,
             "--client-id",
@@ -114,15 +39,12 @@ fn authenticate(dir: &Sandbox, url: &str, pepper: &str, id: &str, secret: &str) 
 
 #[test]
 fn register_authenticate_rotate_and_list_in_postgres() {
-    let Some(admin) = server("register_authenticate_rotate_and_list_in_postgres") else {
-        return;
-    };
-    let db = Database::create(&admin);
+    let Some(db) = Db::new() else { return };
     let dir = Sandbox::new();
     let pepper = dir.path("pepper.key");
     let pepper = pepper.to_str().unwrap();
     let register = |name: &str| {
-        json(&ok(
+        json(&db.ok(
             &dir,
             &[
                 "client",
@@ -144,7 +66,7 @@ fn register_authenticate_rotate_and_list_in_postgres() {
     let id = first["client_id"].as_str().unwrap();
     let secret = first["client_secret"].as_str().unwrap();
 
-    let out = authenticate(&dir, &db.url, pepper, id, secret);
+    let out = authenticate(&dir, &db, pepper, id, secret);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -158,12 +80,12 @@ fn register_authenticate_rotate_and_list_in_postgres() {
     // Another client's secret, and a wrong one: the one answer.
     let other = second["client_secret"].as_str().unwrap();
     failure(
-        &authenticate(&dir, &db.url, pepper, id, other),
+        &authenticate(&dir, &db, pepper, id, other),
         "invalid client",
     );
 
     // Rotation without grace: the old secret stops working at once.
-    let rotated = json(&ok(
+    let rotated = json(&db.ok(
         &dir,
         &[
             "client",
@@ -180,11 +102,11 @@ fn register_authenticate_rotate_and_list_in_postgres() {
         None,
     ));
     failure(
-        &authenticate(&dir, &db.url, pepper, id, secret),
+        &authenticate(&dir, &db, pepper, id, secret),
         "invalid client",
     );
     let new_secret = rotated["client_secret"].as_str().unwrap();
-    let out = authenticate(&dir, &db.url, pepper, id, new_secret);
+    let out = authenticate(&dir, &db, pepper, id, new_secret);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -193,7 +115,7 @@ fn register_authenticate_rotate_and_list_in_postgres() {
     );
 
     // `list` reads the shared database: both clients, no pepper needed.
-    let listed = ok(&dir, &["client", "list", "--store", &db.url], None);
+    let listed = db.ok(&dir, &["client", "list", "--store", &db.url], None);
     assert!(
         listed.contains(id) && listed.contains(second["client_id"].as_str().unwrap()),
         "{listed}"
@@ -202,12 +124,10 @@ fn register_authenticate_rotate_and_list_in_postgres() {
 
 #[test]
 fn a_postgres_store_needs_an_explicit_pepper() {
-    let Some(admin) = server("a_postgres_store_needs_an_explicit_pepper") else {
-        return;
-    };
-    let db = Database::create(&admin);
+    let Some(db) = Db::new() else { return };
     let dir = Sandbox::new();
-    let out = dir.run_with(
+    let out = db.run(
+        &dir,
         &["client", "register", "--store", &db.url, "--name", "desk"],
         None,
     );

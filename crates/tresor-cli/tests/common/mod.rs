@@ -11,6 +11,9 @@ use std::process::{Command, Output, Stdio};
 
 use tempfile::TempDir;
 
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
+
 /// The binary under test.
 pub(crate) const TRESOR: &str = env!("CARGO_BIN_EXE_tresor");
 
