@@ -298,6 +298,15 @@ fn prepare(options: &Options) -> Result<Prepared, BoxError> {
         // The secret was shown once and never stored: a new run rotates it
         // (the previous one stays valid for a minute) to show it again.
         let id = ClientId::parse(&clients.demo)?;
+        if registry.get(&id)?.is_none() {
+            return Err(format!(
+                "{} names clients that the credential store does not hold: this data directory \
+                 was set up with another store (SQLite, or another database); give a new \
+                 --data-dir",
+                clients_path.display()
+            )
+            .into());
+        }
         let rotated = match registry.rotate_secret(&id, Duration::from_secs(60)) {
             // A run within the last minute left its secret in its grace
             // period: end that one now (its run is over, or it is another
