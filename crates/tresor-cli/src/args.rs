@@ -171,6 +171,11 @@ pub(crate) struct LogArgs {
     /// The log's name within the PostgreSQL database [default: default].
     #[arg(long, value_name = "NAME")]
     pub(crate) log_name: Option<String>,
+    /// With --log postgres://…: connect over TLS, trusting only this CA
+    /// certificate (PEM) and checking the server's host name; never falls
+    /// back to plaintext.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) log_ca: Option<PathBuf>,
 }
 
 /// `tresor audit keygen`.
@@ -570,6 +575,11 @@ pub(crate) struct StoreArgs {
     /// rather than the URL).
     #[arg(long, value_name = "PATH|URL")]
     pub(crate) store: PathBuf,
+    /// With --store postgres://…: connect over TLS, trusting only this CA
+    /// certificate (PEM) and checking the server's host name; never falls
+    /// back to plaintext.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) store_ca: Option<PathBuf>,
 }
 
 /// The pepper, for the `client` commands that make or check verifiers.

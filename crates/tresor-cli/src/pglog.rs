@@ -10,7 +10,9 @@
 use std::io;
 use std::time::Duration;
 
-use tresor_postgres::{Config, PoolOptions, PostgresLog};
+use std::path::Path;
+
+use tresor_postgres::{Config, PoolOptions, PostgresLog, PostgresTls};
 
 use crate::error::{CliError, Result};
 
@@ -41,15 +43,28 @@ pub(crate) fn config(url: &str, flag: &str) -> Result<(Config, PoolOptions)> {
     Ok((config, options))
 }
 
-/// Opens the log `name` in the database at `url`. A writer (`create`)
-/// applies the migrations and creates the log if needed; a reader changes
-/// nothing and fails if there is no such log.
-pub(crate) fn open(url: &str, name: &str, create: bool) -> Result<PostgresLog> {
+/// TLS trusting only the CA in `ca` (PEM), given with the flag `flag`;
+/// `None` without one.
+pub(crate) fn tls(ca: Option<&Path>, flag: &str) -> Result<Option<PostgresTls>> {
+    ca.map(|path| {
+        PostgresTls::from_ca_file(path)
+            .map_err(|e| CliError::Usage(format!("{flag} {path:?}: {e}")))
+    })
+    .transpose()
+}
+
+/// Opens the log `name` in the database at `url`, over TLS when `ca`
+/// names a CA file. A writer (`create`) applies the migrations and creates
+/// the log if needed; a reader changes nothing and fails if there is no
+/// such log.
+pub(crate) fn open(url: &str, name: &str, create: bool, ca: Option<&Path>) -> Result<PostgresLog> {
     let (config, options) = config(url, "--log")?;
-    let log = if create {
-        PostgresLog::from_config(config, options, name)
-    } else {
-        PostgresLog::open_existing(config, options, name)
+    let tls = tls(ca, "--log-ca")?;
+    let log = match (&tls, create) {
+        (None, true) => PostgresLog::from_config(config, options, name),
+        (None, false) => PostgresLog::open_existing(config, options, name),
+        (Some(tls), true) => PostgresLog::from_config_tls(config, options, tls, name),
+        (Some(tls), false) => PostgresLog::open_existing_tls(config, options, tls, name),
     };
     log.map_err(|err| match err {
         tresor_audit::Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => {

@@ -2,7 +2,8 @@
 //! (`TRESOR_POSTGRES_URL`, a loopback server; `.ci/lib/postgres.sh` starts
 //! one): register, authenticate, list and rotate on a fresh database, two
 //! "servers" (two processes) sharing it, and the errors of a missing
-//! pepper or an unreachable server, which never echo the URL's password.
+//! pepper or an unreachable server, which never echo the URL's password;
+//! `--store-ca` / `--log-ca` never fall back to plaintext.
 //! Without `TRESOR_POSTGRES_URL` each test prints why it skipped, unless
 //! `TRESOR_REQUIRE_SERVICES=1`, which makes it fail.
 #![cfg(feature = "postgres")]
@@ -148,4 +149,70 @@ fn an_unreachable_server_is_one_error_line_without_the_password() {
     let out = dir.run_with(&["client", "list", "--store", &url], None);
     let line = failure(&out, "credential store failure");
     assert!(!line.contains("hunter2"), "{line}");
+}
+
+#[test]
+fn tls_asked_for_never_falls_back_to_plaintext() {
+    let Some(db) = Db::new() else { return };
+    let dir = Sandbox::new();
+    let ca = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/vectors/public_root_ca.pem"
+    );
+    // The test server speaks no TLS: with a CA given, the store is not
+    // opened, whatever the URL's sslmode says.
+    for url in [db.url.clone(), format!("{}?sslmode=disable", db.url)] {
+        let out = db.run(
+            &dir,
+            &["client", "list", "--store", &url, "--store-ca", ca],
+            None,
+        );
+        failure(&out, "server does not support TLS");
+    }
+    let out = db.run(
+        &dir,
+        &["audit", "verify", "--log", &db.url, "--log-ca", ca],
+        None,
+    );
+    failure(&out, "server does not support TLS");
+    // Without a CA the same database opens (no client yet).
+    let listed = db.ok(&dir, &["client", "list", "--store", &db.url], None);
+    assert!(listed.is_empty(), "{listed}");
+}
+
+#[test]
+fn a_ca_file_that_is_not_one_is_a_clean_error() {
+    let dir = Sandbox::new();
+    dir.write("ca.pem", b"not a certificate");
+    let out = dir.run_with(
+        &[
+            "client",
+            "list",
+            "--store",
+            "postgres://tresor@127.0.0.1:1/none",
+            "--store-ca",
+            "ca.pem",
+        ],
+        None,
+    );
+    let line = failure(&out, "--store-ca");
+    assert!(!line.contains("not a certificate"), "{line}");
+    // A CA without a PostgreSQL store is a usage error.
+    let out = dir.run_with(
+        &[
+            "client",
+            "list",
+            "--store",
+            "clients.db",
+            "--store-ca",
+            "ca.pem",
+        ],
+        None,
+    );
+    failure(&out, "--store-ca is the CA of a PostgreSQL server");
+    let out = dir.run_with(
+        &["audit", "verify", "--log", "log", "--log-ca", "ca.pem"],
+        None,
+    );
+    failure(&out, "--log-ca is the CA of a PostgreSQL server");
 }

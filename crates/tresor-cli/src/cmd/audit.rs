@@ -138,7 +138,11 @@ enum Location<'a> {
     Dir(&'a Path),
     /// The log `name` in the PostgreSQL database at `url`.
     #[cfg(feature = "postgres")]
-    Postgres { url: &'a str, name: &'a str },
+    Postgres {
+        url: &'a str,
+        name: &'a str,
+        ca: Option<&'a Path>,
+    },
 }
 
 /// `--log` and `--log-name` as a location: a URL is recognised by its
@@ -154,6 +158,7 @@ fn locate(args: &LogArgs) -> Result<Location<'_>> {
         (Some(url), name) => Ok(Location::Postgres {
             url,
             name: name.unwrap_or("default"),
+            ca: args.log_ca.as_deref(),
         }),
         #[cfg(not(feature = "postgres"))]
         (Some(_), _) => Err(CliError::Usage(
@@ -163,6 +168,9 @@ fn locate(args: &LogArgs) -> Result<Location<'_>> {
         )),
         (None, Some(_)) => Err(CliError::Usage(
             "--log-name names a log in a PostgreSQL database: give --log postgres://…".to_owned(),
+        )),
+        (None, None) if args.log_ca.is_some() => Err(CliError::Usage(
+            "--log-ca is the CA of a PostgreSQL server: give --log postgres://…".to_owned(),
         )),
         (None, None) => Ok(Location::Dir(&args.log)),
     }
@@ -183,8 +191,8 @@ fn open_reader(args: &LogArgs) -> Result<AuditLog<Box<dyn LogStore>>> {
             Box::new(FileStore::open_read_only(dir).map_err(|err| no_log(dir, err))?)
         }
         #[cfg(feature = "postgres")]
-        Location::Postgres { url, name } => {
-            Box::new(crate::pglog::open(url, name, false)?.snapshot()?)
+        Location::Postgres { url, name, ca } => {
+            Box::new(crate::pglog::open(url, name, false, ca)?.snapshot()?)
         }
     };
     Ok(AuditLog::open(store)?)
@@ -358,8 +366,8 @@ pub(crate) fn append(args: &AuditAppendArgs) -> Result<()> {
             })
         }
         #[cfg(feature = "postgres")]
-        Location::Postgres { url, name } => Box::new(PostgresSink {
-            log: crate::pglog::open(url, name, true)?,
+        Location::Postgres { url, name, ca } => Box::new(PostgresSink {
+            log: crate::pglog::open(url, name, true, ca)?,
             pending: Vec::new(),
             bytes: 0,
         }),
@@ -442,8 +450,8 @@ pub(crate) fn checkpoint(args: &AuditCheckpointArgs) -> Result<()> {
         }
         // Only committed entries are ever visible: no lock needed.
         #[cfg(feature = "postgres")]
-        Location::Postgres { url, name } => {
-            let view = crate::pglog::open(url, name, false)?.snapshot()?;
+        Location::Postgres { url, name, ca } => {
+            let view = crate::pglog::open(url, name, false, ca)?.snapshot()?;
             (view.size(), view.root())
         }
     };
@@ -489,8 +497,8 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> Result<()> {
     let dir = match location {
         Location::Dir(dir) => dir,
         #[cfg(feature = "postgres")]
-        Location::Postgres { url, name } => {
-            let view = crate::pglog::open(url, name, false)?.snapshot()?;
+        Location::Postgres { url, name, ca } => {
+            let view = crate::pglog::open(url, name, false, ca)?.snapshot()?;
             return print_verified(&verifier.verify(&view)?);
         }
     };

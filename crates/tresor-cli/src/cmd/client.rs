@@ -61,7 +61,12 @@ fn postgres_url(args: &StoreArgs) -> Option<&str> {
 /// new one.
 fn open_store(args: &StoreArgs, create: bool) -> Result<Arc<dyn CredentialStore>> {
     if let Some(url) = postgres_url(args) {
-        return open_postgres(url);
+        return open_postgres(url, args.store_ca.as_deref());
+    }
+    if args.store_ca.is_some() {
+        return Err(CliError::Usage(
+            "--store-ca is the CA of a PostgreSQL server: give --store postgres://…".into(),
+        ));
     }
     let path = &args.store;
     if !create && path.symlink_metadata().is_err() {
@@ -76,16 +81,18 @@ fn open_store(args: &StoreArgs, create: bool) -> Result<Arc<dyn CredentialStore>
 }
 
 #[cfg(feature = "postgres")]
-fn open_postgres(url: &str) -> Result<Arc<dyn CredentialStore>> {
+fn open_postgres(url: &str, ca: Option<&std::path::Path>) -> Result<Arc<dyn CredentialStore>> {
+    use tresor_postgres::PostgresStore;
     // The password may come from PGPASSWORD; errors never repeat the URL.
     let (config, options) = crate::pglog::config(url, "--store")?;
-    Ok(Arc::new(tresor_postgres::PostgresStore::from_config(
-        config, options,
-    )?))
+    Ok(Arc::new(match crate::pglog::tls(ca, "--store-ca")? {
+        Some(tls) => PostgresStore::from_config_tls(config, options, &tls)?,
+        None => PostgresStore::from_config(config, options)?,
+    }))
 }
 
 #[cfg(not(feature = "postgres"))]
-fn open_postgres(_url: &str) -> Result<Arc<dyn CredentialStore>> {
+fn open_postgres(_url: &str, _ca: Option<&std::path::Path>) -> Result<Arc<dyn CredentialStore>> {
     Err(CliError::Usage(
         "--store postgres://…: this tresor was built without the `postgres` feature".into(),
     ))
