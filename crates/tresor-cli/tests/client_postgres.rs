@@ -161,13 +161,20 @@ fn tls_asked_for_never_falls_back_to_plaintext() {
     );
     // The test server speaks no TLS: with a CA given, the store is not
     // opened, whatever the URL's sslmode says.
-    for url in [db.url.clone(), format!("{}?sslmode=disable", db.url)] {
+    let disabled = format!("{}?sslmode=disable", db.url);
+    for (url, why) in [
+        (db.url.as_str(), "server does not support TLS"),
+        (
+            disabled.as_str(),
+            "sslmode=disable contradicts the TLS configuration",
+        ),
+    ] {
         let out = db.run(
             &dir,
-            &["client", "list", "--store", &url, "--store-ca", ca],
+            &["client", "list", "--store", url, "--store-ca", ca],
             None,
         );
-        failure(&out, "server does not support TLS");
+        failure(&out, why);
     }
     let out = db.run(
         &dir,
