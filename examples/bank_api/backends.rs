@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tresor::audit::file::{FileStoreOptions, SyncPolicy};
-use tresor::audit::{AuditLog, AuditSink, FileStore, Hash};
+use tresor::audit::{AuditLog, AuditSink, FileStore, Hash, LogStore};
 use tresor::credentials::assertion::ReplayCache;
 use tresor::credentials::{CredentialStore, RateLimitStore, SqliteStore};
 use tresor::httpsig::{MemoryNonceStore, NonceStore};
@@ -205,14 +205,12 @@ impl AuditTrail {
     /// Entry `index` and its inclusion proof in the tree of `size`.
     pub(crate) fn proof(&self, index: u64, size: u64) -> Result<(Vec<u8>, Vec<Hash>), BoxError> {
         match self {
-            Self::File(log) => {
-                let log = log.lock().map_err(|_| "audit log lock poisoned")?;
-                Ok((log.entry(index)?, log.inclusion_proof(index, size)?))
-            }
-            Self::Postgres { log, .. } => {
-                let log = Self::snapshot(log)?;
-                Ok((log.entry(index)?, log.inclusion_proof(index, size)?))
-            }
+            Self::File(log) => proof_in(
+                &*log.lock().map_err(|_| "audit log lock poisoned")?,
+                index,
+                size,
+            ),
+            Self::Postgres { log, .. } => proof_in(&Self::snapshot(log)?, index, size),
         }
     }
 
@@ -234,18 +232,32 @@ impl AuditTrail {
     /// The entries `from..to`.
     pub(crate) fn entries(&self, from: u64, to: u64) -> Result<Vec<Vec<u8>>, BoxError> {
         match self {
-            Self::File(log) => {
-                let log = log.lock().map_err(|_| "audit log lock poisoned")?;
-                (from..to)
-                    .map(|i| log.entry(i).map_err(Into::into))
-                    .collect()
-            }
-            Self::Postgres { log, .. } => {
-                let log = Self::snapshot(log)?;
-                (from..to)
-                    .map(|i| log.entry(i).map_err(Into::into))
-                    .collect()
-            }
+            Self::File(log) => entries_in(
+                &*log.lock().map_err(|_| "audit log lock poisoned")?,
+                from,
+                to,
+            ),
+            Self::Postgres { log, .. } => entries_in(&Self::snapshot(log)?, from, to),
         }
     }
+}
+
+/// Entry `index` of `log` and its inclusion proof in the tree of `size`.
+fn proof_in<S: LogStore>(
+    log: &AuditLog<S>,
+    index: u64,
+    size: u64,
+) -> Result<(Vec<u8>, Vec<Hash>), BoxError> {
+    Ok((log.entry(index)?, log.inclusion_proof(index, size)?))
+}
+
+/// The entries `from..to` of `log`.
+fn entries_in<S: LogStore>(
+    log: &AuditLog<S>,
+    from: u64,
+    to: u64,
+) -> Result<Vec<Vec<u8>>, BoxError> {
+    (from..to)
+        .map(|i| log.entry(i).map_err(Into::into))
+        .collect()
 }
